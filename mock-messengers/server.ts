@@ -1,0 +1,27 @@
+/**
+ * The mock messenger server process. It takes the same configuration as the
+ * service (MOCK_HOST, MOCK_PORT and the messengers' tokens), so the two agree
+ * out of the box.
+ */
+import closeWithGrace from 'close-with-grace'
+import { ConfigError, loadConfig } from '../src/config.js'
+import { buildMock } from './app.js'
+
+try {
+  const config = loadConfig()
+  const mock = buildMock({
+    tokens: {
+      telegram: config.messengers.telegram.token,
+      whatsapp: config.messengers.whatsapp.token,
+      viber: config.messengers.viber.token
+    },
+    whatsappPhoneNumberId: config.messengers.whatsapp.phoneNumberId,
+    logger: process.env.MOCK_LOG === '1'
+  })
+  closeWithGrace({ delay: 5000 }, async () => { await mock.close() })
+  const address = await mock.listen({ host: config.mock.host, port: config.mock.port })
+  console.log(`mock messengers listening on ${address} (Viber always fails; records at ${address}/_mock/messages)`)
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err)
+  process.exit(1)
+}

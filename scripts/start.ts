@@ -1,0 +1,125 @@
+/**
+ * `npm start`: the whole system on one machine. Starts a Redis with our
+ * redis.conf (unless REDIS_URL points at one), the mock messengers (unless
+ * MOCK_MESSENGERS=off, for when every messenger points at its real API) and
+ * the service; says where each listens; stops them all, in order, on Ctrl-C
+ * or SIGTERM, or when one of them dies.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, openSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const dist = join(root, 'dist')
+
+interface Running { name: string, child: ChildProcess }
+const running: Running[] = []
+let stopping = false
+
+function launch (name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): ChildProcess {
+  const out = logFile === undefined ? 'inherit' : openSync(logFile, 'a')
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', out, out] })
+  running.push({ name, child })
+  child.on('exit', (code, signal) => {
+    if (stopping) return
+    console.error(`start: ${name} exited (${signal ?? `code ${code}`}); stopping the rest`)
+    void stopAll(1)
+  })
+  return child
+}
+
+async function stopAll (exitCode: number): Promise<void> {
+  if (stopping) return
+  stopping = true
+  // The service first (it drains its senders), Redis last (it flushes its append-only file).
+  for (const { name, child } of [...running].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    const timedOut = await Promise.race([exited.then(() => false), sleep(25_000).then(() => true)])
+    if (timedOut) {
+      console.error(`start: ${name} did not stop in 25 s; killing it`)
+      child.kill('SIGKILL')
+    }
+  }
+  process.exit(exitCode)
+}
+
+function portIsFree (host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, host, () => server.close(() => resolve(true)))
+  })
+}
+
+async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (stopping) return
+    if (await check().catch(() => false)) return
+    await sleep(100)
+  }
+  throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`)
+}
+
+function redisAnswers (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'))
+    socket.once('data', (data) => { socket.destroy(); resolve(data.toString().startsWith('+PONG')) })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+async function httpAnswers (url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(1000) })
+  await response.body?.cancel()
+  return response.ok
+}
+
+async function main (): Promise<void> {
+  const config = loadConfig()
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  const lines: string[] = []
+
+  if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
+    const port = Number(env.LOCAL_REDIS_PORT ?? 6379)
+    if (!await portIsFree('127.0.0.1', port)) {
+      throw new Error(`port ${port} is taken. Set REDIS_URL to use the Redis there, or LOCAL_REDIS_PORT to start ours on another port`)
+    }
+    const dir = join(root, 'data', 'redis')
+    mkdirSync(dir, { recursive: true })
+    launch('redis', 'redis-server', [join(root, 'redis.conf'), '--port', String(port), '--dir', dir], env, join(dir, 'redis.log'))
+    await waitFor('redis-server', () => redisAnswers(port))
+    env.REDIS_URL = `redis://127.0.0.1:${port}`
+    lines.push(`redis            ${env.REDIS_URL} (data and log in ${dir})`)
+  } else {
+    lines.push(`redis            ${env.REDIS_URL.replace(/\/\/[^@/]*@/, '//***@')} (from REDIS_URL)`)
+  }
+
+  const mockUrl = `http://${config.mock.host}:${config.mock.port}`
+  if (env.MOCK_MESSENGERS !== 'off') {
+    launch('mock messengers', process.execPath, [join(dist, 'mock-messengers', 'server.js')], env)
+    await waitFor('the mock messengers', () => httpAnswers(`${mockUrl}/_mock/behaviour`))
+    lines.push(`mock messengers  ${mockUrl} (Viber always fails; what they received: ${mockUrl}/_mock/messages)`)
+  }
+
+  const serviceUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
+  launch('service', process.execPath, [join(dist, 'src', 'server.js')], env)
+  await waitFor('the service', () => httpAnswers(`${serviceUrl}/health`))
+  lines.push(`service          ${serviceUrl} (legacy API at ${serviceUrl}/api, health at ${serviceUrl}/health)`)
+
+  console.log(['', 'messenger fan-out is up:', ...lines.map((l) => `  ${l}`), '  stop with Ctrl-C', ''].join('\n'))
+}
+
+process.on('SIGINT', () => { void stopAll(0) })
+process.on('SIGTERM', () => { void stopAll(0) })
+
+main().catch((err: unknown) => {
+  console.error(`start: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}`)
+  void stopAll(1)
+})

@@ -1,0 +1,68 @@
+/**
+ * The application as a plugin: infrastructure clients, the domain, the
+ * routes. `server.ts` registers it to listen; tests register it with the same
+ * options and use `inject`.
+ */
+import type { FastifyInstance } from 'fastify'
+import { Ajv } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import type { Config } from './config.js'
+import mongodb from './plugins/external/mongodb.js'
+import redis from './plugins/external/redis.js'
+import config from './plugins/app/config.js'
+import contacts from './plugins/app/contacts.js'
+import deliveries from './plugins/app/deliveries.js'
+import errorHandler from './plugins/app/error-handler.js'
+import senders from './plugins/app/senders.js'
+import legacyRoutes from './routes/api/legacy.js'
+import healthRoutes from './routes/health.js'
+
+// ajv-formats is CommonJS with `exports.default`; under ESM the function is the module itself.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
+
+export interface AppOptions {
+  config: Config
+}
+
+/**
+ * Bodies are checked strictly (a number where a string belongs is a 400, not
+ * quietly turned into "123"); query strings are text by nature, so they are
+ * coerced to the declared types.
+ */
+function validators () {
+  const options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false } as const
+  const body = addFormats(new Ajv({ ...options, coerceTypes: false }))
+  const query = addFormats(new Ajv({ ...options, coerceTypes: 'array' }))
+  return ({ schema, httpPart }: { schema: object, httpPart?: string }) =>
+    (httpPart === 'body' ? body : query).compile(schema)
+}
+
+export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  // The legacy API's GETs carry a JSON body (`curl --request GET --data ...`); Fastify skips GET bodies unless told.
+  fastify.addHttpMethod('GET', { hasBody: true, overrideExisting: true })
+  fastify.setValidatorCompiler(validators())
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  // One log line per request, with its request id (Fastify's own two lines are turned off in serverOptions).
+  fastify.addHook('onResponse', async (request, reply) => {
+    request.log.info({
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10
+    }, 'request')
+  })
+
+  await fastify.register(config, { config: opts.config })
+  await fastify.register(redis)
+  await fastify.register(mongodb)
+  await fastify.register(contacts)
+  await fastify.register(deliveries)
+  if (opts.config.role !== 'api') await fastify.register(senders)
+  await fastify.register(errorHandler)
+
+  await fastify.register(healthRoutes)
+  await fastify.register(legacyRoutes, { prefix: '/api' })
+}

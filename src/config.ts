@@ -1,0 +1,198 @@
+/**
+ * Configuration: every setting comes from the environment, is validated once
+ * at boot against one schema, and is then read from the decorated `config`.
+ * Tests build their configuration through the same `loadConfig` as production.
+ */
+import envSchema from 'env-schema'
+import { Type, type Static } from 'typebox'
+import { IANAZone } from 'luxon'
+import { LogController, type FastifyServerOptions } from 'fastify'
+import { MESSENGERS, type Messenger } from './messengers/messenger.js'
+
+const Port = (fallback: number) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback })
+const Positive = (fallback: number) => Type.Integer({ minimum: 1, default: fallback })
+
+export const EnvSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Port(8080),
+  /** `all` runs the API and the senders in one process; `api` and `worker` split them to scale out. */
+  ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' }
+  ),
+  BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  /** Every Redis key the service writes starts with this (tests use one per test). */
+  REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'fanout' }),
+  MONGODB_URL: Type.Optional(Type.String({ minLength: 1 })),
+
+  /** Time zone of the legacy API's `time: [Y, M, D, h, m, s]` arrays. */
+  TIME_ZONE: Type.String({ default: 'UTC' }),
+
+  DELIVERY_ATTEMPTS: Positive(5),
+  RETRY_BASE_DELAY_MS: Positive(1000),
+  RETRY_MAX_DELAY_MS: Positive(5 * 60_000),
+  /** How long finished deliveries (and the failed lookup) are kept. */
+  DELIVERY_RETENTION_SECONDS: Positive(7 * 24 * 3600),
+  SEND_TIMEOUT_MS: Positive(5000),
+  /** BullMQ lock on a job being sent; a crashed sender's jobs are taken over after it lapses. */
+  LOCK_DURATION_MS: Positive(30_000),
+  STALLED_INTERVAL_MS: Positive(30_000),
+  /** How often the outbox is swept for dispatches whose jobs were never enqueued (crash mid-accept). */
+  OUTBOX_SWEEP_MS: Positive(30_000),
+
+  MOCK_HOST: Type.String({ default: '127.0.0.1' }),
+  MOCK_PORT: Port(8081),
+
+  TELEGRAM_API_URL: Type.Optional(Type.String({ minLength: 1 })),
+  TELEGRAM_BOT_TOKEN: Type.String({ minLength: 1, default: 'mock-telegram-token' }),
+  TELEGRAM_CONCURRENCY: Positive(20),
+
+  WHATSAPP_API_URL: Type.Optional(Type.String({ minLength: 1 })),
+  WHATSAPP_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-token' }),
+  WHATSAPP_PHONE_NUMBER_ID: Type.String({ pattern: '^[0-9]+$', default: '100000000000001' }),
+  WHATSAPP_API_VERSION: Type.String({ pattern: '^v[0-9]+\\.[0-9]+$', default: 'v21.0' }),
+  WHATSAPP_CONCURRENCY: Positive(20),
+
+  VIBER_API_URL: Type.Optional(Type.String({ minLength: 1 })),
+  VIBER_AUTH_TOKEN: Type.String({ minLength: 1, default: 'mock-viber-token' }),
+  VIBER_SENDER_NAME: Type.String({ minLength: 1, maxLength: 28, default: 'Fanout' }),
+  VIBER_CONCURRENCY: Positive(20)
+})
+
+export type Env = Static<typeof EnvSchema>
+
+export interface MessengerConfig {
+  /** Base URL of the messenger's API: the bundled mock unless configured. */
+  baseUrl: string
+  token: string
+  concurrency: number
+}
+
+export interface Config {
+  host: string
+  port: number
+  role: 'all' | 'api' | 'worker'
+  logLevel: string
+  bodyLimit: number
+  redis: { url: string, prefix: string }
+  mongodb: { url: string } | undefined
+  timeZone: string
+  delivery: {
+    attempts: number
+    retryBaseDelayMs: number
+    retryMaxDelayMs: number
+    retentionSeconds: number
+    sendTimeoutMs: number
+    lockDurationMs: number
+    stalledIntervalMs: number
+    outboxSweepMs: number
+  }
+  mock: { host: string, port: number }
+  messengers: Record<Messenger, MessengerConfig> & {
+    whatsapp: { phoneNumberId: string, apiVersion: string }
+    viber: { senderName: string }
+  }
+}
+
+/** An invalid setting: the message names the variable, and the process refuses to start. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  let raw: Env
+  try {
+    raw = envSchema<Env>({ schema: EnvSchema, data: env, dotenv: false })
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
+  }
+  if (!IANAZone.isValidZone(raw.TIME_ZONE)) {
+    throw new ConfigError(`invalid configuration: TIME_ZONE "${raw.TIME_ZONE}" is not an IANA time zone`)
+  }
+  const mockBase = `http://${raw.MOCK_HOST.includes(':') ? `[${raw.MOCK_HOST}]` : raw.MOCK_HOST}:${raw.MOCK_PORT}`
+  const base = (configured: string | undefined, messenger: Messenger) => {
+    const url = (configured ?? `${mockBase}/${messenger}`).replace(/\/+$/, '')
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new ConfigError(`invalid configuration: ${messenger.toUpperCase()}_API_URL "${url}" is not an http(s) URL`)
+    }
+    return url
+  }
+
+  return {
+    host: raw.HOST,
+    port: raw.PORT,
+    role: raw.ROLE,
+    logLevel: raw.LOG_LEVEL,
+    bodyLimit: raw.BODY_LIMIT,
+    redis: { url: raw.REDIS_URL, prefix: raw.REDIS_PREFIX },
+    mongodb: raw.MONGODB_URL ? { url: raw.MONGODB_URL } : undefined,
+    timeZone: raw.TIME_ZONE,
+    delivery: {
+      attempts: raw.DELIVERY_ATTEMPTS,
+      retryBaseDelayMs: raw.RETRY_BASE_DELAY_MS,
+      retryMaxDelayMs: Math.max(raw.RETRY_MAX_DELAY_MS, raw.RETRY_BASE_DELAY_MS),
+      retentionSeconds: raw.DELIVERY_RETENTION_SECONDS,
+      sendTimeoutMs: raw.SEND_TIMEOUT_MS,
+      lockDurationMs: raw.LOCK_DURATION_MS,
+      stalledIntervalMs: raw.STALLED_INTERVAL_MS,
+      outboxSweepMs: raw.OUTBOX_SWEEP_MS
+    },
+    mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT },
+    messengers: {
+      telegram: {
+        baseUrl: base(raw.TELEGRAM_API_URL, 'telegram'),
+        token: raw.TELEGRAM_BOT_TOKEN,
+        concurrency: raw.TELEGRAM_CONCURRENCY
+      },
+      whatsapp: {
+        baseUrl: base(raw.WHATSAPP_API_URL, 'whatsapp'),
+        token: raw.WHATSAPP_TOKEN,
+        concurrency: raw.WHATSAPP_CONCURRENCY,
+        phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID,
+        apiVersion: raw.WHATSAPP_API_VERSION
+      },
+      viber: {
+        baseUrl: base(raw.VIBER_API_URL, 'viber'),
+        token: raw.VIBER_AUTH_TOKEN,
+        concurrency: raw.VIBER_CONCURRENCY,
+        senderName: raw.VIBER_SENDER_NAME
+      }
+    }
+  }
+}
+
+/** Secrets that must never reach a log line (pino redaction paths). */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-viber-auth-token"]',
+  '*.token',
+  '*.password'
+]
+
+/**
+ * Fastify options shared by the process (`server.ts`) and the tests, so the
+ * two never drift apart.
+ */
+export function serverOptions (config: Config): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
+    },
+    // One log line per request is written in the onResponse hook (app.ts), with the request id.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: config.bodyLimit,
+    // Enough for the slowest client of a self-hosted service; keeps slowloris out.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle'
+  }
+}
+
+export { MESSENGERS }

@@ -1,0 +1,109 @@
+/**
+ * What every messenger adapter does: send one text to one address and judge
+ * the answer as delivered, retryable or permanent. The HTTP plumbing they
+ * share (one bounded undici pool per messenger, timeouts, bodies always read)
+ * lives here too.
+ */
+import { Pool } from 'undici'
+import type { Messenger } from './messenger.js'
+
+export interface SendRequest {
+  address: string
+  text: string
+  /** The delivery id: sent as `Idempotency-Key` so a receiver can drop a repeat. */
+  idempotencyKey: string
+}
+
+export type SendOutcome =
+  | { result: 'delivered', providerMessageId: string }
+  | { result: 'retryable', error: string, retryAfterMs?: number }
+  | { result: 'permanent', error: string }
+
+export interface MessengerAdapter {
+  readonly messenger: Messenger
+  /** Where sends go, safe to show to users and logs: never contains the token. */
+  readonly displayUrl: string
+  send (request: SendRequest): Promise<SendOutcome>
+  close (): Promise<void>
+}
+
+export interface HttpOptions {
+  /** Connections to this messenger at most: a hanging messenger can hold only these. */
+  connections: number
+  timeoutMs: number
+}
+
+export interface HttpAnswer {
+  status: number
+  body: string
+}
+
+/**
+ * One messenger's HTTP client. A pool per messenger (even when two share a
+ * host, as with the bundled mock) keeps one messenger's slowness out of the
+ * others' sockets.
+ */
+export class MessengerHttp {
+  readonly #pool: Pool
+  readonly #basePath: string
+  readonly #timeoutMs: number
+
+  constructor (baseUrl: string, options: HttpOptions) {
+    const url = new URL(baseUrl)
+    this.#basePath = url.pathname.replace(/\/+$/, '')
+    this.#timeoutMs = options.timeoutMs
+    this.#pool = new Pool(url.origin, {
+      connections: options.connections,
+      // undici's defaults are 300 s; a send that has not answered in a few seconds is retried instead.
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connectTimeout: Math.min(options.timeoutMs, 5000),
+      keepAliveTimeout: 10_000
+    })
+  }
+
+  /**
+   * POSTs JSON and returns the status and the whole body as text. Throws only
+   * for transport failures (refused, reset, timed out), which callers treat as
+   * retryable.
+   */
+  async postJson (path: string, headers: Record<string, string>, payload: unknown): Promise<HttpAnswer> {
+    const { statusCode, body } = await this.#pool.request({
+      method: 'POST',
+      path: this.#basePath + path,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(this.#timeoutMs)
+    })
+    // Reading the body to the end returns the socket to the pool; a body left unread stalls it.
+    return { status: statusCode, body: await body.text() }
+  }
+
+  async close (): Promise<void> {
+    await this.#pool.close()
+  }
+}
+
+/** Describes a transport failure in a few words for the delivery's last error. */
+export function transportError (err: unknown): string {
+  const e = err as { code?: string, name?: string, message?: string }
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+    return 'timed out waiting for the messenger'
+  }
+  return `network error: ${e.code ?? e.message ?? String(err)}`
+}
+
+/** Parses a JSON body, or returns undefined for anything that is not a JSON object. */
+export function parseObject (body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body)
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function garbled (status: number, body: string): SendOutcome {
+  // An answer we cannot read may be a proxy's error page or a half-written body: try again.
+  return { result: 'retryable', error: `unreadable answer (HTTP ${status}): ${body.slice(0, 80)}` }
+}

@@ -1,0 +1,46 @@
+/**
+ * The three messengers, what an address on each looks like, and how long a
+ * text each accepts (see shared MESSENGERS.md). The API, the sender adapters
+ * and the mock server all take these facts from here.
+ */
+
+export const MESSENGERS = ['telegram', 'whatsapp', 'viber'] as const
+export type Messenger = typeof MESSENGERS[number]
+
+export function isMessenger (value: string): value is Messenger {
+  return (MESSENGERS as readonly string[]).includes(value)
+}
+
+/** Longest text each messenger accepts, in UTF-16 code units (what the APIs count). */
+export const TEXT_LIMITS: Record<Messenger, number> = {
+  telegram: 4096,
+  whatsapp: 4096,
+  viber: 7000
+}
+
+const TELEGRAM_CHAT_ID = /^-?[1-9][0-9]{0,15}$/
+const TELEGRAM_USERNAME = /^@?[A-Za-z][A-Za-z0-9_]{4,31}$/
+const WHATSAPP_E164 = /^\+[1-9][0-9]{6,14}$/
+const VIBER_ID = /^[A-Za-z0-9+/=_-]{1,64}$/
+
+/**
+ * Checks one address and returns it in the form the messenger's API takes,
+ * or a reason it is not valid. A Telegram username may be given without its
+ * `@` (the legacy examples do that: "ArtemZaitsev").
+ */
+export function normalizeAddress (messenger: Messenger, raw: string):
+{ ok: true, address: string } | { ok: false, reason: string } {
+  const value = raw.trim()
+  switch (messenger) {
+    case 'telegram':
+      if (TELEGRAM_CHAT_ID.test(value)) return { ok: true, address: value }
+      if (TELEGRAM_USERNAME.test(value)) return { ok: true, address: value.startsWith('@') ? value : `@${value}` }
+      return { ok: false, reason: 'must be a numeric chat id or a username of 5-32 letters, digits and _' }
+    case 'whatsapp':
+      if (WHATSAPP_E164.test(value)) return { ok: true, address: value }
+      return { ok: false, reason: 'must be an E.164 phone number such as +15551234567' }
+    case 'viber':
+      if (VIBER_ID.test(value)) return { ok: true, address: value }
+      return { ok: false, reason: 'must be a Viber user id of at most 64 characters from A-Z a-z 0-9 + / = _ -' }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Viber REST Bot API `send_message`. Failures come back as HTTP 200 with a
+ * non-zero `status`, so success is judged from the body; `message_token` is a
+ * 64-bit integer that a JS number would round, so it is read as text.
+ */
+import { MessengerHttp, garbled, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+
+export interface ViberOptions extends HttpOptions {
+  baseUrl: string
+  token: string
+  senderName: string
+}
+
+/** tooManyRequests: the only Viber status worth another try. */
+const VIBER_TOO_MANY_REQUESTS = 12
+
+export function createViberAdapter (options: ViberOptions): MessengerAdapter {
+  const http = new MessengerHttp(options.baseUrl, options)
+
+  return {
+    messenger: 'viber',
+    displayUrl: `${options.baseUrl}/pa/send_message`,
+    async send ({ address, text, idempotencyKey }: SendRequest): Promise<SendOutcome> {
+      let answer
+      try {
+        answer = await http.postJson('/pa/send_message', {
+          'x-viber-auth-token': options.token,
+          'idempotency-key': idempotencyKey
+        }, {
+          receiver: address,
+          min_api_version: 1,
+          sender: { name: options.senderName },
+          tracking_data: idempotencyKey,
+          type: 'text',
+          text
+        })
+      } catch (err) {
+        return { result: 'retryable', error: transportError(err) }
+      }
+      return classifyViber(answer.status, answer.body)
+    },
+    close: () => http.close()
+  }
+}
+
+export function classifyViber (httpStatus: number, body: string): SendOutcome {
+  if (httpStatus >= 500) return { result: 'retryable', error: `viber HTTP ${httpStatus}` }
+  const json = parseObject(body)
+  if (json === undefined || typeof json.status !== 'number') return garbled(httpStatus, body)
+  if (httpStatus !== 200) return { result: 'permanent', error: `viber HTTP ${httpStatus}` }
+  const error = `viber ${json.status}: ${typeof json.status_message === 'string' ? json.status_message : 'no message'}`
+  if (json.status === 0) {
+    const token = /"message_token"\s*:\s*"?(\d+)/.exec(body)?.[1]
+    if (token === undefined) return garbled(httpStatus, body)
+    return { result: 'delivered', providerMessageId: token }
+  }
+  if (json.status === VIBER_TOO_MANY_REQUESTS) return { result: 'retryable', error }
+  // Any other status, including ones outside the documented table, is a permanent failure.
+  return { result: 'permanent', error }
+}

@@ -1,0 +1,61 @@
+/**
+ * WhatsApp Business Cloud API messages: Bearer token, phone-number id and
+ * version in the path. The HTTP status varies for the same error, so the
+ * outcome is judged on `error.code` (tables from MESSENGERS.md).
+ */
+import { MessengerHttp, garbled, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+
+export interface WhatsAppOptions extends HttpOptions {
+  baseUrl: string
+  token: string
+  phoneNumberId: string
+  apiVersion: string
+}
+
+/** Throttling (4, 80007, 130429, 131048, 131056, 133016) and transient (1, 2, 131000, 131016, 133004) codes. */
+const RETRYABLE_CODES = new Set([4, 80007, 130429, 131048, 131056, 133016, 1, 2, 131000, 131016, 133004])
+
+export function createWhatsAppAdapter (options: WhatsAppOptions): MessengerAdapter {
+  const http = new MessengerHttp(options.baseUrl, options)
+  const path = `/${options.apiVersion}/${options.phoneNumberId}/messages`
+  const authorization = `Bearer ${options.token}`
+
+  return {
+    messenger: 'whatsapp',
+    displayUrl: `${options.baseUrl}${path}`,
+    async send ({ address, text, idempotencyKey }: SendRequest): Promise<SendOutcome> {
+      let answer
+      try {
+        answer = await http.postJson(path, { authorization, 'idempotency-key': idempotencyKey }, {
+          messaging_product: 'whatsapp',
+          recipient_type: 'individual',
+          to: address,
+          type: 'text',
+          text: { body: text }
+        })
+      } catch (err) {
+        return { result: 'retryable', error: transportError(err) }
+      }
+      return classifyWhatsApp(answer.status, answer.body)
+    },
+    close: () => http.close()
+  }
+}
+
+export function classifyWhatsApp (status: number, body: string): SendOutcome {
+  const json = parseObject(body)
+  if (json === undefined) return garbled(status, body)
+  if (status >= 200 && status < 300 && json.error === undefined) {
+    const messages = json.messages as Array<{ id?: unknown }> | undefined
+    const id = Array.isArray(messages) ? messages[0]?.id : undefined
+    if (typeof id !== 'string') return garbled(status, body)
+    return { result: 'delivered', providerMessageId: id }
+  }
+  const err = json.error as { code?: unknown, message?: unknown } | undefined
+  if (typeof err?.code !== 'number') {
+    return status >= 500 ? { result: 'retryable', error: `whatsapp HTTP ${status}` } : garbled(status, body)
+  }
+  const error = `whatsapp ${err.code}: ${typeof err.message === 'string' ? err.message : 'no message'}`
+  if (RETRYABLE_CODES.has(err.code) || status >= 500) return { result: 'retryable', error }
+  return { result: 'permanent', error }
+}

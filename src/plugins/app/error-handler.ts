@@ -1,0 +1,71 @@
+/**
+ * One error shape for every route:
+ *   { error: { code, message, details?: [{ field, message }] } }
+ * plus `success: false` on the legacy routes, whose clients look for it.
+ * Client errors keep their message; server errors are logged with their
+ * context and answered with a generic message (no internals, no stack).
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { FieldProblem } from '../../errors.js'
+
+interface ErrorBody {
+  success?: false
+  error: { code: string, message: string, details?: FieldProblem[] }
+}
+
+/** Fastify's own client errors, under codes of ours that will not change with Fastify's. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE'
+}
+
+/** `/contact/messangers/telegram` + missing `x` -> `contact.messangers.telegram.x`; array items as `[i]`. */
+function fieldOf (instancePath: string, missing: unknown): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  if (typeof missing === 'string') parts.push(missing)
+  return parts.reduce((path, part) => /^\d+$/.test(part) ? `${path}[${part}]` : path === '' ? part : `${path}.${part}`, '')
+}
+
+function validationDetails (error: FastifyError): FieldProblem[] {
+  const where = error.validationContext === 'querystring' ? 'query' : error.validationContext
+  return (error.validation ?? []).map((v) => {
+    const field = fieldOf(v.instancePath, (v.params as { missingProperty?: unknown }).missingProperty)
+    const message = v.keyword === 'required'
+      ? 'is required'
+      : v.keyword === 'additionalProperties'
+        ? `has an unknown field "${String((v.params as { additionalProperty?: unknown }).additionalProperty)}"`
+        : v.message ?? 'is invalid'
+    return { field: where === 'body' || field === '' ? field || where || 'body' : `${where}.${field}`, message }
+  })
+}
+
+export function errorBody (request: FastifyRequest, code: string, message: string, details?: FieldProblem[]): ErrorBody {
+  const body: ErrorBody = { error: { code, message, ...(details && { details }) } }
+  return request.url.startsWith('/api/') ? { success: false, ...body } : body
+}
+
+export default fp(async function errorHandler (fastify) {
+  fastify.setErrorHandler(function (error: FastifyError & { details?: FieldProblem[] }, request, reply: FastifyReply) {
+    if (error.validation) {
+      const details = validationDetails(error)
+      const message = details.map((d) => `${d.field} ${d.message}`).join('; ')
+      return reply.status(400).send(errorBody(request, 'INVALID_FIELD', message, details))
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      const code = FASTIFY_CODES[error.code] ?? (error.code?.startsWith('FST_') ? 'BAD_REQUEST' : error.code ?? 'BAD_REQUEST')
+      return reply.status(status).send(errorBody(request, code, error.message, error.details))
+    }
+    request.log.error({ err: error }, 'request failed')
+    return reply.status(500).send(errorBody(request, 'INTERNAL', 'internal error; the request id is in the x-request-id header'))
+  })
+
+  fastify.setNotFoundHandler(function (request, reply) {
+    return reply.status(404).send(errorBody(request, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))
+  })
+}, { name: 'error-handler' })

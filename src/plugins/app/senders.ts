@@ -1,0 +1,55 @@
+/**
+ * The senders (role `all` or `worker`): a messenger adapter and a BullMQ
+ * worker per messenger, and the outbox sweeper. On close, workers finish the
+ * sends they hold before their connections and pools go.
+ */
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import type { Worker } from 'bullmq'
+import { startOutboxSweeper } from '../../deliveries/outbox-sweeper.js'
+import { createSendWorker } from '../../deliveries/send-worker.js'
+import { createAdapters } from '../../messengers/index.js'
+import { MESSENGERS } from '../../messengers/messenger.js'
+
+export default fp(async function senders (fastify) {
+  const { config, redisKeys } = fastify
+  const adapters = createAdapters(config)
+  const connections: Redis[] = []
+  // Workers block on their connection; BullMQ requires them to retry forever rather than fail a command.
+  const connect = (name: string) => {
+    const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null, connectionName: name })
+    connections.push(connection)
+    return connection
+  }
+
+  const workers: Worker[] = MESSENGERS.map((messenger) => createSendWorker({
+    adapter: adapters[messenger],
+    deliveries: fastify.deliveries,
+    connection: connect(`fanout-send-${messenger}`),
+    prefix: redisKeys.queuePrefix,
+    concurrency: config.messengers[messenger].concurrency,
+    retry: {
+      attempts: config.delivery.attempts,
+      baseDelayMs: config.delivery.retryBaseDelayMs,
+      maxDelayMs: config.delivery.retryMaxDelayMs
+    },
+    lockDurationMs: config.delivery.lockDurationMs,
+    stalledIntervalMs: config.delivery.stalledIntervalMs,
+    log: fastify.log
+  }))
+  const sweeper = await startOutboxSweeper({
+    connection: connect('fanout-outbox'),
+    prefix: redisKeys.queuePrefix,
+    dispatcher: fastify.dispatcher,
+    everyMs: config.delivery.outboxSweepMs,
+    log: fastify.log
+  })
+  fastify.log.info({ messengers: Object.fromEntries(MESSENGERS.map((m) => [m, adapters[m].displayUrl])) }, 'senders started')
+
+  fastify.addHook('onClose', async () => {
+    await Promise.all(workers.map((worker) => worker.close()))
+    await sweeper.close()
+    await Promise.all(MESSENGERS.map((messenger) => adapters[messenger].close()))
+    await Promise.all(connections.map((connection) => connection.quit()))
+  })
+}, { name: 'senders', dependencies: ['config', 'deliveries'] })

@@ -1,0 +1,12 @@
+/** The shared ioredis client (`fastify.redis`) for records and contacts; closed with the app. */
+import fastifyRedis from '@fastify/redis'
+import fp from 'fastify-plugin'
+
+export default fp(async function redis (fastify) {
+  await fastify.register(fastifyRedis, {
+    url: fastify.config.redis.url,
+    // Fail a request instead of queueing commands forever while Redis is away.
+    maxRetriesPerRequest: 2,
+    connectionName: 'fanout-api'
+  })
+}, { name: 'redis', dependencies: ['config'] })

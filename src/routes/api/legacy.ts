@@ -1,0 +1,167 @@
+/**
+ * The legacy-compatible API under /api: the origin system's curl examples
+ * work against it verbatim. It is a thin adapter: contacts go to the contact
+ * store, sends to the dispatcher, failures come from the delivery records.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Contact } from '../../contacts/contact-store.js'
+import { invalidField } from '../../errors.js'
+import { epochToLegacyTime, legacyTimeToEpoch } from '../../legacy-time.js'
+import { normalizeAddress, type Messenger } from '../../messengers/messenger.js'
+import {
+  ContactsAnswer, CreateContactBody, DeleteContactBody, FailedAnswer, FailedBody, FailedQuery,
+  LegacyError, SendAnswer, SendBody, Success, UserBody, UserQuery
+} from '../../schemas/legacy.js'
+
+const DEFAULT_FAILED_LIMIT = 1000
+
+const errors = { 400: LegacyError, 413: LegacyError, 415: LegacyError }
+const tags = ['legacy']
+
+/** A GET may come with no body at all (`?user_name=`): validate it as an empty object. */
+async function emptyBodyAsObject (request: FastifyRequest) {
+  request.body ??= {}
+}
+
+/** The user of a GET: from the JSON body (as the curl examples send it) or from `?user_name=`. */
+function userOf (request: FastifyRequest<{ Body?: { user_name?: string } | null, Querystring: { user_name?: string } }>): string {
+  const user = request.body?.user_name ?? request.query.user_name
+  if (user === undefined) throw invalidField('user_name', 'is required, in the JSON body or as ?user_name=')
+  return user
+}
+
+/** Checks the legacy `messangers` object and returns the ids as given (trimmed), "" meaning none. */
+function contactFrom (body: CreateContactBody['contact']): Contact {
+  const { telegram, whatsApp, whatsapp, viber } = body.messangers
+  if (whatsApp !== undefined && whatsapp !== undefined && whatsApp.trim() !== whatsapp.trim()) {
+    throw invalidField('contact.messangers.whatsApp', 'and contact.messangers.whatsapp differ; give one')
+  }
+  const given: Array<[Messenger, string, string | undefined]> = [
+    ['telegram', 'telegram', telegram],
+    ['whatsapp', whatsApp !== undefined ? 'whatsApp' : 'whatsapp', whatsApp ?? whatsapp],
+    ['viber', 'viber', viber]
+  ]
+  const contact: Contact = { name: body.name }
+  for (const [messenger, key, raw] of given) {
+    const id = raw?.trim() ?? ''
+    if (id === '') continue
+    const checked = normalizeAddress(messenger, id)
+    if (!checked.ok) throw invalidField(`contact.messangers.${key}`, checked.reason)
+    contact[messenger] = id
+  }
+  return contact
+}
+
+const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
+  const { contacts, dispatcher, deliveries, config } = fastify
+
+  fastify.post('/contacts', {
+    schema: {
+      tags,
+      summary: 'Add a contact, or replace the ids of an existing one',
+      body: CreateContactBody,
+      response: { 200: Success, ...errors }
+    }
+  }, async (request) => {
+    await contacts.upsert(request.body.user_name, contactFrom(request.body.contact))
+    return { success: true }
+  })
+
+  fastify.delete('/contacts', {
+    schema: {
+      tags,
+      summary: 'Delete a contact; success is false when there was no such contact',
+      body: DeleteContactBody,
+      response: { 200: Success, ...errors }
+    }
+  }, async (request) => {
+    return { success: await contacts.remove(request.body.user_name, request.body.contact) }
+  })
+
+  fastify.put('/contacts', {
+    schema: {
+      tags,
+      summary: 'Send a message to contacts, on every messenger each of them has, now or not before `time`',
+      body: SendBody,
+      response: { 200: SendAnswer, ...errors }
+    }
+  }, async (request) => {
+    const { user_name: user, message } = request.body
+    const recipients = request.body.contacts ?? request.body.contact
+    if (recipients === undefined) throw invalidField('contacts', 'is required: the names of the contacts to send to')
+    const sendAt = request.body.time === undefined ? Date.now() : legacyTimeToEpoch(request.body.time, config.timeZone)
+    const result = await dispatcher.dispatch({
+      user,
+      contacts: typeof recipients === 'string' ? [recipients] : recipients,
+      text: message,
+      sendAt,
+      textField: 'message'
+    })
+    return {
+      success: result.deliveries > 0,
+      ...(result.dispatchId !== undefined && { dispatch_id: result.dispatchId }),
+      deliveries: result.deliveries,
+      unknown: result.unknown,
+      without_ids: result.withoutAddresses,
+      send_at: new Date(sendAt).toISOString(),
+      scheduled: result.scheduled
+    }
+  })
+
+  fastify.get('/contacts', {
+    // A HEAD twin would inherit the body schema, which HEAD cannot carry.
+    exposeHeadRoute: false,
+    preValidation: emptyBodyAsObject,
+    schema: {
+      tags,
+      summary: 'List the user\'s contacts (user_name in a JSON body, as in the curl examples, or in the query)',
+      body: UserBody,
+      querystring: UserQuery,
+      response: { 200: ContactsAnswer, ...errors }
+    }
+  }, async (request) => {
+    const book = await contacts.list(userOf(request))
+    return {
+      contacts: Object.fromEntries(book.map((c) => [c.name, {
+        telegram: c.telegram ?? '',
+        whatsApp: c.whatsapp ?? '',
+        viber: c.viber ?? ''
+      }]))
+    }
+  })
+
+  fastify.get('/get_failed_mess', {
+    exposeHeadRoute: false,
+    preValidation: emptyBodyAsObject,
+    schema: {
+      tags,
+      summary: 'The user\'s failed deliveries, newest first',
+      body: FailedBody,
+      querystring: FailedQuery,
+      response: { 200: FailedAnswer, ...errors }
+    }
+  }, async (request) => {
+    const limit = request.body?.limit ?? request.query.limit ?? DEFAULT_FAILED_LIMIT
+    const { total, deliveries: failed } = await deliveries.listFailed(userOf(request), limit)
+    return {
+      total,
+      data: failed.map((d) => ({
+        sender: d.user,
+        message: d.text,
+        contact: d.contact,
+        url: d.url ?? '',
+        time: epochToLegacyTime(d.sendAt, config.timeZone),
+        messenger: d.messenger,
+        address: d.address,
+        attempts: d.attempts,
+        error: d.lastError ?? '',
+        failed_at: new Date(d.finishedAt ?? d.updatedAt).toISOString(),
+        delivery_id: d.id,
+        dispatch_id: d.dispatchId
+      }))
+    }
+  })
+}
+
+export default legacy

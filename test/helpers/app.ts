@@ -1,0 +1,78 @@
+/**
+ * `build(t)`: the application as production builds it (same `loadConfig`, same
+ * `serverOptions`, same plugin), on its own key prefix, with its own mock
+ * messengers, torn down when the test ends.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import type { Writable } from 'node:stream'
+import app from '../../src/app.js'
+import { loadConfig, serverOptions, type Config } from '../../src/config.js'
+import { mockEnv, startMock, type TestMock } from './mock.js'
+import { Redis } from 'ioredis'
+import { REDIS_URL, deleteKeys, freshPrefix } from './redis.js'
+
+export interface Built {
+  app: FastifyInstance
+  config: Config
+  mock: TestMock
+  /** A separate client on the same Redis, for looking at what the service wrote. */
+  redis: Redis
+  prefix: string
+}
+
+export interface BuildOptions {
+  /** Environment on top of the test defaults (as the process would get it). */
+  env?: Record<string, string>
+  /** Log lines go here instead of nowhere. */
+  logStream?: Writable
+  mock?: TestMock
+}
+
+/** Fast timings for tests: short locks so a crashed sender's jobs come back quickly, short retries. */
+export const TEST_ENV = {
+  LOG_LEVEL: 'silent',
+  RETRY_BASE_DELAY_MS: '50',
+  RETRY_MAX_DELAY_MS: '400',
+  SEND_TIMEOUT_MS: '2000',
+  LOCK_DURATION_MS: '3000',
+  STALLED_INTERVAL_MS: '1000',
+  OUTBOX_SWEEP_MS: '1000'
+}
+
+export function testConfig (prefix: string, mock: TestMock, env: Record<string, string> = {}): Config {
+  return loadConfig({ REDIS_URL, REDIS_PREFIX: prefix, ...TEST_ENV, ...mockEnv(mock), ...env })
+}
+
+export async function build (t: Test, options: BuildOptions = {}): Promise<Built> {
+  const mock = options.mock ?? await startMock(t)
+  const prefix = freshPrefix()
+  const config = testConfig(prefix, mock, { ...(options.logStream && { LOG_LEVEL: 'info' }), ...options.env })
+  const fastifyOptions = serverOptions(config)
+  if (options.logStream !== undefined) {
+    fastifyOptions.logger = { ...(fastifyOptions.logger as object), stream: options.logStream }
+  }
+  const fastify = Fastify(fastifyOptions)
+  await fastify.register(app, { config })
+  await fastify.ready()
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 })
+  // One teardown, in order: the app stops writing before its keys are removed.
+  t.teardown(async () => {
+    await fastify.close()
+    await deleteKeys(redis, prefix)
+    await redis.quit()
+  })
+  return { app: fastify, config, mock, redis, prefix }
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T> (check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: T | undefined | false
+  while (Date.now() < deadline) {
+    last = await check()
+    if (last !== undefined && last !== false) return last
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}

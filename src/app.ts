@@ -4,6 +4,7 @@
  * options and use `inject`.
  */
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { Config } from './config.js'
@@ -37,7 +38,7 @@ function validators () {
     (httpPart === 'body' ? body : query).compile(schema)
 }
 
-export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   // The legacy API's GETs carry a JSON body (`curl --request GET --data ...`); Fastify skips GET bodies unless told.
   fastify.addHttpMethod('GET', { hasBody: true, overrideExisting: true })
   fastify.setValidatorCompiler(validators())
@@ -66,3 +67,6 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(healthRoutes)
   await fastify.register(legacyRoutes, { prefix: '/api' })
 }
+
+// Not encapsulated: the app is the whole service, and the process (or a test) may reach its decorators.
+export default fp(app, { name: 'fanout-app' })

@@ -103,7 +103,8 @@ export function parseObject (body: string): Record<string, unknown> | undefined 
   }
 }
 
-export function garbled (status: number, body: string): SendOutcome {
-  // An answer we cannot read may be a proxy's error page or a half-written body: try again.
-  return { result: 'retryable', error: `unreadable answer (HTTP ${status}): ${body.slice(0, 80)}` }
+/** An answer we cannot read: a proxy's error page, a half-written body. Worth another try. */
+export function garbled (messenger: string, status: number, body: string): SendOutcome {
+  if (status >= 500) return { result: 'retryable', error: `${messenger} HTTP ${status}` }
+  return { result: 'retryable', error: `${messenger}: unreadable answer (HTTP ${status}): ${body.slice(0, 80)}` }
 }

@@ -33,10 +33,10 @@ export function createTelegramAdapter (options: TelegramOptions): MessengerAdapt
 
 export function classifyTelegram (status: number, body: string): SendOutcome {
   const json = parseObject(body)
-  if (json === undefined || typeof json.ok !== 'boolean') return garbled(status, body)
+  if (json === undefined || typeof json.ok !== 'boolean') return garbled('telegram', status, body)
   if (json.ok) {
     const result = json.result as { message_id?: unknown } | undefined
-    if (typeof result?.message_id !== 'number') return garbled(status, body)
+    if (typeof result?.message_id !== 'number') return garbled('telegram', status, body)
     return { result: 'delivered', providerMessageId: String(result.message_id) }
   }
   const code = typeof json.error_code === 'number' ? json.error_code : status

@@ -46,12 +46,12 @@ export function createViberAdapter (options: ViberOptions): MessengerAdapter {
 export function classifyViber (httpStatus: number, body: string): SendOutcome {
   if (httpStatus >= 500) return { result: 'retryable', error: `viber HTTP ${httpStatus}` }
   const json = parseObject(body)
-  if (json === undefined || typeof json.status !== 'number') return garbled(httpStatus, body)
+  if (json === undefined || typeof json.status !== 'number') return garbled('viber', httpStatus, body)
   if (httpStatus !== 200) return { result: 'permanent', error: `viber HTTP ${httpStatus}` }
   const error = `viber ${json.status}: ${typeof json.status_message === 'string' ? json.status_message : 'no message'}`
   if (json.status === 0) {
     const token = /"message_token"\s*:\s*"?(\d+)/.exec(body)?.[1]
-    if (token === undefined) return garbled(httpStatus, body)
+    if (token === undefined) return garbled('viber', httpStatus, body)
     return { result: 'delivered', providerMessageId: token }
   }
   if (json.status === VIBER_TOO_MANY_REQUESTS) return { result: 'retryable', error }

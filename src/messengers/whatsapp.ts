@@ -44,17 +44,15 @@ export function createWhatsAppAdapter (options: WhatsAppOptions): MessengerAdapt
 
 export function classifyWhatsApp (status: number, body: string): SendOutcome {
   const json = parseObject(body)
-  if (json === undefined) return garbled(status, body)
+  if (json === undefined) return garbled('whatsapp', status, body)
   if (status >= 200 && status < 300 && json.error === undefined) {
     const messages = json.messages as Array<{ id?: unknown }> | undefined
     const id = Array.isArray(messages) ? messages[0]?.id : undefined
-    if (typeof id !== 'string') return garbled(status, body)
+    if (typeof id !== 'string') return garbled('whatsapp', status, body)
     return { result: 'delivered', providerMessageId: id }
   }
   const err = json.error as { code?: unknown, message?: unknown } | undefined
-  if (typeof err?.code !== 'number') {
-    return status >= 500 ? { result: 'retryable', error: `whatsapp HTTP ${status}` } : garbled(status, body)
-  }
+  if (typeof err?.code !== 'number') return garbled('whatsapp', status, body)
   const error = `whatsapp ${err.code}: ${typeof err.message === 'string' ? err.message : 'no message'}`
   if (RETRYABLE_CODES.has(err.code) || status >= 500) return { result: 'retryable', error }
   return { result: 'permanent', error }

@@ -6,6 +6,7 @@
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 import { IANAZone } from 'luxon'
+import { ConnectionString } from 'mongodb-connection-string-url'
 import { LogController, type FastifyServerOptions } from 'fastify'
 import { MESSENGERS, type Messenger } from './messengers/messenger.js'
 
@@ -78,7 +79,8 @@ export interface Config {
   logLevel: string
   bodyLimit: number
   redis: { url: string, prefix: string }
-  mongodb: { url: string } | undefined
+  /** Present when MONGODB_URL is set: contacts then live in MongoDB. */
+  mongodb: { url: string, database: string } | undefined
   timeZone: string
   delivery: {
     attempts: number
@@ -128,7 +130,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     logLevel: raw.LOG_LEVEL,
     bodyLimit: raw.BODY_LIMIT,
     redis: { url: raw.REDIS_URL, prefix: raw.REDIS_PREFIX },
-    mongodb: raw.MONGODB_URL ? { url: raw.MONGODB_URL } : undefined,
+    mongodb: raw.MONGODB_URL === undefined ? undefined : mongoSettings(raw.MONGODB_URL),
     timeZone: raw.TIME_ZONE,
     delivery: {
       attempts: raw.DELIVERY_ATTEMPTS,
@@ -162,6 +164,20 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       }
     }
   }
+}
+
+/** Database used when MONGODB_URL names none. */
+export const DEFAULT_MONGODB_DATABASE = 'fanout'
+
+function mongoSettings (url: string): { url: string, database: string } {
+  let path: string
+  try {
+    // MongoDB's own parser: replica-set URLs (several hosts) are not WHATWG URLs.
+    path = new ConnectionString(url).pathname
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: MONGODB_URL is not a MongoDB connection string (${(err as Error).message})`)
+  }
+  return { url, database: decodeURIComponent(path.replace(/^\//, '')) || DEFAULT_MONGODB_DATABASE }
 }
 
 /** Secrets that must never reach a log line (pino redaction paths). */

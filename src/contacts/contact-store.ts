@@ -1,6 +1,6 @@
 /**
  * The contact book: what every store implementation (Redis, MongoDB) offers.
- * One contract test suite (test/contacts/contact-store.contract.ts) runs
+ * One contract test suite (test/helpers/contact-store-contract.ts) runs
  * against each implementation, so they cannot drift apart.
  */
 import { MESSENGERS, type Messenger } from '../messengers/messenger.js'
@@ -19,7 +19,7 @@ export interface ContactStore {
   remove (user: string, name: string): Promise<boolean>
   /** Every contact of the user, by name. */
   list (user: string): Promise<Contact[]>
-  /** The contacts among `names` that exist (in no particular order). */
+  /** The contacts among `names` that exist, each once (in no particular order). */
   findByNames (user: string, names: readonly string[]): Promise<Contact[]>
 }
 

@@ -32,10 +32,11 @@ export function createRedisContactStore (redis: Redis, keys: RedisKeys): Contact
     },
 
     async findByNames (user, names) {
-      if (names.length === 0) return []
-      const values = await redis.hmget(keys.contacts(user), ...names)
+      const unique = [...new Set(names)]
+      if (unique.length === 0) return []
+      const values = await redis.hmget(keys.contacts(user), ...unique)
       const found: Contact[] = []
-      names.forEach((name, i) => {
+      unique.forEach((name, i) => {
         const json = values[i]
         if (json != null) found.push(toContact(name, json))
       })

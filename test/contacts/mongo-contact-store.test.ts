@@ -7,7 +7,7 @@
 import t from 'tap'
 import { MongoClient } from 'mongodb'
 import { createMongoContactStore } from '../../src/contacts/mongo-contact-store.js'
-import { DEFAULT_DATABASE } from '../../src/plugins/external/mongodb.js'
+import { loadConfig } from '../../src/config.js'
 import { contactStoreContract } from '../helpers/contact-store-contract.js'
 import { freshPrefix } from '../helpers/redis.js'
 
@@ -18,12 +18,12 @@ if (MONGODB_URL === '') {
   t.test(TITLE, { skip: 'MONGODB_URL is not set: no MongoDB to run the contact store contract against' }, () => {})
 } else {
   t.test(TITLE, async (t) => {
+    // The database the app would choose for this URL, from the app's own configuration.
+    const database = loadConfig({ MONGODB_URL }).mongodb?.database
     const client = new MongoClient(MONGODB_URL, { serverSelectionTimeoutMS: 5000 })
     t.teardown(async () => { await client.close() })
     await client.connect()
-    // As the app does: the database the URL names, else the service's default.
-    const named = new URL(MONGODB_URL).pathname.replace(/^\//, '')
-    const db = client.db(named === '' ? DEFAULT_DATABASE : named)
+    const db = client.db(database)
 
     contactStoreContract(t, async (t) => {
       const collectionName = `${freshPrefix()}_contacts`

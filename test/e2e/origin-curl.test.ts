@@ -1,0 +1,100 @@
+/**
+ * The origin document's curl examples, pasted as they are (only the port
+ * changed, since tests run on free ports), against the service and the mock
+ * messengers running as their own processes.
+ */
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { promisify } from 'node:util'
+import { eventually } from '../helpers/app.js'
+import { runMock, runService } from '../helpers/processes.js'
+import { freshPrefix, testRedis } from '../helpers/redis.js'
+
+const exec = promisify(execFile)
+
+/** Verbatim from ../shared/seeds/001_5edb5a6017a7c4e9.txt. */
+const ORIGIN = {
+  create: `curl --header "Content-Type: application/json" --request POST --data '{"user_name": "test", "contact": {"name": "Artem", "messangers": {"telegram": "ArtemZaitsev", "whatsApp": "+799200828615", "viber": ""}}, "name": "Artem"}' http://localhost:8080/api/contacts`,
+  remove: `curl --header "Content-Type: application/json" --request DELETE --data '{"user_name": "test", "contact": "Artem"}' http://localhost:8080/api/contacts`,
+  send: `curl --header "Content-Type: application/json" --request PUT --data '{"user_name": "test", "contact": ["Artem", "Lera", "Vasya"], "message": "Hello there", "time": [2019, 11, 30, 14, 0, 6]}' http://localhost:8080/api/contacts`,
+  list: `curl --header "Content-Type: application/json" --request GET --data '{"user_name": "test"}' http://localhost:8080/api/contacts`,
+  failed: `curl --header "Content-Type: application/json" --request GET --data '{"user_name": "test"}' http://localhost:8080/api/get_failed_mess`
+}
+
+const SEED = new URL('../../../shared/seeds/001_5edb5a6017a7c4e9.txt', import.meta.url)
+
+t.test('the commands here are the origin document\'s, character for character', { skip: existsSync(SEED) ? false : 'the shared seeds are not beside this checkout' }, async (t) => {
+  const seed = readFileSync(SEED, 'utf8')
+  for (const [name, command] of Object.entries(ORIGIN)) t.ok(seed.includes(command), name)
+})
+
+t.test('the origin curl flows against the running service', async (t) => {
+  const prefix = freshPrefix()
+  testRedis(t, prefix)
+  const mock = await runMock(t)
+  const service = await runService(t, prefix, mock.url)
+  const port = new URL(service.url).port
+  const curl = async (command: string) => {
+    const { stdout } = await exec('bash', ['-c', `${command.replace('localhost:8080', `localhost:${port}`)} --silent --show-error`])
+    return JSON.parse(stdout)
+  }
+  const received = async (query = '') => await (await fetch(`${mock.url}/_mock/messages${query}`)).json() as {
+    count: number
+    messages: Array<{ messenger: string, recipient: string, text: string, outcome: string }>
+  }
+
+  t.same(await curl(ORIGIN.create), { success: true }, 'create')
+  // Lera, in the same style, with an id on every messenger (Viber always fails at the mock).
+  t.same(await curl(`curl --header "Content-Type: application/json" --request POST --data '{"user_name": "test", "contact": {"name": "Lera", "messangers": {"telegram": "5550001", "whatsApp": "+15550001000", "viber": "lera-viber-id"}}}' http://localhost:8080/api/contacts`), { success: true })
+  t.same(await curl(ORIGIN.list), {
+    contacts: {
+      Artem: { telegram: 'ArtemZaitsev', whatsApp: '+799200828615', viber: '' },
+      Lera: { telegram: '5550001', whatsApp: '+15550001000', viber: 'lera-viber-id' }
+    }
+  }, 'list')
+
+  const sent = await curl(ORIGIN.send)
+  t.match(sent, { success: true, deliveries: 5, unknown: ['Vasya'], scheduled: false }, 'send')
+
+  const accepted = await eventually(async () => {
+    const got = await received('?outcome=accepted')
+    return got.count === 4 && got
+  }, 'four deliveries accepted at the mock')
+  t.same(accepted.messages.map((m) => `${m.messenger} ${m.recipient} ${m.text}`).sort(), [
+    'telegram 5550001 Hello there',
+    'telegram @ArtemZaitsev Hello there',
+    'whatsapp +15550001000 Hello there',
+    'whatsapp +799200828615 Hello there'
+  ], 'Telegram and WhatsApp delivered')
+
+  const failed = await eventually(async () => {
+    const body = await curl(ORIGIN.failed)
+    return body.data.length === 1 && body
+  }, 'the Viber delivery in the failed lookup')
+  t.match(failed.data[0], {
+    sender: 'test',
+    message: 'Hello there',
+    contact: 'Lera',
+    url: `${mock.url}/viber/pa/send_message`,
+    time: [2019, 11, 30, 14, 0, 6],
+    messenger: 'viber'
+  }, 'every Viber delivery is in the failed lookup')
+
+  t.same(await curl(ORIGIN.remove), { success: true }, 'delete')
+  t.same(Object.keys((await curl(ORIGIN.list)).contacts), ['Lera'])
+
+  // A scheduled send, by curl too: two to three seconds ahead, in whole seconds (UTC, the default zone).
+  const at = new Date(Math.ceil((Date.now() + 2000) / 1000) * 1000)
+  const time = [at.getUTCFullYear(), at.getUTCMonth() + 1, at.getUTCDate(), at.getUTCHours(), at.getUTCMinutes(), at.getUTCSeconds()]
+  const scheduled = await curl(`curl --header "Content-Type: application/json" --request PUT --data '{"user_name": "test", "contact": ["Lera"], "message": "Later", "time": ${JSON.stringify(time)}}' http://localhost:8080/api/contacts`)
+  t.match(scheduled, { success: true, deliveries: 3, scheduled: true })
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, at.getTime() - Date.now() - 500)))
+  t.equal((await received()).messages.filter((m) => m.text === 'Later').length, 0, 'not delivered before its time')
+  const later = await eventually(async () => {
+    const got = (await received('?outcome=accepted')).messages.filter((m) => m.text === 'Later')
+    return got.length === 2 && got
+  }, 'the scheduled send delivered')
+  t.same(later.map((m) => m.messenger).sort(), ['telegram', 'whatsapp'], 'delivered after it')
+  t.match(service.output(), /"msg":"request"/, 'the process logged its requests')
+})

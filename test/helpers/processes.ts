@@ -1,0 +1,84 @@
+/**
+ * The service and the mock as real processes (the way `npm start` runs them),
+ * on free loopback ports, for end-to-end, crash and shutdown tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { once } from 'node:events'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
+import { TEST_ENV } from './app.js'
+import { REDIS_URL } from './redis.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+export interface RunningProcess {
+  child: ChildProcess
+  url: string
+  /** Everything the process printed so far. */
+  output (): string
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  exited: Promise<number | string>
+}
+
+/** Runs a TypeScript entry point through tsx, as its own process, until it answers `readyPath`. */
+export async function runProcess (t: Test, entry: string, env: Record<string, string>, port: number, readyPath: string): Promise<RunningProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry)], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  while (true) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited early:\n${output}`)
+    const up = await fetch(url + readyPath, { signal: AbortSignal.timeout(1000) }).then(async (r) => { await r.body?.cancel(); return r.ok }, () => false)
+    if (up) break
+    if (Date.now() > deadline) throw new Error(`${entry} did not answer ${readyPath} within 30 s:\n${output}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return { child, url, output: () => output, exited }
+}
+
+/** The service process, on its own key prefix, sending to the mock at `mockUrl`. */
+export async function runService (t: Test, prefix: string, mockUrl: string, env: Record<string, string> = {}): Promise<RunningProcess> {
+  const port = await freePort()
+  return await runProcess(t, 'src/server.ts', {
+    ...TEST_ENV,
+    LOG_LEVEL: 'info',
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    TELEGRAM_API_URL: `${mockUrl}/telegram`,
+    WHATSAPP_API_URL: `${mockUrl}/whatsapp`,
+    VIBER_API_URL: `${mockUrl}/viber`,
+    ...env
+  }, port, '/health')
+}
+
+/** The mock messengers' own process (mock-messengers/server.ts). */
+export async function runMock (t: Test): Promise<RunningProcess> {
+  const port = await freePort()
+  return await runProcess(t, 'mock-messengers/server.ts', { MOCK_HOST: '127.0.0.1', MOCK_PORT: String(port) }, port, '/_mock/behaviour')
+}

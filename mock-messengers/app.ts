@@ -24,7 +24,7 @@ export const Behaviour = Type.Object({
   reject: Type.Boolean(),
   /** The next N sends get HTTP 503 (a transient failure). */
   failNext: Type.Integer({ minimum: 0 })
-})
+}, { additionalProperties: false })
 export type Behaviour = Static<typeof Behaviour>
 
 export interface MockOptions {
@@ -50,7 +50,12 @@ export interface ReceivedMessage {
 const DEFAULT_BEHAVIOUR: Behaviour = { latencyMs: [0, 0], reject: false, failNext: 0 }
 
 export function buildMock (options: MockOptions): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 })
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 64 * 1024,
+    // A knob set to "true" or "2" is a mistake to report, not a value to guess.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } }
+  })
   const maxRecords = options.maxRecords ?? 100_000
   const behaviour = Object.fromEntries(MESSENGERS.map((m) => [m, {
     ...DEFAULT_BEHAVIOUR,
@@ -191,7 +196,7 @@ export function buildMock (options: MockOptions): FastifyInstance {
   app.get('/_mock/behaviour', async () => behaviour)
 
   app.put<{ Params: { messenger: string }, Body: Partial<Behaviour> }>('/_mock/behaviour/:messenger', {
-    schema: { body: Type.Partial(Behaviour) }
+    schema: { body: Type.Partial(Behaviour, { additionalProperties: false }) }
   }, async (request, reply) => {
     const { messenger } = request.params
     if (!(MESSENGERS as readonly string[]).includes(messenger)) {

@@ -84,6 +84,15 @@ export class MessengerHttp {
   }
 }
 
+/**
+ * Keeps a secret out of an outcome's error text: a misdirected request's 404
+ * page may echo the path, and Telegram's path holds the bot token.
+ */
+export function withoutSecret (outcome: SendOutcome, secret: string): SendOutcome {
+  if (outcome.result === 'delivered' || secret === '' || !outcome.error.includes(secret)) return outcome
+  return { ...outcome, error: outcome.error.replaceAll(secret, '<token>') }
+}
+
 /** Describes a transport failure in a few words for the delivery's last error. */
 export function transportError (err: unknown): string {
   const e = err as { code?: string, name?: string, message?: string }

@@ -33,7 +33,8 @@ export function normalizeAddress (messenger: Messenger, raw: string):
   const value = raw.trim()
   switch (messenger) {
     case 'telegram':
-      if (TELEGRAM_CHAT_ID.test(value)) return { ok: true, address: value }
+      // Chat ids fit in 52 bits; a larger number would be rounded on its way into JSON and reach another chat.
+      if (TELEGRAM_CHAT_ID.test(value) && Number.isSafeInteger(Number(value))) return { ok: true, address: value }
       if (TELEGRAM_USERNAME.test(value)) return { ok: true, address: value.startsWith('@') ? value : `@${value}` }
       return { ok: false, reason: 'must be a numeric chat id or a username of 5-32 letters, digits and _' }
     case 'whatsapp':

@@ -2,7 +2,7 @@
  * Telegram Bot API `sendMessage`: the token is part of the path, errors carry
  * `error_code` (equal to the HTTP status) and, when throttled, `retry_after`.
  */
-import { MessengerHttp, garbled, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+import { MessengerHttp, garbled, withoutSecret, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
 
 export interface TelegramOptions extends HttpOptions {
   baseUrl: string
@@ -25,7 +25,7 @@ export function createTelegramAdapter (options: TelegramOptions): MessengerAdapt
       } catch (err) {
         return { result: 'retryable', error: transportError(err) }
       }
-      return classifyTelegram(answer.status, answer.body)
+      return withoutSecret(classifyTelegram(answer.status, answer.body), options.token)
     },
     close: () => http.close()
   }

@@ -3,7 +3,7 @@
  * non-zero `status`, so success is judged from the body; `message_token` is a
  * 64-bit integer that a JS number would round, so it is read as text.
  */
-import { MessengerHttp, garbled, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+import { MessengerHttp, garbled, withoutSecret, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
 
 export interface ViberOptions extends HttpOptions {
   baseUrl: string
@@ -37,7 +37,7 @@ export function createViberAdapter (options: ViberOptions): MessengerAdapter {
       } catch (err) {
         return { result: 'retryable', error: transportError(err) }
       }
-      return classifyViber(answer.status, answer.body)
+      return withoutSecret(classifyViber(answer.status, answer.body), options.token)
     },
     close: () => http.close()
   }

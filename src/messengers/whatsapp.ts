@@ -3,7 +3,7 @@
  * version in the path. The HTTP status varies for the same error, so the
  * outcome is judged on `error.code` (tables from MESSENGERS.md).
  */
-import { MessengerHttp, garbled, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+import { MessengerHttp, garbled, withoutSecret, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
 
 export interface WhatsAppOptions extends HttpOptions {
   baseUrl: string
@@ -14,6 +14,9 @@ export interface WhatsAppOptions extends HttpOptions {
 
 /** Throttling (4, 80007, 130429, 131048, 131056, 133016) and transient (1, 2, 131000, 131016, 133004) codes. */
 const RETRYABLE_CODES = new Set([4, 80007, 130429, 131048, 131056, 133016, 1, 2, 131000, 131016, 133004])
+/** Token, permission and parameter errors, unknown or unreachable recipients: retrying cannot help. */
+const PERMANENT_CODES = new Set([0, 190, 10, 100, 131008, 131009, 131026, 131030, 131031, 131047, 131051, 368])
+const isPermanent = (code: number) => PERMANENT_CODES.has(code) || (code >= 200 && code <= 299)
 
 export function createWhatsAppAdapter (options: WhatsAppOptions): MessengerAdapter {
   const http = new MessengerHttp(options.baseUrl, options)
@@ -36,7 +39,7 @@ export function createWhatsAppAdapter (options: WhatsAppOptions): MessengerAdapt
       } catch (err) {
         return { result: 'retryable', error: transportError(err) }
       }
-      return classifyWhatsApp(answer.status, answer.body)
+      return withoutSecret(classifyWhatsApp(answer.status, answer.body), options.token)
     },
     close: () => http.close()
   }
@@ -54,6 +57,8 @@ export function classifyWhatsApp (status: number, body: string): SendOutcome {
   const err = json.error as { code?: unknown, message?: unknown } | undefined
   if (typeof err?.code !== 'number') return garbled('whatsapp', status, body)
   const error = `whatsapp ${err.code}: ${typeof err.message === 'string' ? err.message : 'no message'}`
-  if (RETRYABLE_CODES.has(err.code) || status >= 500) return { result: 'retryable', error }
-  return { result: 'permanent', error }
+  // The same error comes with varying HTTP statuses: the code decides; the status only for codes not in the tables.
+  if (RETRYABLE_CODES.has(err.code)) return { result: 'retryable', error }
+  if (isPermanent(err.code)) return { result: 'permanent', error }
+  return status >= 500 ? { result: 'retryable', error } : { result: 'permanent', error }
 }

@@ -4,10 +4,11 @@
  * out of the box.
  */
 import closeWithGrace from 'close-with-grace'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { ConfigError, loadConfig, loadDotEnv } from '../src/config.js'
 import { buildMock } from './app.js'
 
 try {
+  loadDotEnv()
   const config = loadConfig()
   const mock = buildMock({
     tokens: {
@@ -16,7 +17,7 @@ try {
       viber: config.messengers.viber.token
     },
     whatsappPhoneNumberId: config.messengers.whatsapp.phoneNumberId,
-    logger: process.env.MOCK_LOG === '1'
+    logger: config.mock.log
   })
   closeWithGrace({ delay: 5000 }, async () => { await mock.close() })
   const address = await mock.listen({ host: config.mock.host, port: config.mock.port })

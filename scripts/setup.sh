@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks, once: Node packages (npm ci) and, when
-# this machine must run its own Redis, redis-server (apt-get). Then compiles
-# the TypeScript. Run by `npm start` and `npm test`; safe to run again.
+# Installs what a fresh machine lacks, once: Node packages (npm ci) and the
+# Debian packages this run needs (redis-server when no REDIS_URL is given or
+# tests will run; curl for the tests that replay the origin curl examples).
+# Then compiles the TypeScript. Run by `npm start` and `npm test`; safe to rerun.
+#   NEED_REDIS_SERVER=yes|no|auto   (auto: yes unless REDIS_URL is set)
+#   NEED_CURL=yes|no                (default no)
+#   SKIP_BUILD=1                    (tests run the TypeScript directly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,19 +14,23 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+missing=()
 need_redis=${NEED_REDIS_SERVER:-auto}
 if [ "$need_redis" = auto ]; then
   if [ -n "${REDIS_URL:-}" ]; then need_redis=no; else need_redis=yes; fi
 fi
-if [ "$need_redis" = yes ] && ! command -v redis-server >/dev/null 2>&1; then
-  echo "setup: installing redis-server (apt-get)"
+if [ "$need_redis" = yes ] && ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
+if [ "${NEED_CURL:-no}" = yes ] && ! command -v curl >/dev/null 2>&1; then missing+=(curl); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} (apt-get)"
   sudo=""
   if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "setup: redis-server is missing; install it (apt-get install redis-server) or set REDIS_URL" >&2; exit 1; }
+    command -v sudo >/dev/null 2>&1 || { echo "setup: please install ${missing[*]} (apt-get install ${missing[*]}), or set REDIS_URL to a running Redis" >&2; exit 1; }
     sudo=sudo
   fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then

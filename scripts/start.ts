@@ -11,7 +11,7 @@ import { createConnection, createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { ConfigError, loadConfig, loadDotEnv } from '../src/config.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const dist = join(root, 'dist')
@@ -82,6 +82,7 @@ async function httpAnswers (url: string): Promise<boolean> {
 }
 
 async function main (): Promise<void> {
+  loadDotEnv(join(root, '.env'))
   const config = loadConfig()
   const env: NodeJS.ProcessEnv = { ...process.env }
   const lines: string[] = []

@@ -3,6 +3,7 @@
  * at boot against one schema, and is then read from the decorated `config`.
  * Tests build their configuration through the same `loadConfig` as production.
  */
+import { existsSync } from 'node:fs'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 import { IANAZone } from 'luxon'
@@ -46,6 +47,8 @@ export const EnvSchema = Type.Object({
 
   MOCK_HOST: Type.String({ default: '127.0.0.1' }),
   MOCK_PORT: Port(8081),
+  /** The mock messengers log each request they answer. */
+  MOCK_LOG: Type.Boolean({ default: false }),
 
   TELEGRAM_API_URL: Type.Optional(Type.String({ minLength: 1 })),
   TELEGRAM_BOT_TOKEN: Type.String({ minLength: 1, default: 'mock-telegram-token' }),
@@ -92,11 +95,20 @@ export interface Config {
     stalledIntervalMs: number
     outboxSweepMs: number
   }
-  mock: { host: string, port: number }
+  mock: { host: string, port: number, log: boolean }
   messengers: Record<Messenger, MessengerConfig> & {
     whatsapp: { phoneNumberId: string, apiVersion: string }
     viber: { senderName: string }
   }
+}
+
+/**
+ * Reads `.env` from the working directory into the environment, if there is
+ * one; variables already set win. Only the processes' entry points call this,
+ * so tests never pick up a developer's `.env`.
+ */
+export function loadDotEnv (path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path)
 }
 
 /** An invalid setting: the message names the variable, and the process refuses to start. */
@@ -107,7 +119,8 @@ export class ConfigError extends Error {
 export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
   let raw: Env
   try {
-    raw = envSchema<Env>({ schema: EnvSchema, data: env, dotenv: false })
+    // env: false: read only `env` (process.env by default), never merge process.env into a given one.
+    raw = envSchema<Env>({ schema: EnvSchema, data: env, env: false, dotenv: false })
   } catch (err) {
     throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
   }
@@ -142,7 +155,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       stalledIntervalMs: raw.STALLED_INTERVAL_MS,
       outboxSweepMs: raw.OUTBOX_SWEEP_MS
     },
-    mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT },
+    mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT, log: raw.MOCK_LOG },
     messengers: {
       telegram: {
         baseUrl: base(raw.TELEGRAM_API_URL, 'telegram'),

@@ -6,7 +6,7 @@
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import app from './app.js'
-import { ConfigError, loadConfig, serverOptions, type Config } from './config.js'
+import { ConfigError, loadConfig, loadDotEnv, serverOptions, type Config } from './config.js'
 
 export async function start (config: Config) {
   const fastify = Fastify(serverOptions(config))
@@ -23,6 +23,7 @@ export async function start (config: Config) {
 }
 
 try {
+  loadDotEnv()
   await start(loadConfig())
 } catch (err) {
   // Bad configuration is the operator's to fix: say what, without a stack trace.

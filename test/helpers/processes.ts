@@ -31,11 +31,16 @@ export interface RunningProcess {
   exited: Promise<number | string>
 }
 
-/** Runs a TypeScript entry point through tsx, as its own process, until it answers `readyPath`. */
+/**
+ * Runs a TypeScript entry point as its own process, until it answers
+ * `readyPath`. It gets the test process's own Node arguments: the same
+ * TypeScript loader, so coverage from both lines up.
+ */
 export async function runProcess (t: Test, entry: string, env: Record<string, string>, port: number, readyPath: string): Promise<RunningProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry)], {
+  const child = spawn(process.execPath, [...process.execArgv, join(root, entry)], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE ?? '', ...env },
+    // The test's own environment goes along: it carries tap's hook that collects the child's coverage.
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

@@ -1,0 +1,91 @@
+/**
+ * Fan-out end to end: a send to CONTACTS contacts with all three messengers
+ * (3 x CONTACTS deliveries), from the HTTP request to every delivery finished
+ * at the mock messengers, which answer at once. Prints one JSON line.
+ *
+ *   npm run bench:fanout                 (1,000 deliveries)
+ *   CONTACTS=3334 npm run bench:fanout   (10,002 deliveries)
+ *
+ * The service runs in this process with its production configuration; the
+ * mock runs as its own process, as `npm start` runs it; Redis is a throwaway
+ * one (scripts/with-redis.sh).
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import { request } from 'undici'
+import app from '../src/app.js'
+import { loadConfig, serverOptions } from '../src/config.js'
+
+const CONTACTS = Number(process.env.CONTACTS ?? 334)
+const here = dirname(fileURLToPath(import.meta.url))
+
+async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  return port
+}
+
+async function json (url: string, method: 'POST' | 'PUT' | 'GET', body?: unknown): Promise<Record<string, unknown>> {
+  const res = await request(url, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) })
+  const answer = await res.body.json() as Record<string, unknown>
+  if (res.statusCode !== 200) throw new Error(`${method} ${url}: ${res.statusCode} ${JSON.stringify(answer)}`)
+  return answer
+}
+
+const mockPort = await freePort()
+const mock = spawn(process.execPath, [join(here, '..', 'mock-messengers', 'server.js')], {
+  env: { ...process.env, MOCK_PORT: String(mockPort) },
+  stdio: 'ignore'
+})
+const config = loadConfig({
+  ...process.env,
+  REDIS_PREFIX: `bench${Date.now()}`,
+  LOG_LEVEL: 'warn',
+  MOCK_PORT: String(mockPort),
+  PORT: String(await freePort())
+})
+const fastify = Fastify(serverOptions(config))
+await fastify.register(app, { config })
+const base = await fastify.listen({ host: '127.0.0.1', port: config.port })
+for (let i = 0; ; i++) {
+  const up = await request(`http://127.0.0.1:${mockPort}/_mock/behaviour`).then(async (r) => { await r.body.dump(); return true }, () => false)
+  if (up) break
+  if (i > 100) throw new Error('the mock did not start')
+  await sleep(100)
+}
+
+const names = Array.from({ length: CONTACTS }, (_, i) => `contact-${i}`)
+for (let i = 0; i < names.length; i += 50) {
+  await Promise.all(names.slice(i, i + 50).map((name, j) => json(`${base}/api/contacts`, 'POST', {
+    user_name: 'bench',
+    contact: { name, messangers: { telegram: String(1_000_000 + i + j), whatsApp: `+1555${2_000_000 + i + j}`, viber: `viber-${i + j}` } }
+  })))
+}
+
+const started = performance.now()
+const sent = await json(`${base}/api/contacts`, 'PUT', { user_name: 'bench', contacts: names, message: 'benchmark' })
+const acceptedMs = performance.now() - started
+const dispatchKey = `${config.redis.prefix}:dispatch:${String(sent.dispatch_id)}`
+while (await fastify.redis.hget(dispatchKey, 'open') !== '0') await sleep(5)
+const finishedMs = performance.now() - started
+const counts = await fastify.redis.hmget(dispatchKey, 'n:delivered', 'n:failed')
+
+console.log(JSON.stringify({
+  deliveries: sent.deliveries,
+  acceptMs: Math.round(acceptedMs),
+  endToEndMs: Math.round(finishedMs),
+  deliveriesPerSecond: Math.round(Number(sent.deliveries) / (finishedMs / 1000)),
+  delivered: Number(counts[0]),
+  failed: Number(counts[1]),
+  concurrencyPerMessenger: config.messengers.telegram.concurrency
+}))
+
+await fastify.close()
+mock.kill('SIGTERM')

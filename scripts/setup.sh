@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks, once: Node packages (npm ci) and the
+# Installs what a fresh machine lacks, once: Node packages and the
 # Debian packages this run needs (redis-server when no REDIS_URL is given or
 # tests will run; curl for the tests that replay the origin curl examples).
 # Then compiles the TypeScript. Run by `npm start` and `npm test`; safe to rerun.
@@ -10,8 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: installing Node packages (npm ci)"
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: the lock pins every version either way, but `npm ci` refuses a lock
+  # that lacks other platforms' optional binaries (msgpackr-extract's), which our registry does not serve.
+  echo "setup: installing Node packages (npm install, versions from package-lock.json)"
+  npm install --no-audit --no-fund
 fi
 
 missing=()

@@ -22,7 +22,9 @@ let stopping = false
 
 function launch (name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): ChildProcess {
   const out = logFile === undefined ? 'inherit' : openSync(logFile, 'a')
-  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', out, out] })
+  // Its own process group: a Ctrl-C reaches only this supervisor, which then stops everything in order
+  // (a terminal's SIGINT to the whole group would stop Redis while the service is still draining).
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', out, out], detached: true })
   running.push({ name, child })
   child.on('exit', (code, signal) => {
     if (stopping) return
@@ -119,6 +121,10 @@ async function main (): Promise<void> {
 
 process.on('SIGINT', () => { void stopAll(0) })
 process.on('SIGTERM', () => { void stopAll(0) })
+// Last resort if this process ends some other way: leave no child running.
+process.on('exit', () => {
+  for (const { child } of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+})
 
 main().catch((err: unknown) => {
   console.error(`start: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}`)

@@ -214,7 +214,8 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys, retentionSec
         })
       })
       multi.zadd(keys.outbox, dispatch.createdAt, dispatch.id)
-      await multi.exec()
+      const failed = (await multi.exec())?.find(([err]) => err !== null)
+      if (failed !== undefined) throw failed[0]
     },
 
     async markQueued (dispatchId) {

@@ -23,8 +23,7 @@ export interface DispatchRequest {
   text: string
   /** Epoch ms, as the user gave it; a time not in the future means now. */
   sendAt: number
-  /** The request field that named the contacts, for error messages. */
-  contactsField?: string
+  /** The request field that holds the text, for error messages. */
   textField?: string
 }
 
@@ -96,10 +95,16 @@ export function createDispatcher (deps: {
 
       const id = newId(now)
       await deliveries.createDispatch({ id, user: request.user, text: request.text, sendAt, createdAt: now }, legs)
-      await enqueueLegs(queues, legs.map((leg, index) => ({
-        id: deliveryId(id, index), user: request.user, messenger: leg.messenger, sendAt
-      })), now)
-      await deliveries.markQueued(id)
+      // From here the dispatch is accepted: its records are durable and it is in the outbox.
+      try {
+        await enqueueLegs(queues, legs.map((leg, index) => ({
+          id: deliveryId(id, index), user: request.user, messenger: leg.messenger, sendAt
+        })), now)
+        await deliveries.markQueued(id)
+      } catch (err) {
+        // Failing the request now would invite a resend of what the outbox sweep will send anyway.
+        log.error({ err, dispatch: id }, 'queueing failed; the outbox sweep will queue the dispatch')
+      }
       // One line for the whole dispatch: its deliveries are `${dispatch}.0` .. `${dispatch}.${n - 1}`.
       log.info({ dispatch: id, user: request.user, deliveries: legs.length, state: scheduled ? 'scheduled' : 'queued', sendAt: new Date(sendAt).toISOString() }, 'dispatch accepted')
       return { dispatchId: id, deliveries: legs.length, unknown, withoutAddresses, scheduled }

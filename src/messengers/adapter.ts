@@ -33,6 +33,9 @@ export interface HttpOptions {
   timeoutMs: number
 }
 
+/** Judges a messenger's answer from its HTTP status and body. */
+export type Classifier = (status: number, body: string) => SendOutcome
+
 export interface HttpAnswer {
   status: number
   body: string
@@ -47,8 +50,11 @@ export class MessengerHttp {
   readonly #pool: Pool
   readonly #basePath: string
   readonly #timeoutMs: number
+  readonly #secret: string
 
-  constructor (baseUrl: string, options: HttpOptions) {
+  /** `secret` (the messenger's token) is kept out of every outcome this client returns. */
+  constructor (baseUrl: string, secret: string, options: HttpOptions) {
+    this.#secret = secret
     const url = new URL(baseUrl)
     this.#basePath = url.pathname.replace(/\/+$/, '')
     this.#timeoutMs = options.timeoutMs
@@ -64,10 +70,9 @@ export class MessengerHttp {
 
   /**
    * POSTs JSON and returns the status and the whole body as text. Throws only
-   * for transport failures (refused, reset, timed out), which callers treat as
-   * retryable.
+   * for transport failures (refused, reset, timed out).
    */
-  async postJson (path: string, headers: Record<string, string>, payload: unknown): Promise<HttpAnswer> {
+  async #postJson (path: string, headers: Record<string, string>, payload: unknown): Promise<HttpAnswer> {
     const { statusCode, body } = await this.#pool.request({
       method: 'POST',
       path: this.#basePath + path,
@@ -79,6 +84,20 @@ export class MessengerHttp {
     return { status: statusCode, body: await body.text() }
   }
 
+  /**
+   * One send: POSTs the payload and judges the answer with `classify`. A
+   * transport failure (refused, reset, timed out) is retryable.
+   */
+  async send (path: string, headers: Record<string, string>, payload: unknown, classify: Classifier): Promise<SendOutcome> {
+    let answer: HttpAnswer
+    try {
+      answer = await this.#postJson(path, headers, payload)
+    } catch (err) {
+      return { result: 'retryable', error: transportError(err) }
+    }
+    return withoutSecret(classify(answer.status, answer.body), this.#secret)
+  }
+
   async close (): Promise<void> {
     await this.#pool.close()
   }
@@ -88,13 +107,13 @@ export class MessengerHttp {
  * Keeps a secret out of an outcome's error text: a misdirected request's 404
  * page may echo the path, and Telegram's path holds the bot token.
  */
-export function withoutSecret (outcome: SendOutcome, secret: string): SendOutcome {
+function withoutSecret (outcome: SendOutcome, secret: string): SendOutcome {
   if (outcome.result === 'delivered' || secret === '' || !outcome.error.includes(secret)) return outcome
   return { ...outcome, error: outcome.error.replaceAll(secret, '<token>') }
 }
 
 /** Describes a transport failure in a few words for the delivery's last error. */
-export function transportError (err: unknown): string {
+function transportError (err: unknown): string {
   const e = err as { code?: string, name?: string, message?: string }
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
     return 'timed out waiting for the messenger'

@@ -2,7 +2,7 @@
  * Telegram Bot API `sendMessage`: the token is part of the path, errors carry
  * `error_code` (equal to the HTTP status) and, when throttled, `retry_after`.
  */
-import { MessengerHttp, garbled, withoutSecret, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
 
 export interface TelegramOptions extends HttpOptions {
   baseUrl: string
@@ -10,7 +10,7 @@ export interface TelegramOptions extends HttpOptions {
 }
 
 export function createTelegramAdapter (options: TelegramOptions): MessengerAdapter {
-  const http = new MessengerHttp(options.baseUrl, options)
+  const http = new MessengerHttp(options.baseUrl, options.token, options)
   const path = `/bot${options.token}/sendMessage`
 
   return {
@@ -19,13 +19,7 @@ export function createTelegramAdapter (options: TelegramOptions): MessengerAdapt
     async send ({ address, text, idempotencyKey }: SendRequest): Promise<SendOutcome> {
       // Numeric chat ids fit in 52 bits, so a JS number carries them exactly.
       const chatId = address.startsWith('@') ? address : Number(address)
-      let answer
-      try {
-        answer = await http.postJson(path, { 'idempotency-key': idempotencyKey }, { chat_id: chatId, text })
-      } catch (err) {
-        return { result: 'retryable', error: transportError(err) }
-      }
-      return withoutSecret(classifyTelegram(answer.status, answer.body), options.token)
+      return await http.send(path, { 'idempotency-key': idempotencyKey }, { chat_id: chatId, text }, classifyTelegram)
     },
     close: () => http.close()
   }

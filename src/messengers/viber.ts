@@ -3,7 +3,7 @@
  * non-zero `status`, so success is judged from the body; `message_token` is a
  * 64-bit integer that a JS number would round, so it is read as text.
  */
-import { MessengerHttp, garbled, withoutSecret, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
 
 export interface ViberOptions extends HttpOptions {
   baseUrl: string
@@ -15,29 +15,23 @@ export interface ViberOptions extends HttpOptions {
 const VIBER_TOO_MANY_REQUESTS = 12
 
 export function createViberAdapter (options: ViberOptions): MessengerAdapter {
-  const http = new MessengerHttp(options.baseUrl, options)
+  const http = new MessengerHttp(options.baseUrl, options.token, options)
 
   return {
     messenger: 'viber',
     displayUrl: `${options.baseUrl}/pa/send_message`,
     async send ({ address, text, idempotencyKey }: SendRequest): Promise<SendOutcome> {
-      let answer
-      try {
-        answer = await http.postJson('/pa/send_message', {
-          'x-viber-auth-token': options.token,
-          'idempotency-key': idempotencyKey
-        }, {
-          receiver: address,
-          min_api_version: 1,
-          sender: { name: options.senderName },
-          tracking_data: idempotencyKey,
-          type: 'text',
-          text
-        })
-      } catch (err) {
-        return { result: 'retryable', error: transportError(err) }
-      }
-      return withoutSecret(classifyViber(answer.status, answer.body), options.token)
+      return await http.send('/pa/send_message', {
+        'x-viber-auth-token': options.token,
+        'idempotency-key': idempotencyKey
+      }, {
+        receiver: address,
+        min_api_version: 1,
+        sender: { name: options.senderName },
+        tracking_data: idempotencyKey,
+        type: 'text',
+        text
+      }, classifyViber)
     },
     close: () => http.close()
   }

@@ -3,7 +3,7 @@
  * version in the path. The HTTP status varies for the same error, so the
  * outcome is judged on `error.code` (tables from MESSENGERS.md).
  */
-import { MessengerHttp, garbled, withoutSecret, parseObject, transportError, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
 
 export interface WhatsAppOptions extends HttpOptions {
   baseUrl: string
@@ -19,7 +19,7 @@ const PERMANENT_CODES = new Set([0, 190, 10, 100, 131008, 131009, 131026, 131030
 const isPermanent = (code: number) => PERMANENT_CODES.has(code) || (code >= 200 && code <= 299)
 
 export function createWhatsAppAdapter (options: WhatsAppOptions): MessengerAdapter {
-  const http = new MessengerHttp(options.baseUrl, options)
+  const http = new MessengerHttp(options.baseUrl, options.token, options)
   const path = `/${options.apiVersion}/${options.phoneNumberId}/messages`
   const authorization = `Bearer ${options.token}`
 
@@ -27,19 +27,13 @@ export function createWhatsAppAdapter (options: WhatsAppOptions): MessengerAdapt
     messenger: 'whatsapp',
     displayUrl: `${options.baseUrl}${path}`,
     async send ({ address, text, idempotencyKey }: SendRequest): Promise<SendOutcome> {
-      let answer
-      try {
-        answer = await http.postJson(path, { authorization, 'idempotency-key': idempotencyKey }, {
-          messaging_product: 'whatsapp',
-          recipient_type: 'individual',
-          to: address,
-          type: 'text',
-          text: { body: text }
-        })
-      } catch (err) {
-        return { result: 'retryable', error: transportError(err) }
-      }
-      return withoutSecret(classifyWhatsApp(answer.status, answer.body), options.token)
+      return await http.send(path, { authorization, 'idempotency-key': idempotencyKey }, {
+        messaging_product: 'whatsapp',
+        recipient_type: 'individual',
+        to: address,
+        type: 'text',
+        text: { body: text }
+      }, classifyWhatsApp)
     },
     close: () => http.close()
   }

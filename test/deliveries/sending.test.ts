@@ -129,6 +129,19 @@ t.test('a dispatch left in the outbox by a crash mid-accept is queued by the swe
   t.same(await app.deliveries.outboxDue(Date.now()), [], 'and the outbox is empty again')
 })
 
+t.test('when queueing fails after the records are written, the send is still accepted and the outbox delivers it', async (t) => {
+  // A deployment split in two: an API process and a sender process on the same Redis.
+  const api = await build(t, { env: { ROLE: 'api' } })
+  const worker = await build(t, { env: { ROLE: 'worker' }, prefix: api.prefix, mock: api.mock })
+  await addContact(api.app, 'u', 'Artem', { telegram: '1001' })
+  // The API process loses its queue connection between writing the records and queueing the jobs.
+  await api.app.sendQueues.telegram.close()
+  const answer = await send(api.app, 'u', ['Artem'], 'still arrives')
+  t.match(answer, { success: true, deliveries: 1 }, 'the client is told it was accepted (a 500 would invite a resend)')
+  t.match(await finished(worker.app, deliveryId(answer.dispatch_id, 0)), { state: 'delivered', attempts: 1 })
+  t.equal((await api.mock.received({ outcome: 'accepted' })).count, 1, 'delivered once')
+})
+
 t.test('logs: one line per request with its request id, one per delivery state change with the delivery id', async (t) => {
   const stream = new PassThrough()
   const lines: Array<Record<string, unknown>> = []

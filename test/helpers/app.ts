@@ -27,6 +27,8 @@ export interface BuildOptions {
   /** Log lines go here instead of nowhere. */
   logStream?: Writable
   mock?: TestMock
+  /** Share another app's key prefix (two processes of one deployment). */
+  prefix?: string
 }
 
 /** Fast timings for tests: short locks so a crashed sender's jobs come back quickly, short retries. */
@@ -46,7 +48,7 @@ export function testConfig (prefix: string, mock: TestMock, env: Record<string, 
 
 export async function build (t: Test, options: BuildOptions = {}): Promise<Built> {
   const mock = options.mock ?? await startMock(t)
-  const prefix = freshPrefix()
+  const prefix = options.prefix ?? freshPrefix()
   const config = testConfig(prefix, mock, { ...(options.logStream && { LOG_LEVEL: 'info' }), ...options.env })
   const fastifyOptions = serverOptions(config)
   if (options.logStream !== undefined) {

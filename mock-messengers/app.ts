@@ -1,37 +1,87 @@
 /**
  * The mock messengers: Telegram, WhatsApp and Viber at the real APIs' paths,
- * answering in their shapes, so that pointing the service at the real ones is
- * configuration only.
+ * answering in their shapes (successes, errors, throttling), so that pointing
+ * the service at the real ones is configuration only.
  *
  *   POST /telegram/bot{token}/sendMessage
  *   POST /whatsapp/{version}/{phone_number_id}/messages
  *   POST /viber/pa/send_message            (fails by default, as HTTP 200 + non-zero status)
  *
  * It records every message it receives (GET /_mock/messages, reset with
- * DELETE), and each messenger's behaviour (latency, rejection, 5xx) can be
- * changed at run time through PUT /_mock/behaviour/{messenger}.
+ * DELETE). Each messenger's behaviour (latency, permanent rejection, 5xx
+ * bursts and rates, a rate limit answered with the messenger's own throttle
+ * response, outages that reset or hang, garbage answers) is set at start
+ * (MOCK_BEHAVIOUR) and changed at run time with PUT /_mock/behaviour/{messenger}.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
 import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../src/messengers/messenger.js'
 
 export const Behaviour = Type.Object({
-  /** Each answer waits a random time in [min, max] ms first. */
+  /** Each answer waits a random time in [min, max] ms first (one origin system emulated 1-3 s). */
   latencyMs: Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 0 })]),
   /** Answer every send with the messenger's own permanent error. */
   reject: Type.Boolean(),
-  /** The next N sends get HTTP 503 (a transient failure). */
-  failNext: Type.Integer({ minimum: 0 })
+  /** A burst: the next N sends get a 5xx. */
+  failNext: Type.Integer({ minimum: 0 }),
+  /** Each send gets a 5xx with this probability. */
+  errorRate: Type.Number({ minimum: 0, maximum: 1 }),
+  /** The status of those 5xx answers. */
+  errorStatus: Type.Integer({ minimum: 500, maximum: 599 }),
+  /** Sends beyond this many per second get the messenger's throttle answer (0: no limit). */
+  ratePerSecond: Type.Integer({ minimum: 0 }),
+  /** `refuse`: reset every connection at once; `hang`: never answer. */
+  outage: Type.Union([Type.Literal('none'), Type.Literal('refuse'), Type.Literal('hang')]),
+  /** Answer 200 with a body that is not JSON, or JSON of the wrong shape. */
+  garbage: Type.Union([Type.Literal('none'), Type.Literal('invalid-json'), Type.Literal('wrong-shape')])
 }, { additionalProperties: false })
 export type Behaviour = Static<typeof Behaviour>
+
+const BehaviourChange = Type.Partial(Behaviour, { additionalProperties: false })
+const BehaviourConfig = Type.Partial(Type.Object({
+  telegram: BehaviourChange,
+  whatsapp: BehaviourChange,
+  viber: BehaviourChange
+}), { additionalProperties: false })
+export type BehaviourConfig = Static<typeof BehaviourConfig>
+
+export const DEFAULT_BEHAVIOUR: Behaviour = {
+  latencyMs: [0, 0],
+  reject: false,
+  failNext: 0,
+  errorRate: 0,
+  errorStatus: 503,
+  ratePerSecond: 0,
+  outage: 'none',
+  garbage: 'none'
+}
+
+/**
+ * Reads MOCK_BEHAVIOUR, e.g. `{"viber": {"latencyMs": [1000, 3000]}, "whatsapp": {"errorRate": 0.2}}`;
+ * throws a message naming what is wrong.
+ */
+export function parseBehaviourConfig (json: string): BehaviourConfig {
+  let value: unknown
+  try {
+    value = JSON.parse(json)
+  } catch {
+    throw new Error('MOCK_BEHAVIOUR is not JSON')
+  }
+  if (!Value.Check(BehaviourConfig, value)) {
+    const [first] = Value.Errors(BehaviourConfig, value)
+    throw new Error(`MOCK_BEHAVIOUR${first?.instancePath.replaceAll('/', '.') ?? ''} ${first?.message ?? 'is invalid'}`)
+  }
+  return value
+}
 
 export interface MockOptions {
   tokens: { telegram: string, whatsapp: string, viber: string }
   whatsappPhoneNumberId: string
   /** Initial behaviour per messenger; Viber rejects unless told otherwise. */
-  behaviour?: Partial<Record<Messenger, Partial<Behaviour>>>
+  behaviour?: BehaviourConfig
   /** Oldest records are dropped beyond this many. */
   maxRecords?: number
   logger?: boolean
@@ -47,14 +97,25 @@ export interface ReceivedMessage {
   outcome: string
 }
 
-const DEFAULT_BEHAVIOUR: Behaviour = { latencyMs: [0, 0], reject: false, failNext: 0 }
+/** How each messenger says "too many requests". */
+const THROTTLE: Record<Messenger, (reply: FastifyReply, retryAfterSeconds: number) => FastifyReply> = {
+  telegram: (reply, retryAfter) => reply.status(429).send({
+    ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter }
+  }),
+  whatsapp: (reply) => reply.status(429).send({
+    error: { message: '(#130429) Rate limit hit', type: 'OAuthException', code: 130429, error_data: { messaging_product: 'whatsapp', details: 'Cloud API message throughput has been reached.' }, fbtrace_id: randomBytes(8).toString('hex') }
+  }),
+  viber: (reply) => reply.send({ status: 12, status_message: 'tooManyRequests', chat_hostname: 'SN-CHAT-01_' })
+}
 
 export function buildMock (options: MockOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 64 * 1024,
     // A knob set to "true" or "2" is a mistake to report, not a value to guess.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } }
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    // Hung requests must not keep the mock from closing.
+    forceCloseConnections: true
   })
   const maxRecords = options.maxRecords ?? 100_000
   const behaviour = Object.fromEntries(MESSENGERS.map((m) => [m, {
@@ -62,6 +123,7 @@ export function buildMock (options: MockOptions): FastifyInstance {
     reject: m === 'viber',
     ...options.behaviour?.[m]
   }])) as Record<Messenger, Behaviour>
+  const windows = Object.fromEntries(MESSENGERS.map((m) => [m, { start: 0, count: 0 }])) as Record<Messenger, { start: number, count: number }>
   let records: ReceivedMessage[] = []
   let telegramMessageId = 0
 
@@ -78,15 +140,51 @@ export function buildMock (options: MockOptions): FastifyInstance {
     if (records.length > maxRecords) records = records.slice(-maxRecords)
   }
 
-  /** Applies latency and transient failures; returns true when the request was answered already. */
-  async function disturb (messenger: Messenger, request: FastifyRequest, reply: FastifyReply, recipient: unknown, text: unknown) {
+  /**
+   * Before the messenger looks at a request: outages and latency. Returns true
+   * when the request is taken care of (reset, or left hanging until the client gives up).
+   */
+  async function arrive (messenger: Messenger, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const b = behaviour[messenger]
+    if (b.outage !== 'none') {
+      reply.hijack()
+      const socket = request.raw.socket
+      if (b.outage === 'refuse') socket.destroy()
+      else await new Promise((resolve) => socket.once('close', resolve))
+      return true
+    }
     const [min, max] = b.latencyMs
     if (max > 0) await sleep(min + Math.random() * Math.max(0, max - min))
-    if (b.failNext > 0) {
-      b.failNext -= 1
-      record(messenger, request, recipient, text, 'HTTP 503')
-      await reply.status(503).type('text/plain').send('Service Unavailable')
+    return false
+  }
+
+  /**
+   * After the token check: throttling, transient failures and garbage, each in
+   * the messenger's own manner. Returns true when it answered.
+   */
+  function interfere (messenger: Messenger, request: FastifyRequest, reply: FastifyReply, recipient: unknown, text: unknown): boolean {
+    const b = behaviour[messenger]
+    if (b.ratePerSecond > 0) {
+      const window = windows[messenger]
+      const now = Date.now()
+      if (now - window.start >= 1000) Object.assign(window, { start: now, count: 0 })
+      if (window.count >= b.ratePerSecond) {
+        const retryAfter = Math.max(1, Math.ceil((window.start + 1000 - now) / 1000))
+        record(messenger, request, recipient, text, 'throttled')
+        THROTTLE[messenger](reply, retryAfter)
+        return true
+      }
+      window.count += 1
+    }
+    if (b.failNext > 0 || (b.errorRate > 0 && Math.random() < b.errorRate)) {
+      if (b.failNext > 0) b.failNext -= 1
+      record(messenger, request, recipient, text, `HTTP ${b.errorStatus}`)
+      reply.status(b.errorStatus).type('text/plain').send('Service Unavailable')
+      return true
+    }
+    if (b.garbage !== 'none') {
+      record(messenger, request, recipient, text, `garbage ${b.garbage}`)
+      reply.type('application/json').send(b.garbage === 'invalid-json' ? '{"ok": tru' : '{"result": "maybe"}')
       return true
     }
     return false
@@ -99,8 +197,9 @@ export function buildMock (options: MockOptions): FastifyInstance {
       record('telegram', request, chatId, text, `${code} ${description}`)
       return reply.status(code).send({ ok: false, error_code: code, description })
     }
+    if (await arrive('telegram', request, reply)) return reply
     if (request.params.token !== options.tokens.telegram) return fail(401, 'Unauthorized')
-    if (await disturb('telegram', request, reply, chatId, text)) return reply
+    if (interfere('telegram', request, reply, chatId, text)) return reply
     if (typeof text !== 'string' || text.length === 0) return fail(400, 'Bad Request: message text is empty')
     if (text.length > TEXT_LIMITS.telegram) return fail(400, 'Bad Request: message is too long')
     if ((typeof chatId !== 'number' && typeof chatId !== 'string') || !normalizeAddress('telegram', String(chatId)).ok) {
@@ -130,11 +229,12 @@ export function buildMock (options: MockOptions): FastifyInstance {
           error: { message, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: message }, fbtrace_id: randomBytes(8).toString('hex') }
         })
       }
+      if (await arrive('whatsapp', request, reply)) return reply
       if (request.headers.authorization !== `Bearer ${options.tokens.whatsapp}`) {
         return fail(401, 190, 'Invalid OAuth access token - Cannot parse access token')
       }
       if (request.params.phoneId !== options.whatsappPhoneNumberId) return fail(400, 100, '(#100) Invalid parameter')
-      if (await disturb('whatsapp', request, reply, to, text?.body)) return reply
+      if (interfere('whatsapp', request, reply, to, text?.body)) return reply
       if (request.body?.messaging_product !== 'whatsapp') return fail(400, 100, '(#100) The parameter messaging_product is required.')
       if (typeof to !== 'string' || !normalizeAddress('whatsapp', to).ok) return fail(400, 131008, '(#131008) Required parameter is missing or invalid')
       if (typeof text?.body !== 'string' || text.body.length === 0 || text.body.length > TEXT_LIMITS.whatsapp) {
@@ -157,8 +257,9 @@ export function buildMock (options: MockOptions): FastifyInstance {
       record('viber', request, receiver, text, `${status} ${message}`)
       return reply.send({ status, status_message: message, chat_hostname: 'SN-CHAT-01_' })
     }
+    if (await arrive('viber', request, reply)) return reply
     if (request.headers['x-viber-auth-token'] !== options.tokens.viber) return fail(2, 'invalidAuthToken')
-    if (await disturb('viber', request, reply, receiver, text)) return reply
+    if (interfere('viber', request, reply, receiver, text)) return reply
     if (typeof receiver !== 'string' || !normalizeAddress('viber', receiver).ok) return fail(999, 'Bad receiver ID')
     if (typeof text !== 'string' || text.length === 0 || text.length > TEXT_LIMITS.viber) return fail(3, 'badData')
     if (behaviour.viber.reject) return fail(6, 'receiverNotSubscribed')
@@ -196,7 +297,7 @@ export function buildMock (options: MockOptions): FastifyInstance {
   app.get('/_mock/behaviour', async () => behaviour)
 
   app.put<{ Params: { messenger: string }, Body: Partial<Behaviour> }>('/_mock/behaviour/:messenger', {
-    schema: { body: Type.Partial(Behaviour, { additionalProperties: false }) }
+    schema: { body: BehaviourChange }
   }, async (request, reply) => {
     const { messenger } = request.params
     if (!(MESSENGERS as readonly string[]).includes(messenger)) {

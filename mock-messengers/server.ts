@@ -5,7 +5,7 @@
  */
 import closeWithGrace from 'close-with-grace'
 import { ConfigError, loadConfig, loadDotEnv } from '../src/config.js'
-import { buildMock } from './app.js'
+import { buildMock, parseBehaviourConfig } from './app.js'
 
 try {
   loadDotEnv()
@@ -17,12 +17,13 @@ try {
       viber: config.messengers.viber.token
     },
     whatsappPhoneNumberId: config.messengers.whatsapp.phoneNumberId,
+    ...(config.mock.behaviour !== undefined && { behaviour: parseBehaviourConfig(config.mock.behaviour) }),
     logger: config.mock.log
   })
   closeWithGrace({ delay: 5000 }, async () => { await mock.close() })
   const address = await mock.listen({ host: config.mock.host, port: config.mock.port })
   console.log(`mock messengers listening on ${address} (Viber always fails; records at ${address}/_mock/messages)`)
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err)
+  console.error(err instanceof Error ? err.message : err)
   process.exit(1)
 }

@@ -49,6 +49,8 @@ export const EnvSchema = Type.Object({
   MOCK_PORT: Port(8081),
   /** The mock messengers log each request they answer. */
   MOCK_LOG: Type.Boolean({ default: false }),
+  /** The mock messengers' behaviour at start, as JSON: {"viber": {"latencyMs": [1000, 3000]}, ...}. */
+  MOCK_BEHAVIOUR: Type.Optional(Type.String()),
 
   TELEGRAM_API_URL: Type.Optional(Type.String({ minLength: 1 })),
   TELEGRAM_BOT_TOKEN: Type.String({ minLength: 1, default: 'mock-telegram-token' }),
@@ -95,7 +97,7 @@ export interface Config {
     stalledIntervalMs: number
     outboxSweepMs: number
   }
-  mock: { host: string, port: number, log: boolean }
+  mock: { host: string, port: number, log: boolean, behaviour?: string }
   messengers: Record<Messenger, MessengerConfig> & {
     whatsapp: { phoneNumberId: string, apiVersion: string }
     viber: { senderName: string }
@@ -155,7 +157,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       stalledIntervalMs: raw.STALLED_INTERVAL_MS,
       outboxSweepMs: raw.OUTBOX_SWEEP_MS
     },
-    mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT, log: raw.MOCK_LOG },
+    mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT, log: raw.MOCK_LOG, ...(raw.MOCK_BEHAVIOUR !== undefined && { behaviour: raw.MOCK_BEHAVIOUR }) },
     messengers: {
       telegram: {
         baseUrl: base(raw.TELEGRAM_API_URL, 'telegram'),

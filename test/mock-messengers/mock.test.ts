@@ -4,7 +4,7 @@
  */
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildMock, type MockOptions } from '../../mock-messengers/app.js'
+import { buildMock, type MockOptions, DEFAULT_BEHAVIOUR } from '../../mock-messengers/app.js'
 import { MOCK_CREDENTIALS } from '../helpers/mock.js'
 
 const TOKENS = MOCK_CREDENTIALS.tokens
@@ -144,16 +144,16 @@ t.test('PUT /_mock/behaviour/:messenger changes one messenger and validates its 
   const behaviour = async () => (await app.inject({ method: 'GET', url: '/_mock/behaviour' })).json()
   const initial = await behaviour()
   t.same(initial, {
-    telegram: { latencyMs: [0, 0], reject: false, failNext: 0 },
-    whatsapp: { latencyMs: [0, 0], reject: false, failNext: 0 },
-    viber: { latencyMs: [0, 0], reject: true, failNext: 0 }
+    telegram: { ...DEFAULT_BEHAVIOUR, latencyMs: [0, 0], reject: false, failNext: 0 },
+    whatsapp: { ...DEFAULT_BEHAVIOUR, latencyMs: [0, 0], reject: false, failNext: 0 },
+    viber: { ...DEFAULT_BEHAVIOUR, latencyMs: [0, 0], reject: true, failNext: 0 }
   }, 'Viber rejects by default')
 
   let res = await app.inject({ method: 'PUT', url: '/_mock/behaviour/telegram', payload: { reject: true, failNext: 2 } })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { latencyMs: [0, 0], reject: true, failNext: 2 })
+  t.same(res.json(), { ...DEFAULT_BEHAVIOUR, latencyMs: [0, 0], reject: true, failNext: 2 })
   res = await app.inject({ method: 'PUT', url: '/_mock/behaviour/telegram', payload: { latencyMs: [5, 10] } })
-  t.same(res.json(), { latencyMs: [5, 10], reject: true, failNext: 2 }, 'a partial body changes only what it names')
+  t.same(res.json(), { ...DEFAULT_BEHAVIOUR, latencyMs: [5, 10], reject: true, failNext: 2 }, 'a partial body changes only what it names')
 
   for (const payload of [
     { reject: 'yes' },
@@ -175,8 +175,8 @@ t.test('PUT /_mock/behaviour/:messenger changes one messenger and validates its 
   t.equal(res.statusCode, 400, '400 for a body that is not an object')
 
   const after = await behaviour()
-  t.same(after.whatsapp, { latencyMs: [0, 0], reject: false, failNext: 0 }, 'a rejected body changed nothing')
-  t.same(after.telegram, { latencyMs: [5, 10], reject: true, failNext: 2 })
+  t.same(after.whatsapp, { ...DEFAULT_BEHAVIOUR, latencyMs: [0, 0], reject: false, failNext: 0 }, 'a rejected body changed nothing')
+  t.same(after.telegram, { ...DEFAULT_BEHAVIOUR, latencyMs: [5, 10], reject: true, failNext: 2 })
   t.same(after.viber, initial.viber)
 
   res = await app.inject({ method: 'PUT', url: '/_mock/behaviour/sms', payload: { reject: true } })
@@ -194,7 +194,7 @@ t.test('PUT /_mock/behaviour/:messenger does not coerce wrong types into values'
     t.equal(res.statusCode, 400, `400 for ${JSON.stringify(payload)}`)
   }
   const after = (await app.inject({ method: 'GET', url: '/_mock/behaviour' })).json()
-  t.same(after.whatsapp, { latencyMs: [0, 0], reject: false, failNext: 0 }, 'nothing changed')
+  t.same(after.whatsapp, { ...DEFAULT_BEHAVIOUR, latencyMs: [0, 0], reject: false, failNext: 0 }, 'nothing changed')
 })
 
 t.test('behaviour takes effect: failNext answers 503 that many times, reject uses the messenger\'s own error', async (t) => {

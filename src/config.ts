@@ -55,17 +55,31 @@ export const EnvSchema = Type.Object({
   TELEGRAM_API_URL: Type.Optional(Type.String({ minLength: 1 })),
   TELEGRAM_BOT_TOKEN: Type.String({ minLength: 1, default: 'mock-telegram-token' }),
   TELEGRAM_CONCURRENCY: Positive(20),
+  /** Sends per second to Telegram at most, across all processes (0: no limit). Its documented limit is about 30/s. */
+  TELEGRAM_RATE_PER_SECOND: Type.Integer({ minimum: 0, default: 30 }),
 
   WHATSAPP_API_URL: Type.Optional(Type.String({ minLength: 1 })),
   WHATSAPP_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-token' }),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ pattern: '^[0-9]+$', default: '100000000000001' }),
   WHATSAPP_API_VERSION: Type.String({ pattern: '^v[0-9]+\\.[0-9]+$', default: 'v21.0' }),
   WHATSAPP_CONCURRENCY: Positive(20),
+  /** WhatsApp's default throughput per phone number is 80 messages/s. */
+  WHATSAPP_RATE_PER_SECOND: Type.Integer({ minimum: 0, default: 80 }),
 
   VIBER_API_URL: Type.Optional(Type.String({ minLength: 1 })),
   VIBER_AUTH_TOKEN: Type.String({ minLength: 1, default: 'mock-viber-token' }),
   VIBER_SENDER_NAME: Type.String({ minLength: 1, maxLength: 28, default: 'Fanout' }),
-  VIBER_CONCURRENCY: Positive(20)
+  VIBER_CONCURRENCY: Positive(20),
+  /** Viber documents no global rate; this keeps a burst polite. */
+  VIBER_RATE_PER_SECOND: Type.Integer({ minimum: 0, default: 100 }),
+
+  /** A messenger whose sends fail (retryably) at this rate or more is left alone for BREAKER_RESET_MS. */
+  BREAKER_ERROR_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  /** ...once at least this many sends were judged within BREAKER_WINDOW_MS. */
+  BREAKER_MIN_SENDS: Positive(10),
+  BREAKER_WINDOW_MS: Positive(10_000),
+  /** How long an open breaker holds its messenger's deliveries before one probe send. */
+  BREAKER_RESET_MS: Positive(10_000)
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -75,6 +89,8 @@ export interface MessengerConfig {
   baseUrl: string
   token: string
   concurrency: number
+  /** Sends per second at most, across all processes; 0: no limit. */
+  ratePerSecond: number
 }
 
 export interface Config {
@@ -96,6 +112,12 @@ export interface Config {
     lockDurationMs: number
     stalledIntervalMs: number
     outboxSweepMs: number
+  }
+  breaker: {
+    errorPercent: number
+    minSends: number
+    windowMs: number
+    resetMs: number
   }
   mock: { host: string, port: number, log: boolean, behaviour?: string }
   messengers: Record<Messenger, MessengerConfig> & {
@@ -157,17 +179,25 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       stalledIntervalMs: raw.STALLED_INTERVAL_MS,
       outboxSweepMs: raw.OUTBOX_SWEEP_MS
     },
+    breaker: {
+      errorPercent: raw.BREAKER_ERROR_PERCENT,
+      minSends: raw.BREAKER_MIN_SENDS,
+      windowMs: raw.BREAKER_WINDOW_MS,
+      resetMs: raw.BREAKER_RESET_MS
+    },
     mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT, log: raw.MOCK_LOG, ...(raw.MOCK_BEHAVIOUR !== undefined && { behaviour: raw.MOCK_BEHAVIOUR }) },
     messengers: {
       telegram: {
         baseUrl: base(raw.TELEGRAM_API_URL, 'telegram'),
         token: raw.TELEGRAM_BOT_TOKEN,
-        concurrency: raw.TELEGRAM_CONCURRENCY
+        concurrency: raw.TELEGRAM_CONCURRENCY,
+        ratePerSecond: raw.TELEGRAM_RATE_PER_SECOND
       },
       whatsapp: {
         baseUrl: base(raw.WHATSAPP_API_URL, 'whatsapp'),
         token: raw.WHATSAPP_TOKEN,
         concurrency: raw.WHATSAPP_CONCURRENCY,
+        ratePerSecond: raw.WHATSAPP_RATE_PER_SECOND,
         phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID,
         apiVersion: raw.WHATSAPP_API_VERSION
       },
@@ -175,6 +205,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
         baseUrl: base(raw.VIBER_API_URL, 'viber'),
         token: raw.VIBER_AUTH_TOKEN,
         concurrency: raw.VIBER_CONCURRENCY,
+        ratePerSecond: raw.VIBER_RATE_PER_SECOND,
         senderName: raw.VIBER_SENDER_NAME
       }
     }

@@ -1,14 +1,20 @@
 /**
- * The senders: one BullMQ worker per messenger, each with its own concurrency
- * and connection pool, so a slow or failing messenger holds up nobody else.
+ * The senders: one BullMQ worker per messenger, each with its own concurrency,
+ * rate limit, circuit breaker and connection pool, so a slow, throttled or
+ * dead messenger holds up nobody else.
  *
  * Per job: mark the delivery `sending` (counting the attempt), send it through
  * the messenger's adapter, record the outcome. A retryable failure puts the
  * delivery back to `queued` and throws, and BullMQ schedules the next attempt
  * with the backoff below; a permanent failure, or the last attempt, ends it
  * `failed`.
+ *
+ * While the messenger's breaker is open, jobs go back to the queue untouched
+ * (no attempt counted) and the whole queue is held (BullMQ's manual rate
+ * limit, which every process of the deployment obeys) until a probe may go.
  */
 import { Worker, type Job } from 'bullmq'
+import CircuitBreaker from 'opossum'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessengerAdapter } from '../messengers/adapter.js'
@@ -21,6 +27,17 @@ export interface RetryPolicy {
   maxDelayMs: number
 }
 
+export interface BreakerPolicy {
+  /** Open when this share (%) of judged sends failed retryably... */
+  errorPercent: number
+  /** ...out of at least this many... */
+  minSends: number
+  /** ...within this rolling window. */
+  windowMs: number
+  /** Stay open this long, then let one probe through. */
+  resetMs: number
+}
+
 /** Thrown to BullMQ for a failure worth another attempt; carries the messenger's own wait, if it gave one. */
 export class RetryableSendError extends Error {
   override name = 'RetryableSendError'
@@ -28,6 +45,20 @@ export class RetryableSendError extends Error {
     super(message)
   }
 }
+
+/**
+ * The messenger answered with a retryable failure (5xx, timeout, throttle,
+ * garbage): the one kind of outcome that counts against its breaker.
+ * `retry` says whether the delivery waits for another attempt.
+ */
+class MessengerTrouble extends Error {
+  constructor (readonly failure: RetryableSendError, readonly retry: boolean) {
+    super(failure.message)
+  }
+}
+
+/** How long rejected jobs wait while the breaker's single probe is out. */
+const PROBE_WAIT_MS = 250
 
 /**
  * Exponential backoff with equal jitter (half fixed, half random, so retries
@@ -44,13 +75,21 @@ export interface SendWorkerOptions {
   connection: Redis
   prefix: string
   concurrency: number
+  /** Sends per second at most, across all processes; 0: no limit. */
+  ratePerSecond: number
   retry: RetryPolicy
+  breaker: BreakerPolicy
   lockDurationMs: number
   stalledIntervalMs: number
   log: FastifyBaseLogger
 }
 
-export function createSendWorker (options: SendWorkerOptions): Worker<SendJobData> {
+export interface SendWorker {
+  worker: Worker<SendJobData>
+  breaker: CircuitBreaker<[Job<SendJobData>], void>
+}
+
+export function createSendWorker (options: SendWorkerOptions): SendWorker {
   const { adapter, deliveries, retry } = options
   const log = options.log.child({ messenger: adapter.messenger })
   const url = adapter.displayUrl
@@ -61,7 +100,8 @@ export function createSendWorker (options: SendWorkerOptions): Worker<SendJobDat
     }
   }
 
-  async function process (job: Job<SendJobData>): Promise<void> {
+  /** One attempt at one delivery; runs only when the breaker lets it. */
+  async function attempt (job: Job<SendJobData>): Promise<void> {
     const id = job.id as string
     const { user } = job.data
     const started = await deliveries.start(id)
@@ -85,19 +125,62 @@ export function createSendWorker (options: SendWorkerOptions): Worker<SendJobDat
       }
       return
     }
-    if (outcome.result === 'permanent' || started.attempts >= retry.attempts) {
+    if (outcome.result === 'permanent') {
       await finishFailed(id, user, started.attempts, outcome.error)
       return
     }
-    if (!await deliveries.requeue(id, user, { url, lastError: outcome.error })) return // finished meanwhile
-    log.info({ delivery: id, state: 'queued', attempts: started.attempts, error: outcome.error }, 'delivery state changed')
-    throw new RetryableSendError(outcome.error, outcome.retryAfterMs)
+    const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs)
+    if (started.attempts >= retry.attempts) {
+      await finishFailed(id, user, started.attempts, outcome.error)
+      throw new MessengerTrouble(failure, false)
+    }
+    const requeued = await deliveries.requeue(id, user, { url, lastError: outcome.error })
+    if (requeued) log.info({ delivery: id, state: 'queued', attempts: started.attempts, error: outcome.error }, 'delivery state changed')
+    throw new MessengerTrouble(failure, requeued)
+  }
+
+  const breaker = new CircuitBreaker(attempt, {
+    // The adapters bound every send with their own timeouts.
+    timeout: false,
+    errorThresholdPercentage: options.breaker.errorPercent,
+    volumeThreshold: options.breaker.minSends,
+    rollingCountTimeout: options.breaker.windowMs,
+    resetTimeout: options.breaker.resetMs,
+    // Only the messenger's own trouble counts: not a bad recipient (permanent), not a fault of ours.
+    errorFilter: (err: unknown) => !(err instanceof MessengerTrouble)
+  })
+  let openedAt = 0
+  breaker.on('open', () => {
+    openedAt = Date.now()
+    log.warn({ forMs: options.breaker.resetMs }, 'circuit open: the messenger keeps failing; its deliveries wait without using attempts')
+  })
+  breaker.on('halfOpen', () => log.info('circuit half-open: one probe send'))
+  breaker.on('close', () => log.info('circuit closed: sending again'))
+
+  async function process (job: Job<SendJobData>): Promise<void> {
+    try {
+      await breaker.fire(job)
+    } catch (err) {
+      if (err instanceof MessengerTrouble) {
+        if (err.retry) throw err.failure
+        return
+      }
+      if ((err as { code?: string }).code === 'EOPENBREAKER') {
+        const wait = breaker.halfOpen ? PROBE_WAIT_MS : Math.max(PROBE_WAIT_MS, openedAt + options.breaker.resetMs - Date.now())
+        await worker.rateLimit(wait)
+        throw Worker.RateLimitError()
+      }
+      throw err
+    }
   }
 
   const worker = new Worker<SendJobData>(adapter.messenger, process, {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
+    // BullMQ's limiter is shared by every worker of the queue, in every process. It must exist for the
+    // breaker's hold (worker.rateLimit) to apply, so "no limit" is a limit no one reaches.
+    limiter: { max: options.ratePerSecond > 0 ? options.ratePerSecond : Number.MAX_SAFE_INTEGER, duration: 1000 },
     lockDuration: options.lockDurationMs,
     stalledInterval: options.stalledIntervalMs,
     // Stalls are counted as attempts by the delivery record (above); BullMQ's own limit is only a backstop.
@@ -118,5 +201,5 @@ export function createSendWorker (options: SendWorkerOptions): Worker<SendJobDat
     })
   })
   worker.on('error', (err) => log.error({ err }, 'send worker error'))
-  return worker
+  return { worker, breaker }
 }

@@ -31,8 +31,14 @@ export interface BuildOptions {
   prefix?: string
 }
 
-/** Fast timings for tests: short locks so a crashed sender's jobs come back quickly, short retries. */
+/**
+ * Fast timings for tests: short locks so a crashed sender's jobs come back
+ * quickly, short retries, no per-second limits (tests of limits set their own).
+ */
 export const TEST_ENV = {
+  TELEGRAM_RATE_PER_SECOND: '0',
+  WHATSAPP_RATE_PER_SECOND: '0',
+  VIBER_RATE_PER_SECOND: '0',
   LOG_LEVEL: 'silent',
   RETRY_BASE_DELAY_MS: '50',
   RETRY_MAX_DELAY_MS: '400',

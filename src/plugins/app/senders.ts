@@ -5,9 +5,8 @@
  */
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import type { Worker } from 'bullmq'
 import { startOutboxSweeper } from '../../deliveries/outbox-sweeper.js'
-import { createSendWorker } from '../../deliveries/send-worker.js'
+import { createSendWorker, type SendWorker } from '../../deliveries/send-worker.js'
 import { createAdapters } from '../../messengers/index.js'
 import { MESSENGERS } from '../../messengers/messenger.js'
 
@@ -22,12 +21,14 @@ export default fp(async function senders (fastify) {
     return connection
   }
 
-  const workers: Worker[] = MESSENGERS.map((messenger) => createSendWorker({
+  const senders: SendWorker[] = MESSENGERS.map((messenger) => createSendWorker({
     adapter: adapters[messenger],
     deliveries: fastify.deliveries,
     connection: connect(`fanout-send-${messenger}`),
     prefix: redisKeys.queuePrefix,
     concurrency: config.messengers[messenger].concurrency,
+    ratePerSecond: config.messengers[messenger].ratePerSecond,
+    breaker: config.breaker,
     retry: {
       attempts: config.delivery.attempts,
       baseDelayMs: config.delivery.retryBaseDelayMs,
@@ -47,7 +48,8 @@ export default fp(async function senders (fastify) {
   fastify.log.info({ messengers: Object.fromEntries(MESSENGERS.map((m) => [m, adapters[m].displayUrl])) }, 'senders started')
 
   fastify.addHook('onClose', async () => {
-    await Promise.all(workers.map((worker) => worker.close()))
+    await Promise.all(senders.map(({ worker }) => worker.close()))
+    for (const { breaker } of senders) breaker.shutdown()
     await sweeper.close()
     await Promise.all(MESSENGERS.map((messenger) => adapters[messenger].close()))
     await Promise.all(connections.map((connection) => connection.quit()))

@@ -1,0 +1,108 @@
+/**
+ * Protection of and from a messenger: a per-messenger rate limit slows only
+ * that messenger; a breaker stops calling a failing messenger, holds its
+ * deliveries without using their attempts, and lets them go after a probe.
+ */
+import t from 'tap'
+import { PassThrough } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { deliveryId, type Delivery } from '../../src/deliveries/delivery.js'
+import { build, eventually } from '../helpers/app.js'
+
+async function contacts (app: FastifyInstance, count: number, ids: (i: number) => Record<string, string>): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `c${i}`)
+  for (const [i, name] of names.entries()) {
+    await app.inject({ method: 'POST', url: '/api/contacts', payload: { user_name: 'u', contact: { name, messangers: ids(i) } } })
+  }
+  return names
+}
+
+async function send (app: FastifyInstance, names: string[], message: string): Promise<{ dispatch_id: string, deliveries: number }> {
+  return (await app.inject({ method: 'PUT', url: '/api/contacts', payload: { user_name: 'u', contacts: names, message } })).json()
+}
+
+async function all (app: FastifyInstance, dispatchId: string, count: number): Promise<Delivery[]> {
+  const found = await Promise.all(Array.from({ length: count }, (_, i) => app.deliveries.get(deliveryId(dispatchId, i))))
+  return found.filter((d): d is Delivery => d !== undefined)
+}
+
+t.test('a rate limit slows only its own messenger', async (t) => {
+  const { app, mock } = await build(t, { env: { TELEGRAM_RATE_PER_SECOND: '5' } })
+  const names = await contacts(app, 12, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}` }))
+  const started = Date.now()
+  const { dispatch_id: dispatchId } = await send(app, names, 'limited')
+  await eventually(async () => (await all(app, dispatchId, 24)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
+  const arrivals = (await mock.received({ outcome: 'accepted' })).messages
+  const spread = (messenger: string) => {
+    const times = arrivals.filter((m) => m.messenger === messenger).map((m) => Date.parse(m.receivedAt))
+    return Math.max(...times) - started
+  }
+  // Twelve at five a second: the last cannot go before two full windows have passed.
+  t.ok(spread('telegram') >= 2000, `Telegram took ${spread('telegram')} ms for 12 at 5/s`)
+  t.ok(spread('whatsapp') < 1500, `WhatsApp was not held back (${spread('whatsapp')} ms)`)
+})
+
+t.test('a failing messenger\'s breaker opens, holds its deliveries without using attempts, and closes after a probe', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new PassThrough()
+  stream.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line))
+  })
+  const { app, mock } = await build(t, {
+    logStream: stream,
+    env: { WHATSAPP_CONCURRENCY: '2', BREAKER_MIN_SENDS: '4', BREAKER_RESET_MS: '1500', DELIVERY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '50' }
+  })
+  await mock.behave('whatsapp', { errorRate: 1 })
+  const names = await contacts(app, 20, (i) => ({ whatsapp: `+1555000${1000 + i}` }))
+  const { dispatch_id: dispatchId } = await send(app, names, 'held')
+
+  await eventually(async () => lines.some((l) => String(l.msg).startsWith('circuit open')), 'the breaker to open')
+  const atOpen = (await mock.received({ messenger: 'whatsapp' })).count
+  await new Promise((resolve) => setTimeout(resolve, 800))
+  t.equal((await mock.received({ messenger: 'whatsapp' })).count, atOpen, 'no call reached the messenger while the breaker was open')
+  const held = await all(app, dispatchId, 20)
+  t.ok(held.filter((d) => d.attempts === 0).length >= 12, `most deliveries were never tried (${held.filter((d) => d.attempts === 0).length} of 20)`)
+  t.ok(held.every((d) => d.state !== 'failed'), 'and none used up its attempts')
+
+  await mock.behave('whatsapp', { errorRate: 0 })
+  const done = await eventually(async () => {
+    const found = await all(app, dispatchId, 20)
+    return found.every((d) => d.state === 'delivered') && found
+  }, 'every delivery after the messenger came back', 15_000)
+  t.equal(done.length, 20)
+  t.ok(done.every((d) => d.attempts <= 2), 'each used at most the attempt that failed before the breaker opened, and one more')
+  t.ok(lines.some((l) => l.msg === 'circuit half-open: one probe send'))
+  t.ok(lines.some((l) => l.msg === 'circuit closed: sending again'))
+  t.ok((await mock.received({ messenger: 'whatsapp', outcome: 'HTTP 503' })).count <= 6, 'only a handful of calls went to the failing messenger')
+})
+
+t.test('permanent errors (bad recipients) do not open the breaker', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new PassThrough()
+  stream.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line))
+  })
+  const { app } = await build(t, { logStream: stream, env: { BREAKER_MIN_SENDS: '2' } })
+  // Viber rejects every recipient (the default): that is the recipients' fault, not the messenger's.
+  const names = await contacts(app, 10, (i) => ({ viber: `viber-${i}` }))
+  const { dispatch_id: dispatchId } = await send(app, names, 'rejected')
+  await eventually(async () => (await all(app, dispatchId, 10)).every((d) => d.state === 'failed'), 'every Viber delivery to fail')
+  t.notOk(lines.some((l) => String(l.msg).startsWith('circuit open')), 'the breaker stayed closed')
+})
+
+t.test('with Viber hanging and WhatsApp failing, Telegram deliveries all arrive and the API keeps answering', async (t) => {
+  const { app, mock } = await build(t, { env: { SEND_TIMEOUT_MS: '1000', BREAKER_RESET_MS: '5000' } })
+  await mock.behave('viber', { reject: false, outage: 'hang' })
+  await mock.behave('whatsapp', { errorRate: 1 })
+  const names = await contacts(app, 30, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}`, viber: `viber-${i}` }))
+  const { dispatch_id: dispatchId } = await send(app, names, 'isolated')
+  const telegram = Array.from({ length: 30 }, (_, i) => deliveryId(dispatchId, 3 * i))
+  await eventually(async () => {
+    const found = await Promise.all(telegram.map((id) => app.deliveries.get(id)))
+    return found.every((d) => d?.state === 'delivered')
+  }, 'every Telegram delivery', 10_000)
+  const res = await app.inject({ method: 'GET', url: '/api/contacts?user_name=u' })
+  t.equal(res.statusCode, 200, 'the API answers')
+  const viber = await app.deliveries.get(deliveryId(dispatchId, 2))
+  t.not(viber?.state, 'delivered', 'while Viber is still hanging')
+})

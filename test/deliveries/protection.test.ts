@@ -106,3 +106,21 @@ t.test('with Viber hanging and WhatsApp failing, Telegram deliveries all arrive 
   const viber = await app.deliveries.get(deliveryId(dispatchId, 2))
   t.not(viber?.state, 'delivered', 'while Viber is still hanging')
 })
+
+t.test('a throttled send is retried no sooner than the messenger\'s retry_after', async (t) => {
+  const { app, mock } = await build(t)
+  // One send a second at the mock: the second of two gets Telegram's 429 with retry_after 1.
+  await mock.behave('telegram', { ratePerSecond: 1 })
+  const names = await contacts(app, 2, (i) => ({ telegram: String(1000 + i) }))
+  const { dispatch_id: dispatchId } = await send(app, names, 'throttled')
+  const done = await eventually(async () => {
+    const found = await all(app, dispatchId, 2)
+    return found.every((d) => d.state === 'delivered') && found
+  }, 'both deliveries', 10_000)
+  const retried = done.find((d) => d.attempts === 2)
+  t.ok(retried, 'one delivery needed a second attempt')
+  const calls = (await mock.received({ messenger: 'telegram' })).messages.filter((m) => m.idempotencyKey === retried?.id)
+  t.same(calls.map((m) => m.outcome), ['throttled', 'accepted'])
+  const gap = Date.parse(calls[1]!.receivedAt) - Date.parse(calls[0]!.receivedAt)
+  t.ok(gap >= 950, `the retry came ${gap} ms after the 429 (retry_after: 1 s; the base backoff here is 50 ms)`)
+})

@@ -11,8 +11,6 @@
  * one (scripts/with-redis.sh).
  */
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -20,24 +18,12 @@ import Fastify from 'fastify'
 import { request } from 'undici'
 import app from '../src/app.js'
 import { loadConfig, serverOptions } from '../src/config.js'
+import { callJson, freePort } from './support.js'
 
 const CONTACTS = Number(process.env.CONTACTS ?? 334)
 const here = dirname(fileURLToPath(import.meta.url))
 
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
 
-async function json (url: string, method: 'POST' | 'PUT' | 'GET', body?: unknown): Promise<Record<string, unknown>> {
-  const res = await request(url, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) })
-  const answer = await res.body.json() as Record<string, unknown>
-  if (res.statusCode !== 200) throw new Error(`${method} ${url}: ${res.statusCode} ${JSON.stringify(answer)}`)
-  return answer
-}
 
 const mockPort = await freePort()
 const mock = spawn(process.execPath, [join(here, '..', 'mock-messengers', 'server.js')], {
@@ -63,14 +49,14 @@ for (let i = 0; ; i++) {
 
 const names = Array.from({ length: CONTACTS }, (_, i) => `contact-${i}`)
 for (let i = 0; i < names.length; i += 50) {
-  await Promise.all(names.slice(i, i + 50).map((name, j) => json(`${base}/api/contacts`, 'POST', {
+  await Promise.all(names.slice(i, i + 50).map((name, j) => callJson(`${base}/api/contacts`, 'POST', {
     user_name: 'bench',
     contact: { name, messangers: { telegram: String(1_000_000 + i + j), whatsApp: `+1555${2_000_000 + i + j}`, viber: `viber-${i + j}` } }
   })))
 }
 
 const started = performance.now()
-const sent = await json(`${base}/api/contacts`, 'PUT', { user_name: 'bench', contacts: names, message: 'benchmark' })
+const sent = await callJson(`${base}/api/contacts`, 'PUT', { user_name: 'bench', contacts: names, message: 'benchmark' })
 const acceptedMs = performance.now() - started
 const dispatchKey = `${config.redis.prefix}:dispatch:${String(sent.dispatch_id)}`
 while (await fastify.redis.hget(dispatchKey, 'open') !== '0') await sleep(5)

@@ -8,29 +8,16 @@
  * Measured twice: with Telegram at its configured default limit (30/s), and
  * with no limit (how fast our senders go when nothing holds them back).
  */
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { request } from 'undici'
 import app from '../src/app.js'
 import { loadConfig, serverOptions } from '../src/config.js'
+import { callJson, freePort } from './support.js'
 import { buildMock, type BehaviourConfig } from '../mock-messengers/app.js'
 
 const CONTACTS = Number(process.env.CONTACTS ?? 300)
 const TOKENS = { telegram: 'mock-telegram-token', whatsapp: 'mock-whatsapp-token', viber: 'mock-viber-token' }
 
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
 
-async function call (url: string, method: 'POST' | 'PUT' | 'GET', body?: unknown): Promise<Record<string, unknown>> {
-  const res = await request(url, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) })
-  return await res.body.json() as Record<string, unknown>
-}
 
 function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
@@ -56,12 +43,12 @@ async function run (label: string, behaviour: BehaviourConfig, env: Record<strin
 
   const names = Array.from({ length: CONTACTS }, (_, i) => `c${i}`)
   for (let i = 0; i < names.length; i += 50) {
-    await Promise.all(names.slice(i, i + 50).map((name, j) => call(`${base}/api/contacts`, 'POST', {
+    await Promise.all(names.slice(i, i + 50).map((name, j) => callJson(`${base}/api/contacts`, 'POST', {
       user_name: 'bench', contact: { name, messangers: { telegram: String(1_000_000 + i + j), whatsApp: `+1555${2_000_000 + i + j}`, viber: `viber-${i + j}` } }
     })))
   }
   const started = Date.now()
-  const sent = await call(`${base}/api/contacts`, 'PUT', { user_name: 'bench', contacts: names, message: label })
+  const sent = await callJson(`${base}/api/contacts`, 'PUT', { user_name: 'bench', contacts: names, message: label })
 
   // The API's latency while the send is being delivered: one request at a time, like a user.
   const latencies: number[] = []
@@ -71,7 +58,7 @@ async function run (label: string, behaviour: BehaviourConfig, env: Record<strin
   }
   while (!await telegramDone()) {
     const t0 = performance.now()
-    await call(`${base}/api/contacts?user_name=bench`, 'GET')
+    await callJson(`${base}/api/contacts?user_name=bench`, 'GET')
     latencies.push(performance.now() - t0)
   }
   const arrivals = ((await mock.inject({ method: 'GET', url: '/_mock/messages?messenger=telegram&outcome=accepted' })).json() as { messages: Array<{ receivedAt: string }> })

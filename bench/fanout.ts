@@ -2,6 +2,8 @@
  * Fan-out end to end: a send to CONTACTS contacts with all three messengers
  * (3 x CONTACTS deliveries), from the HTTP request to every delivery finished
  * at the mock messengers, which answer at once. Prints one JSON line.
+ * It measures our pipeline, so the messengers' rate limits are off unless
+ * set in the environment (with Telegram's default 30/s it would measure that).
  *
  *   npm run bench:fanout                 (1,000 deliveries)
  *   CONTACTS=3334 npm run bench:fanout   (10,002 deliveries)
@@ -31,6 +33,9 @@ const mock = spawn(process.execPath, [join(here, '..', 'mock-messengers', 'serve
   stdio: 'ignore'
 })
 const config = loadConfig({
+  TELEGRAM_RATE_PER_SECOND: '0',
+  WHATSAPP_RATE_PER_SECOND: '0',
+  VIBER_RATE_PER_SECOND: '0',
   ...process.env,
   REDIS_PREFIX: `bench${Date.now()}`,
   LOG_LEVEL: 'warn',

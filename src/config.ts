@@ -9,7 +9,7 @@ import { Type, type Static } from 'typebox'
 import { IANAZone } from 'luxon'
 import { ConnectionString } from 'mongodb-connection-string-url'
 import { LogController, type FastifyServerOptions } from 'fastify'
-import { MESSENGERS, type Messenger } from './messengers/messenger.js'
+import type { Messenger } from './messengers/messenger.js'
 
 const Port = (fallback: number) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback })
 const Positive = (fallback: number) => Type.Integer({ minimum: 1, default: fallback })
@@ -257,4 +257,3 @@ export function serverOptions (config: Config): FastifyServerOptions {
   }
 }
 
-export { MESSENGERS }

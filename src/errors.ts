@@ -13,7 +13,6 @@ export interface FieldProblem {
 }
 
 const InvalidField = createError<'INVALID_FIELD', 400, [string]>('INVALID_FIELD', '%s', 400)
-const UnprocessableField = createError<'UNPROCESSABLE', 422, [string]>('UNPROCESSABLE', '%s', 422)
 
 type FieldError = InstanceType<typeof InvalidField> & { details: FieldProblem[] }
 
@@ -22,7 +21,3 @@ export function invalidField (field: string, message: string): FieldError {
   return Object.assign(new InvalidField(`${field} ${message}`), { details: [{ field, message }] })
 }
 
-/** A 422: the request is well-formed but cannot be done as asked. */
-export function unprocessableField (field: string, message: string) {
-  return Object.assign(new UnprocessableField(`${field} ${message}`), { details: [{ field, message }] })
-}

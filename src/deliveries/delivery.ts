@@ -9,11 +9,10 @@ import type { Messenger } from '../messengers/messenger.js'
 
 export const TERMINAL_STATES = ['delivered', 'failed', 'cancelled', 'expired', 'suppressed'] as const
 export const PENDING_STATES = ['scheduled', 'queued', 'sending'] as const
-export const DELIVERY_STATES = [...PENDING_STATES, ...TERMINAL_STATES] as const
 
 export type TerminalState = typeof TERMINAL_STATES[number]
 export type PendingState = typeof PENDING_STATES[number]
-export type DeliveryState = typeof DELIVERY_STATES[number]
+export type DeliveryState = PendingState | TerminalState
 
 /** One leg as the fan-out creates it. */
 export interface NewDelivery {

@@ -36,7 +36,7 @@ export interface HttpOptions {
 /** Judges a messenger's answer from its HTTP status and body. */
 export type Classifier = (status: number, body: string) => SendOutcome
 
-export interface HttpAnswer {
+interface HttpAnswer {
   status: number
   body: string
 }

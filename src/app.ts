@@ -17,6 +17,7 @@ import errorHandler from './plugins/app/error-handler.js'
 import senders from './plugins/app/senders.js'
 import legacyRoutes from './routes/api/legacy.js'
 import healthRoutes from './routes/health.js'
+import v1Routes from './routes/v1/index.js'
 
 // ajv-formats is CommonJS with `exports.default`; under ESM the function is the module itself.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
@@ -66,6 +67,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
 
   await fastify.register(healthRoutes)
   await fastify.register(legacyRoutes, { prefix: '/api' })
+  await fastify.register(v1Routes, { prefix: '/v1' })
 }
 
 // Not encapsulated: the app is the whole service, and the process (or a test) may reach its decorators.

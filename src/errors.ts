@@ -13,11 +13,32 @@ export interface FieldProblem {
 }
 
 const InvalidField = createError<'INVALID_FIELD', 400, [string]>('INVALID_FIELD', '%s', 400)
+const NotFound = createError<'NOT_FOUND', 404, [string]>('NOT_FOUND', '%s', 404)
+const Conflict = createError<string, 409, [string]>('CONFLICT', '%s', 409)
+const Unprocessable = createError<string, 422, [string]>('UNPROCESSABLE', '%s', 422)
 
-type FieldError = InstanceType<typeof InvalidField> & { details: FieldProblem[] }
+type CodedError = Error & { code: string, statusCode: number, details?: FieldProblem[] }
 
 /** A 400 naming the field at fault. */
-export function invalidField (field: string, message: string): FieldError {
+export function invalidField (field: string, message: string): CodedError {
   return Object.assign(new InvalidField(`${field} ${message}`), { details: [{ field, message }] })
 }
 
+/** A 404 for a resource the caller has no such thing of (another user's ids answer this too). */
+export function notFound (message: string): CodedError {
+  return new NotFound(message)
+}
+
+/** A 409: the request clashes with the current state (an existing name, a request still in flight). */
+export function conflict (code: string, message: string): CodedError {
+  return Object.assign(new Conflict(message), { code })
+}
+
+/**
+ * A 422: well-formed, but it cannot be done as asked (a window already closed,
+ * nothing to send to). `field` names the field at fault when there is one.
+ */
+export function unprocessable (code: string, message: string, field?: string): CodedError {
+  const error = Object.assign(new Unprocessable(field === undefined ? message : `${field} ${message}`), { code })
+  return field === undefined ? error : Object.assign(error, { details: [{ field, message }] })
+}

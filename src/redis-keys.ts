@@ -5,11 +5,18 @@
  *   {p}:contacts:{user}     hash  contact name -> JSON of the other fields (Redis contact store)
  *   {p}:contact-names:{user}       zset  every contact name, all scores 0 (lex order: keyset pages)
  *   {p}:contact-tag:{user}:{tag}   zset  names of the contacts with that tag, all scores 0
- *   {p}:dispatch:{id}       hash  one send request: user, text, times, counts per state
- *   {p}:delivery:{id}       hash  one leg: contact, messenger, address, state, attempts...
- *   {p}:failed:{user}       zset  failed delivery ids by time of failure
+ *   {p}:dispatch:{id}       hash  one send request: user, text, times, total, open, n:<state> counts
+ *   {p}:delivery:{id}       hash  one leg: contact, messenger, address, state, attempts, gen...
+ *   {p}:dispatches:{user}   zset  the user's dispatch ids, all scores 0 (lex = time order: keyset pages)
+ *   {p}:finished:{user}:{state}  zset  the user's delivery ids in that terminal state, scores 0
+ *   {p}:stats:{user}        hash  n:<state> counts over all the user's deliveries
+ *   {p}:dedup:{user}:{messenger}:{address}:{text hash}  string  the delivery that sent it (TTL: the window)
+ *   {p}:idempotency:{user}:{key}  string  JSON: the request's fingerprint and first answer (TTL 24 h)
+ *   {p}:users               set   users with delivery history (the retention sweep walks them)
  *   {p}:outbox              zset  dispatch ids whose jobs may not all be queued yet, by accept time
- *   {p}:q:{queue}:*         BullMQ's own keys (one queue per messenger, plus maintenance)
+ *   {p}:q:{queue}:*         BullMQ's own keys (one queue per messenger, dispatches, maintenance)
+ *
+ * The delivery scripts (deliveries/delivery-scripts.ts) build the same keys in Lua.
  */
 export interface RedisKeys {
   contacts (user: string): string
@@ -18,8 +25,15 @@ export interface RedisKeys {
   contactTag (user: string, tag: string): string
   dispatch (dispatchId: string): string
   delivery (deliveryId: string): string
-  failed (user: string): string
+  dispatches (user: string): string
+  finished (user: string, state: string): string
+  stats (user: string): string
+  idempotency (user: string, key: string): string
+  users: string
   outbox: string
+  /** BullMQ's `prefix` option. */
+  /** The prefix itself: the Lua scripts build their keys from it. */
+  prefix: string
   /** BullMQ's `prefix` option. */
   queuePrefix: string
 }
@@ -31,8 +45,13 @@ export function redisKeys (prefix: string): RedisKeys {
     contactTag: (user, tag) => `${prefix}:contact-tag:${user}:${tag}`,
     dispatch: (dispatchId) => `${prefix}:dispatch:${dispatchId}`,
     delivery: (deliveryId) => `${prefix}:delivery:${deliveryId}`,
-    failed: (user) => `${prefix}:failed:${user}`,
+    dispatches: (user) => `${prefix}:dispatches:${user}`,
+    finished: (user, state) => `${prefix}:finished:${user}:${state}`,
+    stats: (user) => `${prefix}:stats:${user}`,
+    idempotency: (user, key) => `${prefix}:idempotency:${user}:${key}`,
+    users: `${prefix}:users`,
     outbox: `${prefix}:outbox`,
+    prefix,
     queuePrefix: `${prefix}:q`
   }
 }

@@ -31,7 +31,6 @@ export interface RedisKeys {
   idempotency (user: string, key: string): string
   users: string
   outbox: string
-  /** BullMQ's `prefix` option. */
   /** The prefix itself: the Lua scripts build their keys from it. */
   prefix: string
   /** BullMQ's `prefix` option. */

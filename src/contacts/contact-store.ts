@@ -55,27 +55,80 @@ export interface ContactStore {
   list (user: string): Promise<Contact[]>
   /**
    * One page of the book in name order (see `byName`), after the name `after`,
-   * optionally only contacts matching `tags`. Keyset pagination: a contact that
-   * exists for the whole walk is listed exactly once, whatever is added meanwhile.
+   * optionally only contacts matching `tags` (an empty or absent part adds no
+   * condition, as in findByTags; no tags at all is the whole book). Keyset
+   * pagination: a contact that exists for the whole walk is listed exactly
+   * once, whatever is added meanwhile.
    */
   page (user: string, options: { after?: string, limit: number, tags?: TagFilter }): Promise<ContactPage>
   /** The contacts among `names` that exist, each once (in no particular order). */
   findByNames (user: string, names: readonly string[]): Promise<Contact[]>
-  /** Every contact matching the tag filter (both parts, when both are given), in no particular order. */
+  /**
+   * Every contact matching the tag filter (both parts, when both are given), in no particular order.
+   * An empty or absent part adds no condition; a filter with no tags at all picks nobody (never the whole book).
+   */
   findByTags (user: string, tags: TagFilter): Promise<Contact[]>
 }
 
-/** Drops empty ids, so that "" and absent mean the same everywhere ("no id on that messenger"). */
+/** Tags as a store keeps them: each once, in the order first given, no ""; undefined when none are left. */
+export function compactTags (tags: readonly string[] | null | undefined): string[] | undefined {
+  if (tags == null) return undefined
+  const kept = [...new Set(tags)].filter((tag) => tag !== '')
+  return kept.length > 0 ? kept : undefined
+}
+
+/**
+ * The contact as a store keeps it: "" and absent mean the same everywhere (no
+ * id on that messenger, no time zone), tags are compacted (an empty list is no
+ * tags), and the fields come in one order (name, ids, tags, timezone).
+ */
 export function compactContact (contact: Contact): Contact {
   const out: Contact = { name: contact.name }
   for (const messenger of MESSENGERS) {
     const id = contact[messenger]
     if (id !== undefined && id !== '') out[messenger] = id
   }
+  const tags = compactTags(contact.tags)
+  if (tags !== undefined) out.tags = tags
+  if (contact.timezone !== undefined && contact.timezone !== '') out.timezone = contact.timezone
   return out
 }
 
-/** The one order both stores list a book in (so their answers match to the byte). */
+/** A patch as the stores apply it: the fields to set (compacted) and the fields to remove. */
+export interface CompactPatch {
+  set: Omit<Contact, 'name'>
+  unset: Array<Exclude<keyof Contact, 'name'>>
+}
+
+/** Splits a patch; null, "" and an empty tag list all mean "remove the field". */
+export function compactPatch (changes: ContactPatch): CompactPatch {
+  const set: Omit<Contact, 'name'> = {}
+  const unset: CompactPatch['unset'] = []
+  for (const field of [...MESSENGERS, 'timezone'] as const) {
+    const value = changes[field]
+    if (value === undefined) continue
+    if (value === null || value === '') unset.push(field)
+    else set[field] = value
+  }
+  if (changes.tags !== undefined) {
+    const tags = compactTags(changes.tags)
+    if (tags === undefined) unset.push('tags')
+    else set.tags = tags
+  }
+  return { set, unset }
+}
+
+/** The tags a filter names, each once; an empty or absent part adds no condition. */
+export function compactFilter (filter: TagFilter | undefined): { any: string[], all: string[] } {
+  return { any: compactTags(filter?.any) ?? [], all: compactTags(filter?.all) ?? [] }
+}
+
+/**
+ * The one order both stores list a book in (so their answers match to the
+ * byte): UTF-8 byte order, which is what a Redis lex range and MongoDB's
+ * default string comparison use, so a page cursor means the same in JS and in
+ * the store. (It is code point order, not JS's UTF-16 `<`: they differ above U+FFFF.)
+ */
 export function byName (a: Contact, b: Contact): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  return Buffer.compare(Buffer.from(a.name), Buffer.from(b.name))
 }

@@ -1,9 +1,15 @@
 /**
  * Contacts in MongoDB (when MONGODB_URL is set): one document per contact,
- * unique on (user, name), so a book is one indexed query.
+ * unique on (user, name), so a book is one indexed query; (user, tags) picks
+ * contacts by tag. Names compare as MongoDB compares strings without a
+ * collation (UTF-8 bytes), the order of `byName` and of the Redis store.
  */
-import type { Collection, Db } from 'mongodb'
-import { byName, compactContact, type Contact, type ContactStore } from './contact-store.js'
+import type { Collection, Db, Filter, UpdateFilter } from 'mongodb'
+import {
+  byName, compactContact, compactFilter, compactPatch,
+  type Contact, type ContactStore, type TagFilter
+} from './contact-store.js'
+import { MESSENGERS } from '../messengers/messenger.js'
 
 interface ContactDocument {
   user: string
@@ -11,33 +17,98 @@ interface ContactDocument {
   telegram?: string
   whatsapp?: string
   viber?: string
+  tags?: string[]
+  timezone?: string
 }
 
 const DUPLICATE_KEY = 11000
 
-function toContact ({ name, telegram, whatsapp, viber }: ContactDocument): Contact {
-  return compactContact({ name, telegram, whatsapp, viber })
+function isDuplicateKey (err: unknown): boolean {
+  return (err as { code?: number }).code === DUPLICATE_KEY
 }
 
-/** Creates the collection's unique index (idempotent) and returns the store. */
+function toContact ({ name, telegram, whatsapp, viber, tags, timezone }: ContactDocument): Contact {
+  return compactContact({ name, telegram, whatsapp, viber, tags, timezone })
+}
+
+/** The document of a contact: absent fields are absent (never null, never "", never `tags: []`). */
+function toDocument (user: string, contact: Contact): ContactDocument {
+  return { user, ...compactContact(contact) }
+}
+
+/** The query part of a tag filter; undefined when it has no condition. */
+function tagQuery (tags: TagFilter | undefined): Filter<ContactDocument>['tags'] | undefined {
+  const { any, all } = compactFilter(tags)
+  if (any.length === 0 && all.length === 0) return undefined
+  return { ...(any.length > 0 && { $in: any }), ...(all.length > 0 && { $all: all }) }
+}
+
+/** Creates the collection's indexes (idempotent) and returns the store. */
 export async function createMongoContactStore (db: Db, collectionName: string): Promise<ContactStore> {
   const collection: Collection<ContactDocument> = db.collection<ContactDocument>(collectionName)
   await collection.createIndex({ user: 1, name: 1 }, { unique: true, name: 'user_name_unique' })
-  const projection = { _id: 0, user: 1, name: 1, telegram: 1, whatsapp: 1, viber: 1 } as const
+  await collection.createIndex({ user: 1, tags: 1 }, { name: 'user_tags' })
+  const projection = { _id: 0, user: 1, name: 1, telegram: 1, whatsapp: 1, viber: 1, tags: 1, timezone: 1 } as const
 
-  async function replace (user: string, contact: Contact) {
-    return await collection.replaceOne({ user, name: contact.name }, { user, ...compactContact(contact) }, { upsert: true })
+  /** The legacy write: the ids are set or unset, tags and timezone are left as they are. */
+  async function upsertIds (user: string, contact: Contact) {
+    const ids = compactContact({ name: contact.name, telegram: contact.telegram, whatsapp: contact.whatsapp, viber: contact.viber })
+    const $set: Partial<ContactDocument> = {}
+    const $unset: Partial<Record<keyof ContactDocument, ''>> = {}
+    for (const messenger of MESSENGERS) {
+      const id = ids[messenger]
+      if (id === undefined) $unset[messenger] = ''
+      else $set[messenger] = id
+    }
+    // Every messenger is in one of the two, so the update is never empty.
+    const update: UpdateFilter<ContactDocument> = {
+      ...(Object.keys($set).length > 0 && { $set }),
+      ...(Object.keys($unset).length > 0 && { $unset })
+    }
+    return await collection.updateOne({ user, name: contact.name }, update, { upsert: true })
   }
 
   return {
     async upsert (user, contact) {
       try {
-        return { created: (await replace(user, contact)).upsertedCount === 1 }
+        return { created: (await upsertIds(user, contact)).upsertedCount === 1 }
       } catch (err) {
-        // Two upserts of a new name racing: the loser hits the unique index and replaces instead.
-        if ((err as { code?: number }).code !== DUPLICATE_KEY) throw err
-        return { created: (await replace(user, contact)).upsertedCount === 1 }
+        // Two upserts of a new name racing: the loser hits the unique index and updates instead.
+        if (!isDuplicateKey(err)) throw err
+        return { created: (await upsertIds(user, contact)).upsertedCount === 1 }
       }
+    },
+
+    async create (user, contact) {
+      try {
+        await collection.insertOne(toDocument(user, contact))
+        return true
+      } catch (err) {
+        if (isDuplicateKey(err)) return false
+        throw err
+      }
+    },
+
+    async get (user, name) {
+      const doc = await collection.findOne({ user, name }, { projection })
+      return doc === null ? undefined : toContact(doc)
+    },
+
+    async replace (user, contact) {
+      return (await collection.replaceOne({ user, name: contact.name }, toDocument(user, contact))).matchedCount === 1
+    },
+
+    async patch (user, name, changes) {
+      const { set, unset } = compactPatch(changes)
+      const update: UpdateFilter<ContactDocument> = {
+        ...(Object.keys(set).length > 0 && { $set: set }),
+        ...(unset.length > 0 && { $unset: Object.fromEntries(unset.map((field) => [field, ''])) })
+      }
+      // Nothing to change: an empty update is an error to MongoDB, and the answer is the contact as it is.
+      const doc = Object.keys(update).length === 0
+        ? await collection.findOne({ user, name }, { projection })
+        : await collection.findOneAndUpdate({ user, name }, update, { projection, returnDocument: 'after' })
+      return doc === null ? undefined : toContact(doc)
     },
 
     async remove (user, name) {
@@ -49,9 +120,30 @@ export async function createMongoContactStore (db: Db, collectionName: string): 
       return docs.map(toContact).sort(byName)
     },
 
+    async page (user, { after, limit, tags }) {
+      const tagged = tagQuery(tags)
+      const filter: Filter<ContactDocument> = {
+        user,
+        ...(after !== undefined && { name: { $gt: after } }),
+        ...(tagged !== undefined && { tags: tagged })
+      }
+      const docs = await collection.find(filter, { projection }).sort({ name: 1 }).limit(limit + 1).toArray()
+      const contacts = docs.map(toContact)
+      if (contacts.length <= limit) return { contacts }
+      const shown = contacts.slice(0, limit)
+      return { contacts: shown, next: shown[shown.length - 1]?.name }
+    },
+
     async findByNames (user, names) {
       if (names.length === 0) return []
       const docs = await collection.find({ user, name: { $in: [...names] } }, { projection }).toArray()
+      return docs.map(toContact)
+    },
+
+    async findByTags (user, tags) {
+      const tagged = tagQuery(tags)
+      if (tagged === undefined) return []
+      const docs = await collection.find({ user, tags: tagged }, { projection }).toArray()
       return docs.map(toContact)
     }
   }

@@ -10,7 +10,7 @@
  * never runs it on its own.
  */
 import type { Test } from 'tap'
-import { byName, type Contact, type ContactStore } from '../../src/contacts/contact-store.js'
+import { byName, type Contact, type ContactStore, type TagFilter } from '../../src/contacts/contact-store.js'
 
 export type MakeStore = (t: Test) => Promise<ContactStore>
 
@@ -18,6 +18,32 @@ export type MakeStore = (t: Test) => Promise<ContactStore>
 const keysOf = (contact: Contact | undefined): string[] => Object.keys(contact ?? {}).sort()
 const sorted = (contacts: readonly Contact[]): Contact[] => [...contacts].sort(byName)
 const names = (contacts: readonly Contact[]): string[] => contacts.map((c) => c.name)
+
+/**
+ * Every page of a walk through the book, following `next` until it is absent.
+ * Checks on the way what every page must hold: at most `limit` contacts, in
+ * byName order, each after the previous page's last, and a `next` that is the
+ * last name shown.
+ */
+async function walk (store: ContactStore, user: string, limit: number, tags?: TagFilter,
+  between?: (page: number) => Promise<void>): Promise<Contact[][]> {
+  const pages: Contact[][] = []
+  let after: string | undefined
+  for (;;) {
+    const page = await store.page(user, { limit, ...(after !== undefined && { after }), ...(tags && { tags }) })
+    if (page.contacts.length > limit) throw new Error(`a page of ${page.contacts.length} contacts, limit ${limit}`)
+    const shown = after === undefined ? page.contacts : [{ name: after }, ...page.contacts]
+    if (names(shown).join('\u0000') !== names(sorted(shown)).join('\u0000') || new Set(names(shown)).size !== shown.length) {
+      throw new Error(`a page out of byName order or repeating the cursor: ${JSON.stringify(names(shown))}`)
+    }
+    pages.push(page.contacts)
+    if (page.next === undefined) return pages
+    if (page.next !== page.contacts[page.contacts.length - 1]?.name) throw new Error(`next ${page.next} is not the last name shown`)
+    if (pages.length > 10_000) throw new Error('a walk that does not end')
+    after = page.next
+    await between?.(pages.length)
+  }
+}
 
 export function contactStoreContract (t: Test, makeStore: MakeStore): void {
   t.test('upsert creates a new contact, then replaces (not merges) its ids', async (t) => {
@@ -74,25 +100,21 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
     t.strictSame(keysOf(some), ['name', 'telegram'])
   })
 
-  t.test('list returns every contact, sorted by name (UTF-16 code units, as byName)', async (t) => {
+  t.test('list and page return every contact sorted by name, in UTF-8 byte order (as byName)', async (t) => {
     const store = await makeStore(t)
 
     // Inserted in an order that is not the sorted one (a Redis hash this small keeps insertion order).
     const inputs = ['zed', 'ﬀ', 'Лера', 'alice', '😀x', 'Bob', 'a b', 'лера', 'Émile', 'Alice', 'ab', 'Ёж', 'bob', 'Zed', 'a']
     // By hand: ASCII upper case before lower case; 'a' < 'a b' < 'ab' (space is 0x20); Latin-1 before
-    // Cyrillic; and '😀x' (surrogate 0xD83D) before 'ﬀ' (0xFB00), though U+1F600 > U+FB00 by code point.
-    const expectedNames = ['Alice', 'Bob', 'Zed', 'a', 'a b', 'ab', 'alice', 'bob', 'zed', 'Émile', 'Ёж', 'Лера', 'лера', '😀x', 'ﬀ']
+    // Cyrillic; and 'ﬀ' (U+FB00, EF AC 80) before '😀x' (U+1F600, F0 9F 98 80), though JS's `<`
+    // compares UTF-16 code units and puts '😀x' (surrogate 0xD83D) first.
+    const expectedNames = ['Alice', 'Bob', 'Zed', 'a', 'a b', 'ab', 'alice', 'bob', 'zed', 'Émile', 'Ёж', 'Лера', 'лера', 'ﬀ', '😀x']
 
     // The hand-written order is the one that tells byName apart from the other obvious sorts.
     const byLocale = [...inputs].sort((a, b) => a.localeCompare(b, 'en'))
-    const byCodePoint = [...inputs].sort((a, b) => {
-      const x = [...a].map((c) => c.codePointAt(0) ?? 0)
-      const y = [...b].map((c) => c.codePointAt(0) ?? 0)
-      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0)
-      return x.length - y.length
-    })
+    const byUtf16 = [...inputs].sort()
     t.notSame(byLocale, expectedNames, 'sanity: a locale sort would order these differently')
-    t.notSame(byCodePoint, expectedNames, 'sanity: a code point sort would order these differently')
+    t.notSame(byUtf16, expectedNames, 'sanity: a UTF-16 code unit sort (JS\'s default) would order these differently')
 
     const contactOf = (name: string, i: number): Contact => ({ name, telegram: `${100000 + i}` })
     for (const [i, name] of inputs.entries()) {
@@ -105,6 +127,13 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
     t.strictSame(names(listed), expectedNames, 'the names, in the hand-written order')
     t.strictSame(listed, expected, 'every contact with its ids, in byName order')
     t.equal(listed.length, inputs.length, 'no contact is lost or doubled')
+
+    for (const limit of [1, 2, 4, 15, 100]) {
+      const pages = await walk(store, 'u', limit)
+      t.strictSame(pages.flat(), expected, `page, ${limit} at a time, walks the book in byName order`)
+    }
+    const [first] = await walk(store, 'u', 3, { any: ['none-has-it'] })
+    t.strictSame(first, [], 'sanity: a filter nobody matches gives one empty page')
   })
 
   t.test('list of a user without contacts is []', async (t) => {
@@ -242,5 +271,307 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
     t.ok(ids.includes(listed[0]?.telegram ?? ''), 'with the ids of one of the writers')
     t.strictSame(keysOf(listed[0]), ['name', 'telegram'])
     t.strictSame(await store.findByNames('u', ['Racer']), listed)
+  })
+
+  t.test('create writes a new contact with every field; a taken name is false and changes nothing', async (t) => {
+    const store = await makeStore(t)
+    const artem: Contact = {
+      name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+799200828615', viber: 'jc9HsWTZ2Yf2NkRZ8KcNug==',
+      tags: ['family', 'team:core'], timezone: 'Europe/Moscow'
+    }
+    t.equal(await store.create('u', artem), true, 'a new name is created')
+    t.strictSame(await store.get('u', 'Artem'), artem, 'get gives every field back')
+    t.strictSame(await store.list('u'), [artem])
+    t.strictSame(await store.findByNames('u', ['Artem']), [artem])
+
+    const other: Contact = { name: 'Artem', viber: 'other-viber', tags: ['intruder'], timezone: 'Asia/Tokyo' }
+    t.equal(await store.create('u', other), false, 'a taken name is not created again')
+    t.strictSame(await store.get('u', 'Artem'), artem, 'the existing contact is unchanged')
+    t.strictSame(await store.list('u'), [artem], 'still one contact')
+    t.strictSame(await store.findByTags('u', { any: ['intruder'] }), [], 'the refused contact\'s tag indexes nothing')
+    t.strictSame(await store.findByTags('u', { all: ['family', 'team:core'] }), [artem], 'the existing tags still find it')
+
+    t.equal(await store.create('bob', other), true, 'the same name in another user\'s book is free')
+    t.strictSame(await store.get('u', 'Artem'), artem)
+  })
+
+  t.test('absent fields are absent: no "", no undefined, no empty tag list; tags are kept once each', async (t) => {
+    const store = await makeStore(t)
+    t.equal(await store.create('u', { name: 'Bare', telegram: '', tags: [], timezone: '' }), true)
+    t.equal(await store.create('u', { name: 'Undef', viber: 'v-1', tags: undefined, timezone: undefined }), true)
+    t.equal(await store.create('u', { name: 'Dup', tags: ['b', 'a', 'b', 'a', 'c'] }), true)
+
+    const expected: Contact[] = [{ name: 'Bare' }, { name: 'Dup', tags: ['b', 'a', 'c'] }, { name: 'Undef', viber: 'v-1' }]
+    const listed = await store.list('u')
+    t.strictSame(listed, expected, 'repeated tags are kept once, in the order first given')
+    t.strictSame(listed.map(keysOf), [['name'], ['name', 'tags'], ['name', 'viber']], 'list: nothing empty or undefined')
+    t.strictSame(keysOf(await store.get('u', 'Bare')), ['name'], 'get: the same')
+    t.strictSame(sorted(await store.findByNames('u', ['Bare', 'Undef', 'Dup'])).map(keysOf), [['name'], ['name', 'tags'], ['name', 'viber']])
+    t.strictSame((await store.page('u', { limit: 10 })).contacts.map(keysOf), [['name'], ['name', 'tags'], ['name', 'viber']], 'page: the same')
+    t.strictSame(await store.findByTags('u', { any: ['a'] }), [{ name: 'Dup', tags: ['b', 'a', 'c'] }], 'findByTags: the same contact')
+
+    t.equal(await store.replace('u', { name: 'Dup', tags: [], timezone: '' }), true)
+    t.strictSame(keysOf(await store.get('u', 'Dup')), ['name'], 'replaced with an empty tag list: no tags at all')
+    t.strictSame(await store.findByTags('u', { any: ['a', 'b', 'c'] }), [], 'and no tag finds it')
+  })
+
+  t.test('concurrent creates of one name: exactly one is true, and only its fields and tags are kept', async (t) => {
+    const store = await makeStore(t)
+    const racers: Contact[] = Array.from({ length: 20 }, (_, i) => ({ name: 'Racer', telegram: `${300000 + i}`, tags: [`racer-${i}`, 'all'] }))
+    const results = await Promise.all(racers.map(async (c) => await store.create('u', c)))
+
+    t.equal(results.filter((created) => created).length, 1, `exactly one true, got ${JSON.stringify(results)}`)
+    const winner = racers[results.indexOf(true)]
+    t.strictSame(await store.get('u', 'Racer'), winner, 'the contact is the winner\'s, whole')
+    t.strictSame(await store.list('u'), [winner], 'exactly one contact')
+    t.strictSame(await store.findByTags('u', { any: racers.flatMap((c) => c.tags ?? []) }), [winner], 'one contact under all the tags')
+    for (const [i, racer] of racers.entries()) {
+      const found = await store.findByTags('u', { any: [`racer-${i}`] })
+      t.strictSame(found, racer === winner ? [winner] : [], `racer-${i} indexes ${racer === winner ? 'the winner' : 'nothing'}`)
+    }
+  })
+
+  t.test('get gives the contact, or undefined', async (t) => {
+    const store = await makeStore(t)
+    await store.create('u', { name: 'Lera', viber: 'lera-viber-id', tags: ['friends'] })
+    t.strictSame(await store.get('u', 'Lera'), { name: 'Lera', viber: 'lera-viber-id', tags: ['friends'] })
+    t.equal(await store.get('u', 'Nobody'), undefined, 'a name never added')
+    t.equal(await store.get('u', 'lera'), undefined, 'names match exactly')
+    t.equal(await store.get('other', 'Lera'), undefined, 'another user\'s book')
+    await store.remove('u', 'Lera')
+    t.equal(await store.get('u', 'Lera'), undefined, 'a removed contact')
+  })
+
+  t.test('replace swaps the whole contact and its tags; false (nothing written) when there is none', async (t) => {
+    const store = await makeStore(t)
+    t.equal(await store.replace('u', { name: 'Ghost', telegram: '123456789', tags: ['ghosts'] }), false, 'no contact of that name')
+    t.equal(await store.get('u', 'Ghost'), undefined, 'and none was created')
+    t.strictSame(await store.list('u'), [])
+    t.strictSame(await store.findByTags('u', { any: ['ghosts'] }), [], 'nor indexed')
+    t.strictSame((await store.page('u', { limit: 10 })).contacts, [], 'nor paged')
+
+    await store.create('u', { name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+15551234567', tags: ['old', 'kept'], timezone: 'Europe/Moscow' })
+    const next: Contact = { name: 'Artem', viber: 'new-viber', tags: ['kept', 'new'] }
+    t.equal(await store.replace('u', next), true)
+    t.strictSame(await store.get('u', 'Artem'), next, 'every field is the new one; the rest are gone, not merged')
+    t.strictSame(keysOf(await store.get('u', 'Artem')), ['name', 'tags', 'viber'])
+    t.strictSame(await store.findByTags('u', { any: ['old'] }), [], 'a dropped tag no longer finds it')
+    t.strictSame(await store.findByTags('u', { all: ['kept', 'new'] }), [next], 'the new tags do')
+    t.strictSame(await store.findByTags('u', { any: ['new'] }), [next])
+
+    t.equal(await store.replace('u', { name: 'Artem' }), true, 'replaced by a contact with nothing but its name')
+    t.strictSame(await store.get('u', 'Artem'), { name: 'Artem' })
+    t.strictSame(await store.findByTags('u', { any: ['kept', 'new', 'old'] }), [])
+    t.equal(await store.replace('other', { name: 'Artem' }), false, 'another user has no Artem')
+  })
+
+  t.test('patch sets fields, removes them with null, replaces tags; undefined when there is no contact', async (t) => {
+    const store = await makeStore(t)
+    t.equal(await store.patch('u', 'Ghost', { telegram: '123456789', tags: ['ghosts'] }), undefined, 'no contact of that name')
+    t.equal(await store.get('u', 'Ghost'), undefined, 'and none was created')
+    t.strictSame(await store.findByTags('u', { any: ['ghosts'] }), [], 'nor indexed')
+
+    await store.create('u', { name: 'Artem', telegram: 'ArtemZaitsev', tags: ['a', 'b'], timezone: 'Europe/Moscow' })
+
+    let patched = await store.patch('u', 'Artem', { whatsapp: '+15551234567' })
+    let expected: Contact = { name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+15551234567', tags: ['a', 'b'], timezone: 'Europe/Moscow' }
+    t.strictSame(patched, expected, 'a field is added, the others kept')
+    t.strictSame(await store.get('u', 'Artem'), expected, 'and stored')
+
+    patched = await store.patch('u', 'Artem', { telegram: null, timezone: null, viber: undefined })
+    expected = { name: 'Artem', whatsapp: '+15551234567', tags: ['a', 'b'] }
+    t.strictSame(patched, expected, 'null removes a field; undefined leaves it alone')
+    t.strictSame(keysOf(await store.get('u', 'Artem')), ['name', 'tags', 'whatsapp'], 'removed fields are absent')
+
+    patched = await store.patch('u', 'Artem', { tags: ['c', 'b', 'c'] })
+    expected = { name: 'Artem', whatsapp: '+15551234567', tags: ['c', 'b'] }
+    t.strictSame(patched, expected, 'tags are replaced, not merged (and kept once each)')
+    t.strictSame(await store.findByTags('u', { any: ['a'] }), [], 'the dropped tag no longer finds it')
+    t.strictSame(await store.findByTags('u', { all: ['b', 'c'] }), [expected], 'the new ones do')
+
+    t.strictSame(await store.patch('u', 'Artem', {}), expected, 'an empty patch answers the contact as it is')
+    t.strictSame(await store.get('u', 'Artem'), expected)
+
+    patched = await store.patch('u', 'Artem', { tags: [], whatsapp: '', timezone: 'Asia/Tokyo' })
+    expected = { name: 'Artem', timezone: 'Asia/Tokyo' }
+    t.strictSame(patched, expected, 'an empty tag list and "" remove too')
+    t.strictSame(keysOf(await store.get('u', 'Artem')), ['name', 'timezone'])
+    t.strictSame(await store.findByTags('u', { any: ['a', 'b', 'c'] }), [], 'no tag finds it')
+
+    patched = await store.patch('u', 'Artem', { tags: ['d'] })
+    t.strictSame(patched, { name: 'Artem', timezone: 'Asia/Tokyo', tags: ['d'] }, 'tags can come back')
+    t.strictSame(await store.patch('u', 'Artem', { tags: null }), { name: 'Artem', timezone: 'Asia/Tokyo' }, 'null removes the tags')
+    t.strictSame(await store.findByTags('u', { any: ['d'] }), [])
+    t.equal(await store.patch('other', 'Artem', { viber: 'x' }), undefined, 'another user has no Artem')
+    t.strictSame(await store.list('u'), [{ name: 'Artem', timezone: 'Asia/Tokyo' }])
+  })
+
+  t.test('concurrent patches of different fields all land', async (t) => {
+    const store = await makeStore(t)
+    await store.create('u', { name: 'Busy' })
+    await Promise.all([
+      store.patch('u', 'Busy', { telegram: '111111' }),
+      store.patch('u', 'Busy', { whatsapp: '+15550000001' }),
+      store.patch('u', 'Busy', { viber: 'busy-viber' }),
+      store.patch('u', 'Busy', { timezone: 'UTC' }),
+      store.patch('u', 'Busy', { tags: ['x'] })
+    ])
+    t.strictSame(await store.get('u', 'Busy'), {
+      name: 'Busy', telegram: '111111', whatsapp: '+15550000001', viber: 'busy-viber', tags: ['x'], timezone: 'UTC'
+    }, 'no patch undid another')
+    t.strictSame(await store.findByTags('u', { any: ['x'] }), [await store.get('u', 'Busy')])
+  })
+
+  t.test('remove clears the tag indexes: a removed contact never shows up under its tags', async (t) => {
+    const store = await makeStore(t)
+    const tagged: Contact = { name: 'Tagged', telegram: '123456789', tags: ['t1', 't2'] }
+    const keep: Contact = { name: 'Keep', tags: ['t1'] }
+    await store.create('u', tagged)
+    await store.create('u', keep)
+
+    t.equal(await store.remove('u', 'Tagged'), true)
+    t.strictSame(await store.findByTags('u', { any: ['t1', 't2'] }), [keep], 'any: only the contact still there')
+    t.strictSame(await store.findByTags('u', { all: ['t2'] }), [], 'all: nothing')
+    t.strictSame(await walk(store, 'u', 1, { any: ['t1', 't2'] }), [[keep]], 'a filtered page: only the contact still there')
+    t.strictSame(await walk(store, 'u', 1, { all: ['t1', 't2'] }), [[]])
+
+    t.equal(await store.create('u', { name: 'Tagged', viber: 'v' }), true, 'the name comes back without tags')
+    t.strictSame(await store.findByTags('u', { any: ['t2'] }), [], 'and its old tags do not find it')
+    t.strictSame(sorted(await store.findByTags('u', { any: ['t1'] })), [keep])
+  })
+
+  t.test('legacy upsert replaces the ids but keeps the tags and time zone', async (t) => {
+    const store = await makeStore(t)
+    await store.create('u', { name: 'Artem', telegram: 'ArtemZaitsev', tags: ['family'], timezone: 'Europe/Moscow' })
+
+    t.strictSame(await store.upsert('u', { name: 'Artem', whatsapp: '+15551234567' }), { created: false })
+    const expected: Contact = { name: 'Artem', whatsapp: '+15551234567', tags: ['family'], timezone: 'Europe/Moscow' }
+    t.strictSame(await store.get('u', 'Artem'), expected, 'ids replaced; tags and time zone kept')
+    t.strictSame(await store.findByTags('u', { any: ['family'] }), [expected], 'still found by its tag')
+
+    // A legacy client knows nothing of tags: whatever it sends, they stay.
+    t.strictSame(await store.upsert('u', { name: 'Artem', viber: 'v', tags: ['ignored'], timezone: 'Asia/Tokyo' }), { created: false })
+    t.strictSame(await store.get('u', 'Artem'), { name: 'Artem', viber: 'v', tags: ['family'], timezone: 'Europe/Moscow' })
+    t.strictSame(await store.findByTags('u', { any: ['ignored'] }), [])
+
+    t.strictSame(await store.upsert('u', { name: 'New', telegram: '123456789' }), { created: true })
+    t.strictSame(await store.get('u', 'New'), { name: 'New', telegram: '123456789' }, 'a new contact has no tags or time zone')
+    t.strictSame(names((await store.page('u', { limit: 10 })).contacts), ['Artem', 'New'], 'an upserted contact is paged')
+  })
+
+  t.test('page walks the whole book exactly once, whatever the limit', async (t) => {
+    const store = await makeStore(t)
+    const book: Contact[] = Array.from({ length: 57 }, (_, i) => ({ name: `c${String(i).padStart(2, '0')}`, viber: `v${i}` }))
+    // Created in a shuffled order, so the walk cannot lean on insertion order.
+    for (const i of book.keys()) await store.create('u', book[(i * 23) % 57] as Contact)
+
+    for (const limit of [1, 5, 10, 19, 56, 57, 58, 1000]) {
+      const pages = await walk(store, 'u', limit)
+      t.strictSame(pages.flat(), book, `limit ${limit}: every contact once, in order`)
+      t.equal(pages.length, Math.max(1, Math.ceil(57 / limit)), `limit ${limit}: ${Math.ceil(57 / limit)} pages, no empty last page`)
+    }
+    t.strictSame(await store.page('u', { limit: 5, after: 'c56' }), { contacts: [] }, 'after the last name: an empty last page')
+    t.strictSame(await store.page('u', { limit: 2, after: 'c10x' }), { contacts: [book[11], book[12]], next: 'c12' },
+      'after a name that is not in the book: from the next one')
+    t.strictSame(await store.page('u', { limit: 2, after: '' }), { contacts: [book[0], book[1]], next: 'c01' }, 'after "": from the start')
+    t.strictSame(await store.page('nobody', { limit: 10 }), { contacts: [] }, 'an empty book: one empty page')
+  })
+
+  t.test('page stays stable while contacts are added and removed during the walk', async (t) => {
+    const store = await makeStore(t)
+    const original = Array.from({ length: 40 }, (_, i) => `m${String(i * 2 + 10).padStart(3, '0')}`)
+    for (const name of original) await store.create('u', { name, tags: ['walk'] })
+
+    for (const tags of [undefined, { any: ['walk'] }, { all: ['walk'] }]) {
+      let added = 0
+      const pages = await walk(store, 'u', 7, tags, async (page) => {
+        // New contacts before the cursor, after it, between two existing names, and at the very end.
+        for (const name of [`a${page}-${added}`, `m${String(page * 11).padStart(3, '0')}x`, `m${String(60 + page).padStart(3, '0')}~`, `z${page}`]) {
+          if (await store.create('u', { name, tags: ['walk'] })) added++
+        }
+      })
+      const seen = names(pages.flat())
+      t.equal(new Set(seen).size, seen.length, `${JSON.stringify(tags)}: no contact is seen twice`)
+      for (const name of original) {
+        if (seen.filter((n) => n === name).length !== 1) t.fail(`${name} is seen ${seen.filter((n) => n === name).length} times`)
+      }
+      t.ok(original.every((name) => seen.includes(name)), `${JSON.stringify(tags)}: every contact there from the start is seen exactly once`)
+      t.ok(added > 0, 'sanity: contacts were added during the walk')
+      for (const name of await store.list('u').then(names)) {
+        if (!original.includes(name)) await store.remove('u', name)
+      }
+    }
+    t.strictSame(names(await store.list('u')), original, 'sanity: the book is back to the original')
+  })
+
+  t.test('page filtered by tags: any, all, both', async (t) => {
+    const store = await makeStore(t)
+    const book: Contact[] = [
+      { name: 'Ann', tags: ['x'] },
+      { name: 'Bea', tags: ['x', 'y'] },
+      { name: 'Cid', tags: ['y'] },
+      { name: 'Dan', tags: ['y', 'z', 'x'] },
+      { name: 'Eve' },
+      { name: 'Fay', tags: ['z'] },
+      { name: 'Gus', tags: ['x', 'z'] },
+      { name: 'Hal', tags: ['y', 'x'] },
+      { name: 'Ivy', tags: ['w'] }
+    ]
+    for (const c of [...book].reverse()) await store.create('u', c)
+    await store.create('other', { name: 'Bea', tags: ['x', 'y', 'z'] })
+
+    const cases: Array<[TagFilter, string[]]> = [
+      [{}, ['Ann', 'Bea', 'Cid', 'Dan', 'Eve', 'Fay', 'Gus', 'Hal', 'Ivy']],
+      [{ any: [], all: [] }, ['Ann', 'Bea', 'Cid', 'Dan', 'Eve', 'Fay', 'Gus', 'Hal', 'Ivy']],
+      [{ any: ['x'] }, ['Ann', 'Bea', 'Dan', 'Gus', 'Hal']],
+      [{ any: ['z', 'w'] }, ['Dan', 'Fay', 'Gus', 'Ivy']],
+      [{ any: ['x', 'y', 'x'] }, ['Ann', 'Bea', 'Cid', 'Dan', 'Gus', 'Hal']],
+      [{ all: ['x', 'y'] }, ['Bea', 'Dan', 'Hal']],
+      [{ all: ['y', 'x', 'z'] }, ['Dan']],
+      [{ any: ['z', 'y'], all: ['x'] }, ['Bea', 'Dan', 'Gus', 'Hal']],
+      [{ any: ['w'], all: ['x'] }, []],
+      [{ any: ['nope'] }, []],
+      [{ all: ['x', 'nope'] }, []]
+    ]
+    for (const [filter, expected] of cases) {
+      const want = book.filter((c) => expected.includes(c.name))
+      for (const limit of [1, 2, 3, 100]) {
+        const pages = await walk(store, 'u', limit, filter)
+        t.strictSame(pages.flat(), want, `${JSON.stringify(filter)}, ${limit} a page`)
+      }
+    }
+  })
+
+  t.test('findByTags: any, all, both; no tags picks nobody', async (t) => {
+    const store = await makeStore(t)
+    const book: Contact[] = [
+      { name: 'Ann', telegram: '111111', tags: ['x'] },
+      { name: 'Bea', tags: ['x', 'y'] },
+      { name: 'Cid', tags: ['y'] },
+      { name: 'Dan', tags: ['y', 'z', 'x'] },
+      { name: 'Eve', viber: 'eve' }
+    ]
+    for (const c of book) await store.create('u', c)
+    await store.create('other', { name: 'Zed', tags: ['x', 'y', 'z'] })
+    const pick = (...picked: string[]): Contact[] => book.filter((c) => picked.includes(c.name))
+
+    t.strictSame(sorted(await store.findByTags('u', { any: ['x'] })), pick('Ann', 'Bea', 'Dan'), 'any: one tag')
+    t.strictSame(sorted(await store.findByTags('u', { any: ['x', 'y'] })), pick('Ann', 'Bea', 'Cid', 'Dan'), 'any: either tag, each contact once')
+    t.strictSame(sorted(await store.findByTags('u', { all: ['x', 'y'] })), pick('Bea', 'Dan'), 'all: both tags')
+    t.strictSame(sorted(await store.findByTags('u', { all: ['z'] })), pick('Dan'))
+    t.strictSame(sorted(await store.findByTags('u', { any: ['z', 'y'], all: ['x'] })), pick('Bea', 'Dan'), 'both parts at once')
+    t.strictSame(sorted(await store.findByTags('u', { any: ['nope'], all: ['x'] })), [], 'both: the any part must match too')
+    t.strictSame(sorted(await store.findByTags('u', { any: ['x', 'x'], all: ['y', 'y'] })), pick('Bea', 'Dan'), 'repeated tags change nothing')
+    t.strictSame(await store.findByTags('u', { any: ['nope'] }), [], 'an unknown tag: nobody')
+    t.strictSame(await store.findByTags('u', { all: ['x', 'nope'] }), [], 'all with an unknown tag: nobody')
+    t.strictSame(await store.findByTags('u', {}), [], 'no tags at all: nobody, not the whole book')
+    t.strictSame(await store.findByTags('u', { any: [], all: [] }), [], 'empty lists: nobody')
+    t.strictSame(await store.findByTags('nobody', { any: ['x'] }), [], 'another user\'s tags are not shared')
+    t.strictSame(await store.findByTags('other', { all: ['x', 'y', 'z'] }), [{ name: 'Zed', tags: ['x', 'y', 'z'] }])
+
+    const many: Contact[] = Array.from({ length: 1200 }, (_, i) => ({ name: `bulk${String(i).padStart(4, '0')}`, tags: ['bulk', ...(i % 3 === 0 ? ['third'] : [])] }))
+    await Promise.all(many.map(async (c) => await store.create('u', c)))
+    t.equal((await store.findByTags('u', { any: ['bulk'] })).length, 1200, '1,200 contacts under one tag')
+    t.strictSame(sorted(await store.findByTags('u', { all: ['bulk', 'third'] })), many.filter((_, i) => i % 3 === 0), 'and 400 under two')
   })
 }

@@ -44,6 +44,10 @@ export const EnvSchema = Type.Object({
   STALLED_INTERVAL_MS: Positive(30_000),
   /** How often the outbox is swept for dispatches whose jobs were never enqueued (crash mid-accept). */
   OUTBOX_SWEEP_MS: Positive(30_000),
+  /** How often finished deliveries past DELIVERY_RETENTION_SECONDS are deleted. */
+  RETENTION_SWEEP_MS: Positive(10 * 60_000),
+  /** The same text to the same address within this many seconds is not sent again (`suppressed`); 0: off. */
+  DEDUP_WINDOW_SECONDS: Type.Integer({ minimum: 0, default: 24 * 3600 }),
 
   MOCK_HOST: Type.String({ default: '127.0.0.1' }),
   MOCK_PORT: Port(8081),
@@ -112,6 +116,8 @@ export interface Config {
     lockDurationMs: number
     stalledIntervalMs: number
     outboxSweepMs: number
+    retentionSweepMs: number
+    dedupWindowSeconds: number
   }
   breaker: {
     errorPercent: number
@@ -177,7 +183,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       sendTimeoutMs: raw.SEND_TIMEOUT_MS,
       lockDurationMs: raw.LOCK_DURATION_MS,
       stalledIntervalMs: raw.STALLED_INTERVAL_MS,
-      outboxSweepMs: raw.OUTBOX_SWEEP_MS
+      outboxSweepMs: raw.OUTBOX_SWEEP_MS,
+      retentionSweepMs: raw.RETENTION_SWEEP_MS,
+      dedupWindowSeconds: raw.DEDUP_WINDOW_SECONDS
     },
     breaker: {
       errorPercent: raw.BREAKER_ERROR_PERCENT,

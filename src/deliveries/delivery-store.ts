@@ -1,95 +1,66 @@
 /**
- * Delivery and dispatch records in Redis: the source of truth for every
+ * Dispatch and delivery records in Redis: the source of truth for every
  * delivery's state and attempts. BullMQ holds the pending sends (timing,
  * retries, locks); these records say what happened to each one.
  *
- * Every state change is one Lua script that checks the current state first,
- * so two actors (a sender and a cancel, a crashed sender and its successor)
- * can never give a delivery two terminal states. The keys each script touches
- * are listed at its top.
+ * Every change is one Lua script (delivery-scripts.ts) that checks the
+ * current state first and keeps counts and indexes in step. Reads page
+ * through the per-user indexes newest first, by id (ids are ULID-based, so id
+ * order is creation order): keyset pagination, stable while others write.
  */
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { encodeTime } from 'ulid'
 import type { RedisKeys } from '../redis-keys.js'
 import { isMessenger, type Messenger } from '../messengers/messenger.js'
 import {
-  deliveryId, dispatchOf, PENDING_STATES,
-  type Delivery, type DeliveryState, type NewDelivery, type NewDispatch, type PendingState, type TerminalState
+  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal,
+  type Delivery, type DeliveryState, type Dispatch, type NewDelivery, type NewDispatch,
+  type StateCounts, type TerminalState
 } from './delivery.js'
+import * as scripts from './delivery-scripts.js'
 
-/**
- * KEYS[1] delivery hash, KEYS[2] its dispatch hash. ARGV[1] now (ms).
- * A pending delivery becomes `sending` and its attempt is counted; returns
- * {state, attempts, messenger, address, text}. A finished one is left alone
- * and only its state is returned (nothing to send). Unknown: nil.
- */
-const START_SCRIPT = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return false end
-if state ~= 'scheduled' and state ~= 'queued' and state ~= 'sending' then return {state} end
-if state ~= 'sending' then
-  redis.call('HINCRBY', KEYS[2], 'n:' .. state, -1)
-  redis.call('HINCRBY', KEYS[2], 'n:sending', 1)
-end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'state', 'sending', 'updated_at', ARGV[1])
-local leg = redis.call('HMGET', KEYS[1], 'messenger', 'address')
-local text = redis.call('HGET', KEYS[2], 'text')
-return {'sending', attempts, leg[1], leg[2], text}
-`
+type Reply = string | number | null | Reply[]
 
-/**
- * KEYS[1] delivery hash, KEYS[2] its dispatch hash, KEYS[3] the user's failed index.
- * ARGV[1] states it may leave (comma-separated), ARGV[2] new state, ARGV[3] now (ms),
- * ARGV[4] retention (s), ARGV[5] '1' when the new state is terminal, ARGV[6] delivery id,
- * ARGV[7..] field/value pairs to set.
- * Returns {1, previous state} when applied, {0, current state} when not; nil if unknown.
- * A terminal delivery starts its retention clock; its dispatch starts its own
- * when its last open delivery finishes; a failure enters the failed index.
- */
-const TRANSITION_SCRIPT = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return false end
-if not string.find(',' .. ARGV[1] .. ',', ',' .. state .. ',', 1, true) then return {0, state} end
-local to = ARGV[2]
-if to ~= state then
-  redis.call('HINCRBY', KEYS[2], 'n:' .. state, -1)
-  redis.call('HINCRBY', KEYS[2], 'n:' .. to, 1)
-end
-redis.call('HSET', KEYS[1], 'state', to, 'updated_at', ARGV[3])
-if #ARGV >= 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
-if ARGV[5] == '1' then
-  local now = tonumber(ARGV[3])
-  local retention = tonumber(ARGV[4])
-  redis.call('HSET', KEYS[1], 'finished_at', ARGV[3])
-  redis.call('EXPIRE', KEYS[1], retention)
-  if redis.call('HINCRBY', KEYS[2], 'open', -1) <= 0 then
-    redis.call('EXPIRE', KEYS[2], retention)
-  end
-  if to == 'failed' then
-    redis.call('ZADD', KEYS[3], now, ARGV[6])
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - retention * 1000)
-    redis.call('EXPIRE', KEYS[3], retention)
-  end
-end
-return {1, state}
-`
-
-type ScriptedRedis = Redis & {
-  deliveryStart (delivery: string, dispatch: string, now: number): Promise<[string, number?, string?, string?, string?] | null>
-  deliveryTransition (delivery: string, dispatch: string, failed: string, ...args: Array<string | number>): Promise<[number, string] | null>
+interface ScriptedRedis extends Redis {
+  deliveryCreate (...args: Array<string | number>): Promise<number>
+  deliveryStart (...args: Array<string | number>): Promise<Reply[] | null>
+  deliveryTransition (...args: Array<string | number>): Promise<Reply[] | null>
+  deliveryCancel (...args: Array<string | number>): Promise<string[]>
+  deliveryRedrive (...args: Array<string | number>): Promise<Reply[][]>
+  deliveryRelease (...args: Array<string | number>): Promise<string[]>
+  deliveryExpire (...args: Array<string | number>): Promise<number>
+  deliveryPurge (...args: Array<string | number>): Promise<number>
 }
 
+const COMMANDS: Record<string, string> = {
+  deliveryCreate: scripts.CREATE,
+  deliveryStart: scripts.START,
+  deliveryTransition: scripts.TRANSITION,
+  deliveryCancel: scripts.CANCEL,
+  deliveryRedrive: scripts.REDRIVE,
+  deliveryRelease: scripts.RELEASE,
+  deliveryExpire: scripts.EXPIRE,
+  deliveryPurge: scripts.PURGE
+}
+
+/** How many ids one script call or one pipelined read handles: bounds how long Redis is busy at a time. */
+const CHUNK = 1000
+
 export type StartResult =
-  | { kind: 'send', attempts: number, messenger: Messenger, address: string, text: string }
+  | { kind: 'send', attempts: number, messenger: Messenger, address: string, text: string, user: string }
+  /** Finished before this attempt: by someone else, or now (expired, cancelled). Nothing to send. */
   | { kind: 'finished', state: DeliveryState }
+  /** The job belongs to an older generation of the delivery (it was redriven since). */
+  | { kind: 'stale' }
   | { kind: 'unknown' }
 
-/** What a delivery's leg needs to be queued again (outbox recovery). */
-export interface PendingLeg {
+/** A leg waiting for its send job. */
+export interface WaitingLeg {
   id: string
-  user: string
   messenger: Messenger
-  sendAt: number
+  /** Bumped by every redrive; part of the job id, so an old job never sends the new attempt. */
+  generation: number
 }
 
 export interface TransitionFields {
@@ -98,25 +69,71 @@ export interface TransitionFields {
   providerMessageId?: string
 }
 
+/** What a cancel did to one leg. */
+export type CancelOutcome = 'cancelled' | 'in_flight' | TerminalState | 'unknown'
+
+export type RedriveOutcome =
+  | { id: string, outcome: 'redriven', leg: WaitingLeg }
+  | { id: string, outcome: DeliveryState | 'unknown' }
+
+export interface DeliveryFilter {
+  state?: DeliveryState
+  dispatch?: string
+  contact?: string
+  messenger?: Messenger
+  /** Created at or after (epoch ms). */
+  createdFrom?: number
+  /** Created before (epoch ms). */
+  createdBefore?: number
+  /** The last id of the previous page. */
+  after?: string
+  limit: number
+}
+
+export interface Page<T> {
+  items: T[]
+  /** The id to continue after; absent when there is nothing more. */
+  next?: string
+}
+
 export interface DeliveryStore {
   /**
-   * Writes a dispatch and all its deliveries in one transaction, and puts the
-   * dispatch in the outbox until `markQueued` says its jobs are all in BullMQ.
+   * Writes a dispatch and all its deliveries at once, suppressing repeats,
+   * and puts the dispatch in the outbox until `markQueued` says its jobs are
+   * in BullMQ. Returns how many legs were suppressed.
    */
-  createDispatch (dispatch: NewDispatch, legs: readonly NewDelivery[]): Promise<void>
+  createDispatch (dispatch: NewDispatch, legs: readonly NewDelivery[]): Promise<{ suppressed: number }>
   markQueued (dispatchId: string): Promise<void>
   /** Dispatches that entered the outbox before `before` (epoch ms) and are still in it. */
   outboxDue (before: number): Promise<string[]>
-  /** The deliveries of a dispatch that are not finished yet. */
-  pendingLegs (dispatchId: string): Promise<PendingLeg[]>
-  start (id: string): Promise<StartResult>
+  /** Moves the dispatch's `scheduled` legs to `queued` and returns every leg waiting for a job. */
+  release (dispatchId: string): Promise<WaitingLeg[]>
+  /** Ends every leg of the dispatch that is still waiting `expired`; returns how many. */
+  expire (dispatchId: string): Promise<number>
+  start (id: string, generation: number): Promise<StartResult>
   /** Moves a pending delivery to a terminal state; false when it was already finished. */
-  finish (id: string, user: string, state: TerminalState, fields?: TransitionFields): Promise<boolean>
-  /** Puts a `sending` delivery back to `queued` to wait for its next attempt. */
-  requeue (id: string, user: string, fields: TransitionFields): Promise<boolean>
+  finish (id: string, state: TerminalState, fields?: TransitionFields): Promise<boolean>
+  /**
+   * Puts a `sending` delivery back to `queued` for its next attempt, or ends it
+   * `cancelled`/`expired` when that is what it now is. Returns the state it is
+   * in afterwards, undefined when it was not `sending`.
+   */
+  requeue (id: string, fields: TransitionFields): Promise<DeliveryState | undefined>
+  cancel (ids: readonly string[]): Promise<CancelOutcome[]>
+  redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
+  /** Deletes the user's finished deliveries (that finished before `before`, if given); returns how many. */
+  purge (user: string, before?: number): Promise<number>
   get (id: string): Promise<Delivery | undefined>
-  /** The user's failed deliveries, newest first, and how many there are in all. */
-  listFailed (user: string, limit: number): Promise<{ total: number, deliveries: Delivery[] }>
+  getDispatch (id: string): Promise<Dispatch | undefined>
+  /** The ids of a dispatch's deliveries that still exist, in leg order. */
+  legIds (dispatchId: string): Promise<string[]>
+  /** The user's deliveries matching the filter, newest first. Examines a bounded number per page, so a page may be short. */
+  listDeliveries (user: string, filter: DeliveryFilter): Promise<Page<Delivery>>
+  listDispatches (user: string, options: { after?: string, limit: number }): Promise<Page<Dispatch>>
+  /** Counts per state over all the user's deliveries, and the number of dispatches. */
+  userTotals (user: string): Promise<{ dispatches: number, counts: StateCounts }>
+  /** Every user with delivery history. */
+  users (): Promise<string[]>
 }
 
 const FIELD_NAMES: Record<keyof TransitionFields, string> = {
@@ -125,97 +142,179 @@ const FIELD_NAMES: Record<keyof TransitionFields, string> = {
   providerMessageId: 'provider_message_id'
 }
 
-export function createDeliveryStore (redis: Redis, keys: RedisKeys, retentionSeconds: number): DeliveryStore {
-  const scripted = redis as ScriptedRedis
-  if (typeof scripted.deliveryStart !== 'function') {
-    redis.defineCommand('deliveryStart', { numberOfKeys: 2, lua: START_SCRIPT })
-    redis.defineCommand('deliveryTransition', { numberOfKeys: 3, lua: TRANSITION_SCRIPT })
-  }
+const DISPATCH_FIELDS = ['user', 'text', 'created_at', 'send_at', 'expires_at'] as const
 
-  async function transition (id: string, user: string, from: readonly DeliveryState[], to: DeliveryState,
-    terminal: boolean, fields: TransitionFields = {}): Promise<boolean> {
+function countsOf (hash: Record<string, string>): StateCounts {
+  return Object.fromEntries(DELIVERY_STATES.map((s) => [s, Math.max(0, Number(hash[`n:${s}`] ?? 0))])) as StateCounts
+}
+
+function toDispatch (id: string, hash: Record<string, string>): Dispatch | undefined {
+  if (hash.user === undefined) return undefined
+  return {
+    id,
+    user: hash.user,
+    text: hash.text ?? '',
+    createdAt: Number(hash.created_at),
+    sendAt: Number(hash.send_at),
+    ...(hash.expires_at !== undefined && { expiresAt: Number(hash.expires_at) }),
+    total: Number(hash.total ?? 0),
+    counts: countsOf(hash)
+  }
+}
+
+function toDelivery (id: string, leg: Record<string, string>, dispatch: Array<string | null>): Delivery | undefined {
+  const [user, text, createdAt, sendAt, expiresAt] = dispatch
+  if (leg.state === undefined || user == null || !isMessenger(leg.messenger ?? '')) return undefined
+  return {
+    id,
+    dispatchId: dispatchOf(id),
+    user,
+    contact: leg.contact ?? '',
+    messenger: leg.messenger as Messenger,
+    address: leg.address ?? '',
+    text: text ?? '',
+    state: leg.state as DeliveryState,
+    attempts: Number(leg.attempts ?? 0),
+    createdAt: Number(createdAt),
+    sendAt: Number(sendAt),
+    ...(expiresAt != null && { expiresAt: Number(expiresAt) }),
+    updatedAt: Number(leg.updated_at),
+    ...(leg.finished_at !== undefined && { finishedAt: Number(leg.finished_at) }),
+    ...(leg.duplicate_of !== undefined && { duplicateOf: leg.duplicate_of }),
+    ...(leg.url !== undefined && { url: leg.url }),
+    ...(leg.error !== undefined && { lastError: leg.error }),
+    ...(leg.provider_message_id !== undefined && { providerMessageId: leg.provider_message_id })
+  }
+}
+
+/** A lex range bound: ids sort by creation time because they start with a ULID. */
+interface Bound { value: string, inclusive: boolean }
+
+function lexBound (bound: Bound | undefined, open: '+' | '-'): string {
+  return bound === undefined ? open : `${bound.inclusive ? '[' : '('}${bound.value}`
+}
+
+function within (value: string, upper: Bound | undefined, lower: Bound | undefined): boolean {
+  return (upper === undefined || value < upper.value || (upper.inclusive && value === upper.value)) &&
+    (lower === undefined || value > lower.value || (lower.inclusive && value === lower.value))
+}
+
+function lowest (...bounds: Array<Bound | undefined>): Bound | undefined {
+  return bounds.reduce<Bound | undefined>((low, b) =>
+    b === undefined ? low : low === undefined || b.value < low.value || (b.value === low.value && !b.inclusive) ? b : low, undefined)
+}
+
+function highest (...bounds: Array<Bound | undefined>): Bound | undefined {
+  return bounds.reduce<Bound | undefined>((high, b) =>
+    b === undefined ? high : high === undefined || b.value > high.value || (b.value === high.value && !b.inclusive) ? b : high, undefined)
+}
+
+export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliveryStore {
+  const scripted = redis as ScriptedRedis
+  for (const [name, lua] of Object.entries(COMMANDS)) {
+    if (typeof (scripted as unknown as Record<string, unknown>)[name] !== 'function') redis.defineCommand(name, { numberOfKeys: 0, lua })
+  }
+  const P = keys.prefix
+
+  function fieldPairs (fields: TransitionFields): string[] {
     const pairs: string[] = []
     for (const [name, value] of Object.entries(fields)) {
       if (value !== undefined) pairs.push(FIELD_NAMES[name as keyof TransitionFields], value)
     }
-    const result = await scripted.deliveryTransition(
-      keys.delivery(id), keys.dispatch(dispatchOf(id)), keys.failed(user),
-      from.join(','), to, Date.now(), retentionSeconds, terminal ? '1' : '0', id, ...pairs
-    )
-    return result !== null && result[0] === 1
+    return pairs
   }
 
-  function toDelivery (id: string, leg: Record<string, string>, dispatch: Array<string | null>, now: number): Delivery | undefined {
-    const [user, text, createdAt, sendAt] = dispatch
-    if (leg.state === undefined || user == null || !isMessenger(leg.messenger ?? '')) return undefined
-    let state = leg.state as DeliveryState
-    // `scheduled` is stored once at accept time; past send_at the job is simply waiting its turn.
-    if (state === 'scheduled' && Number(sendAt) <= now) state = 'queued'
-    return {
-      id,
-      dispatchId: dispatchOf(id),
-      user,
-      contact: leg.contact ?? '',
-      messenger: leg.messenger as Messenger,
-      address: leg.address ?? '',
-      text: text ?? '',
-      state,
-      attempts: Number(leg.attempts ?? 0),
-      createdAt: Number(createdAt),
-      sendAt: Number(sendAt),
-      updatedAt: Number(leg.updated_at),
-      ...(leg.finished_at !== undefined && { finishedAt: Number(leg.finished_at) }),
-      ...(leg.url !== undefined && { url: leg.url }),
-      ...(leg.error !== undefined && { lastError: leg.error }),
-      ...(leg.provider_message_id !== undefined && { providerMessageId: leg.provider_message_id })
-    }
+  async function transition (id: string, from: readonly DeliveryState[], to: DeliveryState, fields: TransitionFields = {}) {
+    return await scripted.deliveryTransition(P, id, Date.now(), from.join(','), to, ...fieldPairs(fields))
   }
 
-  async function getMany (ids: readonly string[]): Promise<Delivery[]> {
+  async function legsOf (dispatchId: string): Promise<number> {
+    return Number(await redis.hget(keys.dispatch(dispatchId), 'legs') ?? 0)
+  }
+
+  /** Runs a per-range script over all of a dispatch's legs, a chunk at a time. */
+  async function overLegs<T> (dispatchId: string, run: (first: number, last: number) => Promise<T>): Promise<T[]> {
+    const legs = await legsOf(dispatchId)
+    const results: T[] = []
+    for (let first = 0; first < legs; first += CHUNK) results.push(await run(first, Math.min(legs, first + CHUNK) - 1))
+    return results
+  }
+
+  /** Reads deliveries with their dispatches' fields; undefined where a record is gone. */
+  async function getMany (ids: readonly string[]): Promise<Array<Delivery | undefined>> {
     const pipeline = redis.pipeline()
-    for (const id of ids) {
-      pipeline.hgetall(keys.delivery(id))
-      pipeline.hmget(keys.dispatch(dispatchOf(id)), 'user', 'text', 'created_at', 'send_at')
-    }
+    const dispatchIds = [...new Set(ids.map(dispatchOf))]
+    for (const id of ids) pipeline.hgetall(keys.delivery(id))
+    for (const id of dispatchIds) pipeline.hmget(keys.dispatch(id), ...DISPATCH_FIELDS)
     const results = await pipeline.exec() ?? []
-    const now = Date.now()
-    const out: Delivery[] = []
-    ids.forEach((id, i) => {
-      const [legErr, leg] = results[2 * i] ?? []
-      const [dispatchErr, dispatch] = results[2 * i + 1] ?? []
-      if (legErr || dispatchErr) throw legErr ?? dispatchErr
-      const delivery = toDelivery(id, leg as Record<string, string>, dispatch as Array<string | null>, now)
-      if (delivery !== undefined) out.push(delivery)
-    })
-    return out
+    const failed = results.find(([err]) => err !== null)
+    if (failed !== undefined) throw failed[0]
+    const dispatches = new Map(dispatchIds.map((id, i) => [id, results[ids.length + i]![1] as Array<string | null>]))
+    return ids.map((id, i) => toDelivery(id, results[i]![1] as Record<string, string>, dispatches.get(dispatchOf(id))!))
+  }
+
+  /** Candidate ids newest first, from a terminal state's index, in batches. */
+  async function * fromIndex (key: string, upper: Bound | undefined, lower: Bound | undefined): AsyncGenerator<string[]> {
+    let max = lexBound(upper, '+')
+    const min = lexBound(lower, '-')
+    for (;;) {
+      const ids = await redis.zrevrangebylex(key, max, min, 'LIMIT', 0, CHUNK)
+      if (ids.length === 0) return
+      yield ids
+      max = `(${ids[ids.length - 1]!}`
+    }
+  }
+
+  /** A dispatch's leg ids from `from` down to the first, in batches. */
+  async function * legsDown (dispatchId: string, from: number): AsyncGenerator<string[]> {
+    for (let index = from; index >= 0;) {
+      const ids: string[] = []
+      for (const stop = Math.max(-1, index - CHUNK); index > stop; index--) ids.push(deliveryId(dispatchId, index))
+      yield ids
+    }
+  }
+
+  /** Candidate ids newest first, walking the user's dispatches (or the one asked for) and each one's legs from the last. */
+  async function * fromDispatches (user: string, filter: DeliveryFilter, upper: Bound | undefined, lower: Bound | undefined): AsyncGenerator<string[]> {
+    // A cursor resumes its own dispatch just below its leg.
+    const resume = filter.after === undefined
+      ? undefined
+      : { dispatch: dispatchOf(filter.after), index: Number(filter.after.slice(filter.after.lastIndexOf('.') + 1)) - 1 }
+    if (filter.dispatch !== undefined) {
+      if (!within(filter.dispatch, upper, lower) || (resume !== undefined && resume.dispatch !== filter.dispatch)) return
+      yield * legsDown(filter.dispatch, resume?.index ?? await legsOf(filter.dispatch) - 1)
+      return
+    }
+    let max = resume === undefined ? lexBound(upper, '+') : `[${resume.dispatch}`
+    const min = lexBound(lower, '-')
+    for (;;) {
+      const dispatchIds = await redis.zrevrangebylex(keys.dispatches(user), max, min, 'LIMIT', 0, 50)
+      if (dispatchIds.length === 0) return
+      const pipeline = redis.pipeline()
+      for (const id of dispatchIds) pipeline.hget(keys.dispatch(id), 'legs')
+      const legs = (await pipeline.exec() ?? []).map(([, n]) => Number(n ?? 0))
+      for (const [i, dispatchId] of dispatchIds.entries()) {
+        yield * legsDown(dispatchId, resume?.dispatch === dispatchId ? resume.index : legs[i]! - 1)
+      }
+      max = `(${dispatchIds[dispatchIds.length - 1]!}`
+    }
+  }
+
+  function matches (d: Delivery, filter: DeliveryFilter): boolean {
+    return (filter.state === undefined || d.state === filter.state) &&
+      (filter.contact === undefined || d.contact === filter.contact) &&
+      (filter.messenger === undefined || d.messenger === filter.messenger)
   }
 
   return {
     async createDispatch (dispatch, legs) {
-      const initial: PendingState = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
-      const multi = redis.multi()
-      multi.hset(keys.dispatch(dispatch.id), {
-        user: dispatch.user,
-        text: dispatch.text,
-        created_at: dispatch.createdAt,
-        send_at: dispatch.sendAt,
-        total: legs.length,
-        open: legs.length,
-        [`n:${initial}`]: legs.length
-      })
-      legs.forEach((leg, index) => {
-        multi.hset(keys.delivery(deliveryId(dispatch.id, index)), {
-          contact: leg.contact,
-          messenger: leg.messenger,
-          address: leg.address,
-          state: initial,
-          attempts: 0,
-          updated_at: dispatch.createdAt
-        })
-      })
-      multi.zadd(keys.outbox, dispatch.createdAt, dispatch.id)
-      const failed = (await multi.exec())?.find(([err]) => err !== null)
-      if (failed !== undefined) throw failed[0]
+      const initial = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
+      const args: Array<string | number> = [
+        P, dispatch.id, dispatch.user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
+        initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text)
+      ]
+      for (const leg of legs) args.push(leg.contact, leg.messenger, leg.address)
+      return { suppressed: await scripted.deliveryCreate(...args) }
     },
 
     async markQueued (dispatchId) {
@@ -226,47 +325,156 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys, retentionSec
       return await redis.zrangebyscore(keys.outbox, '-inf', before)
     },
 
-    async pendingLegs (dispatchId) {
-      const [user, total, sendAt] = await redis.hmget(keys.dispatch(dispatchId), 'user', 'total', 'send_at')
-      if (user == null || total == null) return []
-      const pipeline = redis.pipeline()
-      const ids = Array.from({ length: Number(total) }, (_, index) => deliveryId(dispatchId, index))
-      for (const id of ids) pipeline.hmget(keys.delivery(id), 'state', 'messenger')
-      const results = await pipeline.exec() ?? []
-      const legs: PendingLeg[] = []
-      ids.forEach((id, i) => {
-        const [state, messenger] = (results[i]?.[1] ?? []) as Array<string | null>
-        if (state != null && (PENDING_STATES as readonly string[]).includes(state) && isMessenger(messenger ?? '')) {
-          legs.push({ id, user, messenger: messenger as Messenger, sendAt: Number(sendAt) })
+    async release (dispatchId) {
+      const chunks = await overLegs(dispatchId, async (first, last) => await scripted.deliveryRelease(P, dispatchId, Date.now(), first, last))
+      const waiting: WaitingLeg[] = []
+      for (const flat of chunks) {
+        for (let i = 0; i + 2 < flat.length; i += 3) {
+          const messenger = flat[i + 1]!
+          if (isMessenger(messenger)) waiting.push({ id: flat[i]!, messenger, generation: Number(flat[i + 2]) })
         }
-      })
-      return legs
+      }
+      return waiting
     },
 
-    async start (id) {
-      const result = await scripted.deliveryStart(keys.delivery(id), keys.dispatch(dispatchOf(id)), Date.now())
+    async expire (dispatchId) {
+      const counts = await overLegs(dispatchId, async (first, last) => await scripted.deliveryExpire(P, dispatchId, Date.now(), first, last))
+      return counts.reduce((a, b) => a + b, 0)
+    },
+
+    async start (id, generation) {
+      const result = await scripted.deliveryStart(P, id, Date.now(), generation)
       if (result === null) return { kind: 'unknown' }
-      const [state, attempts, messenger, address, text] = result
+      const [state, attempts, messenger, address, text, user] = result as [string, number?, string?, string?, string?, string?]
+      if (state === 'stale') return { kind: 'stale' }
       if (state !== 'sending') return { kind: 'finished', state: state as DeliveryState }
-      if (!isMessenger(messenger ?? '') || address == null || text == null) return { kind: 'unknown' }
-      return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text }
+      if (!isMessenger(messenger ?? '') || address == null || text == null || user == null) return { kind: 'unknown' }
+      return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
     },
 
-    finish: (id, user, state, fields) => transition(id, user, PENDING_STATES, state, true, fields),
+    async finish (id, state, fields) {
+      const result = await transition(id, ['scheduled', 'queued', 'sending'], state, fields)
+      return result !== null && result[0] === 1
+    },
 
-    requeue: (id, user, fields) => transition(id, user, ['sending'], 'queued', false, fields),
+    async requeue (id, fields) {
+      const result = await transition(id, ['sending'], 'queued', fields)
+      return result !== null && result[0] === 1 ? result[2] as DeliveryState : undefined
+    },
+
+    async cancel (ids) {
+      const outcomes: CancelOutcome[] = []
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        outcomes.push(...await scripted.deliveryCancel(P, Date.now(), ...ids.slice(i, i + CHUNK)) as CancelOutcome[])
+      }
+      return outcomes
+    },
+
+    async redrive (ids) {
+      const outcomes: RedriveOutcome[] = []
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const chunk = ids.slice(i, i + CHUNK)
+        const replies = await scripted.deliveryRedrive(P, Date.now(), ...chunk)
+        replies.forEach(([outcome, generation, messenger], j) => {
+          const id = chunk[j]!
+          outcomes.push(outcome === 'redriven' && isMessenger(String(messenger))
+            ? { id, outcome: 'redriven', leg: { id, messenger: messenger as Messenger, generation: Number(generation) } }
+            : { id, outcome: outcome as DeliveryState | 'unknown' })
+        })
+      }
+      return outcomes
+    },
+
+    async purge (user, before) {
+      let purged = 0
+      for (const state of DELIVERY_STATES.filter(isTerminal)) {
+        // Ids created after `before` cannot have finished before it.
+        const max = before === undefined ? '+' : `(${encodeTime(before, 10)}`
+        let min = '-'
+        for (;;) {
+          const ids = await redis.zrangebylex(keys.finished(user, state), min, max, 'LIMIT', 0, CHUNK)
+          if (ids.length === 0) break
+          purged += await scripted.deliveryPurge(P, user, before ?? '', state, ...ids)
+          min = `(${ids[ids.length - 1]!}`
+        }
+      }
+      return purged
+    },
 
     async get (id) {
       return (await getMany([id]))[0]
     },
 
-    async listFailed (user, limit) {
-      const since = Date.now() - retentionSeconds * 1000
-      const [ids, total] = await Promise.all([
-        redis.zrevrangebyscore(keys.failed(user), '+inf', since, 'LIMIT', 0, limit),
-        redis.zcount(keys.failed(user), since, '+inf')
-      ])
-      return { total, deliveries: await getMany(ids) }
+    async getDispatch (id) {
+      return toDispatch(id, await redis.hgetall(keys.dispatch(id)))
+    },
+
+    async legIds (dispatchId) {
+      const ids = Array.from({ length: await legsOf(dispatchId) }, (_, i) => deliveryId(dispatchId, i))
+      const exists: string[] = []
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const chunk = ids.slice(i, i + CHUNK)
+        const pipeline = redis.pipeline()
+        for (const id of chunk) pipeline.exists(keys.delivery(id))
+        const results = await pipeline.exec() ?? []
+        chunk.forEach((id, j) => { if (results[j]?.[1] === 1) exists.push(id) })
+      }
+      return exists
+    },
+
+    async listDeliveries (user, filter) {
+      const timeUpper = filter.createdBefore === undefined ? undefined : { value: encodeTime(filter.createdBefore, 10), inclusive: false }
+      const timeLower = filter.createdFrom === undefined ? undefined : { value: encodeTime(filter.createdFrom, 10), inclusive: true }
+      const dispatchUpper = filter.dispatch === undefined ? undefined : { value: `${filter.dispatch}/`, inclusive: false }
+      const dispatchLower = filter.dispatch === undefined ? undefined : { value: `${filter.dispatch}.`, inclusive: true }
+      const afterBound = filter.after === undefined ? undefined : { value: filter.after, inclusive: false }
+      const upper = lowest(timeUpper, dispatchUpper, afterBound)
+      const lower = highest(timeLower, dispatchLower)
+
+      const batches = filter.state !== undefined && isTerminal(filter.state)
+        ? fromIndex(keys.finished(user, filter.state), upper, lower)
+        : fromDispatches(user, filter, lowest(timeUpper, dispatchUpper), timeLower)
+      // Bounded work per page: a rare match far down the history costs several pages, not one slow request.
+      const budget = Math.max(filter.limit * 10, 2000)
+      const items: Delivery[] = []
+      let examined = 0
+      for await (const ids of batches) {
+        const found = await getMany(ids)
+        for (const [i, id] of ids.entries()) {
+          examined++
+          const delivery = found[i]
+          if (delivery !== undefined && delivery.user === user && matches(delivery, filter)) {
+            items.push(delivery)
+            if (items.length === filter.limit) return { items, next: id }
+          }
+          if (examined >= budget) return { items, next: id }
+        }
+      }
+      return { items }
+    },
+
+    async listDispatches (user, { after, limit }) {
+      const ids = await redis.zrevrangebylex(keys.dispatches(user), after === undefined ? '+' : `(${after}`, '-', 'LIMIT', 0, limit + 1)
+      const page = ids.slice(0, limit)
+      const pipeline = redis.pipeline()
+      for (const id of page) pipeline.hgetall(keys.dispatch(id))
+      const results = await pipeline.exec() ?? []
+      const items = page.map((id, i) => toDispatch(id, results[i]?.[1] as Record<string, string>)).filter((d): d is Dispatch => d !== undefined)
+      return { items, ...(ids.length > limit && { next: page[page.length - 1] }) }
+    },
+
+    async userTotals (user) {
+      const [stats, dispatches] = await Promise.all([redis.hgetall(keys.stats(user)), redis.zcard(keys.dispatches(user))])
+      return { dispatches, counts: countsOf(stats) }
+    },
+
+    async users () {
+      return await redis.smembers(keys.users)
     }
   }
+}
+
+/** Identifies a text for duplicate suppression without keeping the text in the key. */
+export function textFingerprint (text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22)
 }

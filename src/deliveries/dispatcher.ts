@@ -1,47 +1,71 @@
 /**
- * The fan-out: one dispatch becomes one delivery per messenger id of every
- * chosen contact, recorded and queued so that nothing accepted is lost.
+ * The fan-out and what users do to dispatches afterwards (cancel, redrive).
  *
- * Accepting is two writes that cannot share a transaction (our records, then
- * BullMQ's jobs), so the dispatch sits in an outbox between them: if the
- * process dies after the first, a sweep queues whatever is missing. Job ids
- * are delivery ids, so queueing twice is harmless.
+ * A dispatch becomes one delivery per messenger id of every chosen contact
+ * (and per direct address), recorded and queued so that nothing accepted is
+ * lost. Accepting is two writes that cannot share a transaction (our records,
+ * then BullMQ's release job), so the dispatch sits in an outbox between them:
+ * if the process dies after the first, a sweep schedules it. Job ids derive
+ * from record ids, so scheduling twice is harmless.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { monotonicFactory } from 'ulid'
-import type { ContactStore } from '../contacts/contact-store.js'
-import { invalidField } from '../errors.js'
-import { MESSENGERS, TEXT_LIMITS, normalizeAddress } from '../messengers/messenger.js'
-import { deliveryId, type NewDelivery } from './delivery.js'
-import type { DeliveryStore } from './delivery-store.js'
+import { byName, type Contact, type ContactStore, type TagFilter } from '../contacts/contact-store.js'
+import { invalidField, unprocessable } from '../errors.js'
+import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../messengers/messenger.js'
+import { MAX_DELIVERIES_PER_DISPATCH, type NewDelivery } from './delivery.js'
+import type { CancelOutcome, DeliveryStore, RedriveOutcome } from './delivery-store.js'
+import { scheduleDispatch, type DispatchQueue } from './dispatch-jobs.js'
 import { enqueueLegs, type SendQueues } from './send-queues.js'
+
+export interface DirectAddress {
+  messenger: Messenger
+  address: string
+}
 
 export interface DispatchRequest {
   user: string
-  /** Contact names, in the order given; repeats are sent once. */
-  contacts: readonly string[]
   text: string
+  /** Contact names, in the order given; repeats are sent once. */
+  contacts?: readonly string[]
+  /** Contacts picked by tag. */
+  tags?: TagFilter
+  /** Every contact of the user's book. */
+  allContacts?: boolean
+  /** Addresses that need no contact. */
+  addresses?: readonly DirectAddress[]
+  /** Only these messengers (default: all three). */
+  messengers?: readonly Messenger[]
   /** Epoch ms, as the user gave it; a time not in the future means now. */
   sendAt: number
-  /** The request field that holds the text, for error messages. */
-  textField?: string
+  /** Epoch ms; nothing is sent after it. */
+  expiresAt?: number
+  /** Request field names, for error messages (the legacy API names them differently). */
+  fields?: { text?: string, sendAt?: string, expiresAt?: string }
 }
 
 export interface DispatchResult {
   /** Absent when nothing was to be sent. */
   dispatchId?: string
   deliveries: number
+  /** Of `deliveries`, those that repeat a recent delivery and will not be sent. */
+  suppressed: number
   /** Names the user has no contact for. */
   unknown: string[]
-  /** Contacts that exist but have no messenger id at all. */
+  /** Contacts that exist but have no messenger id (among the ones asked for) at all. */
   withoutAddresses: string[]
   /** True when the deliveries wait for `sendAt`; false when they go now. */
   scheduled: boolean
 }
 
+/** Per leg, what a cancel found. */
+export interface LegCancel { id: string, outcome: CancelOutcome }
+
 export interface Dispatcher {
   dispatch (request: DispatchRequest): Promise<DispatchResult>
-  /** Queues the jobs of dispatches that have sat in the outbox since before `before` (epoch ms). */
+  cancel (ids: readonly string[]): Promise<LegCancel[]>
+  redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
+  /** Schedules dispatches that have sat in the outbox since before `before` (epoch ms); returns how many. */
   recoverOutbox (before: number): Promise<number>
 }
 
@@ -49,75 +73,144 @@ export function createDispatcher (deps: {
   contacts: ContactStore
   deliveries: DeliveryStore
   queues: SendQueues
+  dispatchQueue: DispatchQueue
+  dedupWindowSeconds: number
   log: FastifyBaseLogger
 }): Dispatcher {
-  const { contacts, deliveries, queues, log } = deps
+  const { contacts, deliveries, queues, dispatchQueue, log } = deps
   const newId = monotonicFactory()
+
+  /** The chosen contacts, each once: named ones in the order given, then the picked ones by name. */
+  async function chooseContacts (request: DispatchRequest): Promise<{ chosen: Contact[], unknown: string[] }> {
+    const names = [...new Set(request.contacts ?? [])]
+    const [named, picked] = await Promise.all([
+      contacts.findByNames(request.user, names),
+      request.allContacts === true
+        ? contacts.list(request.user)
+        : request.tags !== undefined ? contacts.findByTags(request.user, request.tags) : []
+    ])
+    const found = new Map(named.map((c) => [c.name, c]))
+    const chosen = names.flatMap((name) => found.get(name) ?? [])
+    const seen = new Set(found.keys())
+    chosen.push(...picked.filter((c) => !seen.has(c.name)).sort(byName))
+    return { chosen, unknown: names.filter((name) => !found.has(name)) }
+  }
+
+  function legsOf (request: DispatchRequest, chosen: readonly Contact[]) {
+    const messengers = MESSENGERS.filter((m) => request.messengers === undefined || request.messengers.includes(m))
+    const withoutAddresses: string[] = []
+    const legs: NewDelivery[] = []
+    for (const contact of chosen) {
+      const before = legs.length
+      for (const messenger of messengers) {
+        const raw = contact[messenger]
+        if (raw === undefined || raw === '') continue
+        const address = normalizeAddress(messenger, raw)
+        if (!address.ok) {
+          // Stores validate on write; an id that no longer passes is skipped, not sent malformed.
+          log.warn({ user: request.user, contact: contact.name, messenger }, 'stored messenger id is not valid; skipped')
+          continue
+        }
+        legs.push({ contact: contact.name, messenger, address: address.address })
+      }
+      if (legs.length === before) withoutAddresses.push(contact.name)
+    }
+    for (const [i, direct] of (request.addresses ?? []).entries()) {
+      const address = normalizeAddress(direct.messenger, direct.address)
+      if (!address.ok) throw invalidField(`addresses[${i}].address`, address.reason)
+      if (messengers.includes(direct.messenger)) legs.push({ contact: '', messenger: direct.messenger, address: address.address })
+    }
+    return { legs, withoutAddresses }
+  }
+
+  function checkWindow (request: DispatchRequest, now: number): void {
+    const { expiresAt, sendAt } = request
+    if (expiresAt === undefined) return
+    const field = request.fields?.expiresAt ?? 'expires_at'
+    if (expiresAt <= now) {
+      throw unprocessable('WINDOW_CLOSED', 'is already past: nothing could be sent', field)
+    }
+    if (expiresAt <= sendAt) {
+      throw unprocessable('WINDOW_CLOSED', `is not after ${request.fields?.sendAt ?? 'send_at'}: nothing could be sent`, field)
+    }
+  }
 
   return {
     async dispatch (request) {
-      const names = [...new Set(request.contacts)]
-      const found = new Map((await contacts.findByNames(request.user, names)).map((c) => [c.name, c]))
-      const unknown = names.filter((name) => !found.has(name))
-      const withoutAddresses: string[] = []
-      const legs: NewDelivery[] = []
-      for (const name of names) {
-        const contact = found.get(name)
-        if (contact === undefined) continue
-        const before = legs.length
-        for (const messenger of MESSENGERS) {
-          const raw = contact[messenger]
-          if (raw === undefined || raw === '') continue
-          const address = normalizeAddress(messenger, raw)
-          if (!address.ok) {
-            // Stores validate on write; an id that no longer passes is skipped, not sent malformed.
-            log.warn({ user: request.user, contact: name, messenger }, 'stored messenger id is not valid; skipped')
-            continue
-          }
-          legs.push({ contact: name, messenger, address: address.address })
-        }
-        if (legs.length === before) withoutAddresses.push(name)
-      }
+      const now = Date.now()
+      checkWindow(request, now)
+      const { chosen, unknown } = await chooseContacts(request)
+      const { legs, withoutAddresses } = legsOf(request, chosen)
 
       for (const messenger of MESSENGERS) {
         const limit = TEXT_LIMITS[messenger]
         if (request.text.length > limit && legs.some((leg) => leg.messenger === messenger)) {
-          throw invalidField(request.textField ?? 'text',
+          throw invalidField(request.fields?.text ?? 'text',
             `is ${request.text.length} characters long; ${messenger} accepts at most ${limit}`)
         }
       }
+      if (legs.length > MAX_DELIVERIES_PER_DISPATCH) {
+        throw unprocessable('TOO_MANY_DELIVERIES', `would be ${legs.length} deliveries; one dispatch makes at most ${MAX_DELIVERIES_PER_DISPATCH}`)
+      }
 
-      const now = Date.now()
       // Kept as given (the failed lookup shows the time the user asked for); a past time simply means now.
-      const sendAt = request.sendAt
+      const { sendAt, expiresAt } = request
       const scheduled = sendAt > now
-      if (legs.length === 0) return { deliveries: 0, unknown, withoutAddresses, scheduled }
+      if (legs.length === 0) return { deliveries: 0, suppressed: 0, unknown, withoutAddresses, scheduled }
 
       const id = newId(now)
-      await deliveries.createDispatch({ id, user: request.user, text: request.text, sendAt, createdAt: now }, legs)
-      // From here the dispatch is accepted: its records are durable and it is in the outbox.
-      try {
-        await enqueueLegs(queues, legs.map((leg, index) => ({
-          id: deliveryId(id, index), user: request.user, messenger: leg.messenger, sendAt
-        })), now)
-        await deliveries.markQueued(id)
-      } catch (err) {
-        // Failing the request now would invite a resend of what the outbox sweep will send anyway.
-        log.error({ err, dispatch: id }, 'queueing failed; the outbox sweep will queue the dispatch')
+      const { suppressed } = await deliveries.createDispatch({
+        id, user: request.user, text: request.text, sendAt, expiresAt, createdAt: now, dedupWindowSeconds: deps.dedupWindowSeconds
+      }, legs)
+      // From here the dispatch is accepted: its records are durable and, if anything is to be sent, it is in the outbox.
+      if (suppressed < legs.length) {
+        try {
+          await scheduleDispatch(dispatchQueue, { id, sendAt, expiresAt }, now)
+          await deliveries.markQueued(id)
+        } catch (err) {
+          // Failing the request now would invite a resend of what the outbox sweep will send anyway.
+          log.error({ err, dispatch: id }, 'scheduling failed; the outbox sweep will schedule the dispatch')
+        }
       }
-      // One line for the whole dispatch: its deliveries are `${dispatch}.0` .. `${dispatch}.${n - 1}`.
-      log.info({ dispatch: id, user: request.user, deliveries: legs.length, state: scheduled ? 'scheduled' : 'queued', sendAt: new Date(sendAt).toISOString() }, 'dispatch accepted')
-      return { dispatchId: id, deliveries: legs.length, unknown, withoutAddresses, scheduled }
+      // One line for the whole dispatch: its deliveries are `${dispatch}.00000` and up.
+      log.info({
+        dispatch: id, user: request.user, deliveries: legs.length, suppressed, state: scheduled ? 'scheduled' : 'queued',
+        sendAt: new Date(sendAt).toISOString(), ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt).toISOString() })
+      }, 'dispatch accepted')
+      return { dispatchId: id, deliveries: legs.length, suppressed, unknown, withoutAddresses, scheduled }
+    },
+
+    async cancel (ids) {
+      const outcomes = await deliveries.cancel(ids)
+      const result = ids.map((id, i) => ({ id, outcome: outcomes[i] ?? 'unknown' }))
+      const cancelled = result.filter((r) => r.outcome === 'cancelled').length
+      if (cancelled > 0) log.info({ deliveries: cancelled, first: ids[0] }, 'deliveries cancelled')
+      return result
+    },
+
+    async redrive (ids) {
+      const outcomes = await deliveries.redrive(ids)
+      const legs = outcomes.flatMap((o) => o.outcome === 'redriven' ? [o.leg] : [])
+      if (legs.length > 0) {
+        try {
+          await enqueueLegs(queues, legs)
+          for (const dispatch of new Set(legs.map((leg) => leg.id.slice(0, leg.id.lastIndexOf('.'))))) await deliveries.markQueued(dispatch)
+        } catch (err) {
+          log.error({ err }, 'queueing redriven deliveries failed; the outbox sweep will queue them')
+        }
+        log.info({ deliveries: legs.length, first: legs[0]!.id }, 'failed deliveries redriven')
+      }
+      return outcomes
     },
 
     async recoverOutbox (before) {
       let recovered = 0
       for (const dispatchId of await deliveries.outboxDue(before)) {
-        const legs = await deliveries.pendingLegs(dispatchId)
-        await enqueueLegs(queues, legs)
+        const dispatch = await deliveries.getDispatch(dispatchId)
+        if (dispatch !== undefined) await scheduleDispatch(dispatchQueue, dispatch)
         await deliveries.markQueued(dispatchId)
-        recovered += legs.length
-        log.warn({ dispatch: dispatchId, deliveries: legs.length }, 'dispatch recovered from the outbox and queued')
+        recovered++
+        log.warn({ dispatch: dispatchId }, 'dispatch recovered from the outbox and scheduled')
       }
       return recovered
     }

@@ -5,12 +5,10 @@
 import { Queue, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { MESSENGERS, type Messenger } from '../messengers/messenger.js'
-import type { PendingLeg } from './delivery-store.js'
+import type { WaitingLeg } from './delivery-store.js'
 
-/** What a job carries: the rest is in the delivery record, read when it is sent. */
-export interface SendJobData {
-  user: string
-}
+/** A job carries nothing: its id names the delivery, whose record holds the rest (read when it is sent). */
+export type SendJobData = Record<string, never>
 
 export const SEND_JOB = 'send'
 /** Name of the custom backoff strategy the send workers register (see send-worker.ts). */
@@ -30,11 +28,24 @@ export function createSendQueues (connection: Redis, prefix: string): SendQueues
   return { telegram: queue('telegram'), whatsapp: queue('whatsapp'), viber: queue('viber') }
 }
 
-export function sendJobOptions (deliveryId: string, delayMs: number): JobsOptions {
+/**
+ * A send job's id: the delivery id, and after a redrive its generation, so
+ * queueing the same leg twice (outbox recovery) is a no-op while a redriven
+ * leg gets a new job even if its old one has not left the queue yet.
+ */
+export function sendJobId (leg: WaitingLeg): string {
+  return leg.generation === 0 ? leg.id : `${leg.id}#${leg.generation}`
+}
+
+/** The delivery and generation a send job is for. */
+export function parseSendJobId (jobId: string): { id: string, generation: number } {
+  const [id = '', generation = '0'] = jobId.split('#')
+  return { id, generation: Number(generation) }
+}
+
+export function sendJobOptions (leg: WaitingLeg): JobsOptions {
   return {
-    // The delivery id as job id: adding the same leg twice (outbox recovery) is a no-op.
-    jobId: deliveryId,
-    delay: Math.max(0, delayMs),
+    jobId: sendJobId(leg),
     attempts: BULLMQ_ATTEMPTS,
     backoff: { type: SEND_BACKOFF },
     // The delivery record keeps the outcome; finished jobs would only take memory.
@@ -43,12 +54,12 @@ export function sendJobOptions (deliveryId: string, delayMs: number): JobsOption
   }
 }
 
-/** Adds the legs' jobs to their messengers' queues (a pipelined bulk add per queue). */
-export async function enqueueLegs (queues: SendQueues, legs: readonly PendingLeg[], now = Date.now()): Promise<void> {
+/** Adds the legs' jobs to their messengers' queues, to be sent now (a pipelined bulk add per queue). */
+export async function enqueueLegs (queues: SendQueues, legs: readonly WaitingLeg[]): Promise<void> {
   await Promise.all(MESSENGERS.map(async (messenger) => {
     const jobs = legs
       .filter((leg) => leg.messenger === messenger)
-      .map((leg) => ({ name: SEND_JOB, data: { user: leg.user }, opts: sendJobOptions(leg.id, leg.sendAt - now) }))
+      .map((leg) => ({ name: SEND_JOB, data: {}, opts: sendJobOptions(leg) }))
     if (jobs.length > 0) await queues[messenger].addBulk(jobs)
   }))
 }

@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessengerAdapter } from '../messengers/adapter.js'
 import type { DeliveryStore } from './delivery-store.js'
-import { SEND_BACKOFF, type SendJobData } from './send-queues.js'
+import { parseSendJobId, SEND_BACKOFF, type SendJobData } from './send-queues.js'
 
 export interface RetryPolicy {
   attempts: number
@@ -94,25 +94,29 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   const log = options.log.child({ messenger: adapter.messenger })
   const url = adapter.displayUrl
 
-  async function finishFailed (id: string, user: string, attempts: number, lastError: string): Promise<void> {
-    if (await deliveries.finish(id, user, 'failed', { url, lastError })) {
+  async function finishFailed (id: string, attempts: number, lastError: string): Promise<void> {
+    if (await deliveries.finish(id, 'failed', { url, lastError })) {
       log.info({ delivery: id, state: 'failed', attempts, error: lastError }, 'delivery state changed')
     }
   }
 
   /** One attempt at one delivery; runs only when the breaker lets it. */
   async function attempt (job: Job<SendJobData>): Promise<void> {
-    const id = job.id as string
-    const { user } = job.data
-    const started = await deliveries.start(id)
+    const { id, generation } = parseSendJobId(job.id as string)
+    const started = await deliveries.start(id, generation)
+    if (started.kind === 'finished' && (started.state === 'expired' || started.state === 'cancelled')) {
+      // It ended just now, at its turn: past its dispatch's expires_at, or cancelled while a crashed attempt held it.
+      log.info({ delivery: id, state: started.state }, 'delivery state changed')
+      return
+    }
     if (started.kind !== 'send') {
-      // Finished elsewhere (or gone with its retention): a redelivered job must not send twice.
+      // Finished elsewhere, redriven since (a newer job has it), or purged: a redelivered job must not send twice.
       log.debug({ delivery: id, outcome: started.kind }, 'job for a delivery that is not pending; skipped')
       return
     }
     if (started.attempts > retry.attempts) {
       // Every start counts, including ones a crash cut short; a job that keeps killing its sender stops here.
-      await finishFailed(id, user, started.attempts - 1, `gave up after ${retry.attempts} attempts (sender stopped mid-send)`)
+      await finishFailed(id, started.attempts - 1, `gave up after ${retry.attempts} attempts (sender stopped mid-send)`)
       return
     }
     log.info({ delivery: id, state: 'sending', attempt: started.attempts }, 'delivery state changed')
@@ -120,23 +124,24 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     const outcome = await adapter.send({ address: started.address, text: started.text, idempotencyKey: id })
 
     if (outcome.result === 'delivered') {
-      if (await deliveries.finish(id, user, 'delivered', { url, providerMessageId: outcome.providerMessageId })) {
+      if (await deliveries.finish(id, 'delivered', { url, providerMessageId: outcome.providerMessageId })) {
         log.info({ delivery: id, state: 'delivered', attempts: started.attempts, providerMessageId: outcome.providerMessageId }, 'delivery state changed')
       }
       return
     }
     if (outcome.result === 'permanent') {
-      await finishFailed(id, user, started.attempts, outcome.error)
+      await finishFailed(id, started.attempts, outcome.error)
       return
     }
     const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs)
     if (started.attempts >= retry.attempts) {
-      await finishFailed(id, user, started.attempts, outcome.error)
+      await finishFailed(id, started.attempts, outcome.error)
       throw new MessengerTrouble(failure, false)
     }
-    const requeued = await deliveries.requeue(id, user, { url, lastError: outcome.error })
-    if (requeued) log.info({ delivery: id, state: 'queued', attempts: started.attempts, error: outcome.error }, 'delivery state changed')
-    throw new MessengerTrouble(failure, requeued)
+    // Back to `queued` for another attempt, unless it was cancelled meanwhile or its dispatch has expired.
+    const after = await deliveries.requeue(id, { url, lastError: outcome.error })
+    if (after !== undefined) log.info({ delivery: id, state: after, attempts: started.attempts, error: outcome.error }, 'delivery state changed')
+    throw new MessengerTrouble(failure, after === 'queued')
   }
 
   const breaker = new CircuitBreaker(attempt, {
@@ -196,7 +201,7 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   worker.on('failed', (job, err) => {
     // BullMQ gave up on the job without our processor deciding (its stall backstop): record the failure.
     if (job === undefined || err.name !== 'UnrecoverableError') return
-    finishFailed(job.id as string, job.data.user, job.attemptsStarted, err.message).catch((e: unknown) => {
+    finishFailed(parseSendJobId(job.id as string).id, job.attemptsStarted, err.message).catch((e: unknown) => {
       log.error({ err: e, delivery: job.id }, 'could not record a failed delivery')
     })
   })

@@ -101,7 +101,7 @@ export const FailedDelivery = Type.Object({
 })
 
 export const FailedAnswer = Type.Object({
-  data: Type.Array(FailedDelivery, { description: 'Newest failure first' }),
+  data: Type.Array(FailedDelivery, { description: 'Newest first (by when the send was accepted)' }),
   total: Type.Integer({ description: 'Failed deliveries kept for this user (data holds at most `limit`)' })
 })
 

@@ -118,11 +118,11 @@ t.test('a dispatch left in the outbox by a crash mid-accept is queued by the swe
   // What a process that died between writing the records and queueing the jobs leaves behind.
   const id = '01JOUTBOXTEST0000000000000'
   const createdAt = Date.now()
-  await app.deliveries.createDispatch({ id, user: 'u', text: 'recovered', sendAt: createdAt, createdAt }, [
+  await app.deliveries.createDispatch({ id, user: 'u', text: 'recovered', sendAt: createdAt, createdAt, dedupWindowSeconds: 0 }, [
     { contact: 'A', messenger: 'telegram', address: '1001' },
     { contact: 'A', messenger: 'viber', address: 'v-1' }
   ])
-  const [tg, vb] = await Promise.all([finished(app, `${id}.0`), finished(app, `${id}.1`)])
+  const [tg, vb] = await Promise.all([finished(app, deliveryId(id, 0)), finished(app, deliveryId(id, 1))])
   t.equal(tg.state, 'delivered')
   t.equal(vb.state, 'failed')
   t.equal((await mock.received({ messenger: 'telegram', outcome: 'accepted' })).count, 1, 'sent once')
@@ -134,8 +134,8 @@ t.test('when queueing fails after the records are written, the send is still acc
   const api = await build(t, { env: { ROLE: 'api' } })
   const worker = await build(t, { env: { ROLE: 'worker' }, prefix: api.prefix, mock: api.mock })
   await addContact(api.app, 'u', 'Artem', { telegram: '1001' })
-  // The API process loses its queue connection between writing the records and queueing the jobs.
-  await api.app.sendQueues.telegram.close()
+  // The API process loses its queue connection between writing the records and scheduling the dispatch.
+  await api.app.dispatchQueue.close()
   const answer = await send(api.app, 'u', ['Artem'], 'still arrives')
   t.match(answer, { success: true, deliveries: 1 }, 'the client is told it was accepted (a 500 would invite a resend)')
   t.match(await finished(worker.app, deliveryId(answer.dispatch_id, 0)), { state: 'delivered', attempts: 1 })
@@ -161,7 +161,7 @@ t.test('logs: one line per request with its request id, one per delivery state c
   t.ok(lines.some((l) => l.msg === 'dispatch accepted' && l.dispatch === dispatchId && l.deliveries === 2))
   const changes = lines.filter((l) => l.msg === 'delivery state changed').map((l) => `${String(l.delivery)} ${String(l.state)}`)
   t.same(changes.sort(), [
-    `${dispatchId}.0 delivered`, `${dispatchId}.0 sending`, `${dispatchId}.1 failed`, `${dispatchId}.1 sending`
+    `${deliveryId(dispatchId, 0)} delivered`, `${deliveryId(dispatchId, 0)} sending`, `${deliveryId(dispatchId, 1)} failed`, `${deliveryId(dispatchId, 1)} sending`
   ])
   t.notOk(lines.some((l) => JSON.stringify(l).includes('mock-telegram-token')), 'no token in any log line')
 })

@@ -5,6 +5,7 @@
  * least once, and a repeat carries the same idempotency key.
  */
 import t from 'tap'
+import { deliveryId } from '../../src/deliveries/delivery.js'
 import { redisKeys } from '../../src/redis-keys.js'
 import { eventually } from '../helpers/app.js'
 import { startMock } from '../helpers/mock.js'
@@ -54,7 +55,7 @@ t.test('SIGKILL mid-send loses nothing', async (t) => {
   await runService(t, prefix, mock.url, env)
   await eventually(async () => await redis.hget(keys.dispatch(sent.dispatch_id), 'open') === '0', 'every delivery to finish', 90_000)
 
-  const ids = Array.from({ length: sent.deliveries }, (_, i) => `${sent.dispatch_id}.${i}`)
+  const ids = Array.from({ length: sent.deliveries }, (_, i) => deliveryId(sent.dispatch_id, i))
   const pipeline = redis.pipeline()
   for (const id of ids) pipeline.hmget(keys.delivery(id), 'messenger', 'state')
   const records = ((await pipeline.exec()) ?? []).map(([, value]) => value as [string, string])

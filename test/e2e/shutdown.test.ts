@@ -4,6 +4,7 @@
  */
 import t from 'tap'
 import { redisKeys } from '../../src/redis-keys.js'
+import { deliveryId } from '../../src/deliveries/delivery.js'
 import { eventually } from '../helpers/app.js'
 import { startMock } from '../helpers/mock.js'
 import { runService } from '../helpers/processes.js'
@@ -24,7 +25,7 @@ t.test('SIGTERM drains the sends in flight, then exits 0', async (t) => {
   await call('POST', { user_name: 'u', contact: { name: 'A', messangers: { telegram: '1001' } } })
   await call('POST', { user_name: 'u', contact: { name: 'B', messangers: { telegram: '1002' } } })
   const sent = await call('PUT', { user_name: 'u', contacts: ['A', 'B'], message: 'in flight' }) as { dispatch_id: string }
-  const ids = [`${sent.dispatch_id}.0`, `${sent.dispatch_id}.1`]
+  const ids = [deliveryId(sent.dispatch_id, 0), deliveryId(sent.dispatch_id, 1)]
   await eventually(async () => {
     const states = await Promise.all(ids.map((id) => redis.hget(keys.delivery(id), 'state')))
     return states.every((s) => s === 'sending')

@@ -1,10 +1,11 @@
 /**
- * The delivery side every process needs: records (`fastify.deliveries`),
- * the send queues (`fastify.sendQueues`) and the fan-out (`fastify.dispatcher`).
+ * The delivery side every process needs: records (`fastify.deliveries`), the
+ * send and dispatch queues, and the fan-out (`fastify.dispatcher`).
  */
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import { createDeliveryStore, type DeliveryStore } from '../../deliveries/delivery-store.js'
+import { createDispatchQueue, type DispatchQueue } from '../../deliveries/dispatch-jobs.js'
 import { createDispatcher, type Dispatcher } from '../../deliveries/dispatcher.js'
 import { closeSendQueues, createSendQueues, type SendQueues } from '../../deliveries/send-queues.js'
 
@@ -12,21 +13,32 @@ declare module 'fastify' {
   interface FastifyInstance {
     deliveries: DeliveryStore
     sendQueues: SendQueues
+    dispatchQueue: DispatchQueue
     dispatcher: Dispatcher
   }
 }
 
 export default fp(async function deliveries (fastify) {
   const { config, redisKeys } = fastify
-  const store = createDeliveryStore(fastify.redis, redisKeys, config.delivery.retentionSeconds)
+  const store = createDeliveryStore(fastify.redis, redisKeys)
   // Producers get their own connection: BullMQ sets it up for its scripts.
   const queueConnection = new Redis(config.redis.url, { maxRetriesPerRequest: 2, connectionName: 'fanout-queues' })
   const queues = createSendQueues(queueConnection, redisKeys.queuePrefix)
+  const dispatchQueue = createDispatchQueue(queueConnection, redisKeys.queuePrefix)
   fastify.decorate('deliveries', store)
   fastify.decorate('sendQueues', queues)
-  fastify.decorate('dispatcher', createDispatcher({ contacts: fastify.contacts, deliveries: store, queues, log: fastify.log }))
+  fastify.decorate('dispatchQueue', dispatchQueue)
+  fastify.decorate('dispatcher', createDispatcher({
+    contacts: fastify.contacts,
+    deliveries: store,
+    queues,
+    dispatchQueue,
+    dedupWindowSeconds: config.delivery.dedupWindowSeconds,
+    log: fastify.log
+  }))
   fastify.addHook('onClose', async () => {
     await closeSendQueues(queues)
+    await dispatchQueue.close()
     await queueConnection.quit()
   })
 }, { name: 'deliveries', dependencies: ['config', 'redis', 'contacts'] })

@@ -1,11 +1,13 @@
 /**
  * The senders (role `all` or `worker`): a messenger adapter and a BullMQ
- * worker per messenger, and the outbox sweeper. On close, workers finish the
- * sends they hold before their connections and pools go.
+ * worker per messenger, the dispatch worker (release, expire) and the
+ * maintenance sweeps. On close, workers finish the jobs they hold before
+ * their connections and pools go.
  */
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import { startOutboxSweeper } from '../../deliveries/outbox-sweeper.js'
+import { createDispatchWorker } from '../../deliveries/dispatch-jobs.js'
+import { startMaintenance } from '../../deliveries/maintenance.js'
 import { createSendWorker, type SendWorker } from '../../deliveries/send-worker.js'
 import { createAdapters } from '../../messengers/index.js'
 import { MESSENGERS } from '../../messengers/messenger.js'
@@ -38,19 +40,30 @@ export default fp(async function senders (fastify) {
     stalledIntervalMs: config.delivery.stalledIntervalMs,
     log: fastify.log
   }))
-  const sweeper = await startOutboxSweeper({
-    connection: connect('fanout-outbox'),
+  const dispatchWorker = createDispatchWorker({
+    connection: connect('fanout-dispatches'),
+    prefix: redisKeys.queuePrefix,
+    deliveries: fastify.deliveries,
+    sendQueues: fastify.sendQueues,
+    log: fastify.log
+  })
+  const maintenance = await startMaintenance({
+    connection: connect('fanout-maintenance'),
     prefix: redisKeys.queuePrefix,
     dispatcher: fastify.dispatcher,
-    everyMs: config.delivery.outboxSweepMs,
+    deliveries: fastify.deliveries,
+    outboxSweepMs: config.delivery.outboxSweepMs,
+    retentionSeconds: config.delivery.retentionSeconds,
+    retentionSweepMs: config.delivery.retentionSweepMs,
     log: fastify.log
   })
   fastify.log.info({ messengers: Object.fromEntries(MESSENGERS.map((m) => [m, adapters[m].displayUrl])) }, 'senders started')
 
   fastify.addHook('onClose', async () => {
+    await dispatchWorker.close()
     await Promise.all(senders.map(({ worker }) => worker.close()))
     for (const { breaker } of senders) breaker.shutdown()
-    await sweeper.close()
+    await maintenance.close()
     await Promise.all(MESSENGERS.map((messenger) => adapters[messenger].close()))
     await Promise.all(connections.map((connection) => connection.quit()))
   })

@@ -96,7 +96,7 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
       contacts: typeof recipients === 'string' ? [recipients] : recipients,
       text: message,
       sendAt,
-      textField: 'message'
+      fields: { text: 'message', sendAt: 'time' }
     })
     return {
       success: result.deliveries > 0,
@@ -136,16 +136,20 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
     preValidation: emptyBodyAsObject,
     schema: {
       tags,
-      summary: 'The user\'s failed deliveries, newest first',
+      summary: 'The user\'s failed deliveries, newest dispatch first',
       body: FailedBody,
       querystring: FailedQuery,
       response: { 200: FailedAnswer, ...errors }
     }
   }, async (request) => {
     const limit = request.body?.limit ?? request.query.limit ?? DEFAULT_FAILED_LIMIT
-    const { total, deliveries: failed } = await deliveries.listFailed(userOf(request), limit)
+    const user = userOf(request)
+    const [{ items: failed }, { counts }] = await Promise.all([
+      deliveries.listDeliveries(user, { state: 'failed', limit }),
+      deliveries.userTotals(user)
+    ])
     return {
-      total,
+      total: counts.failed,
       data: failed.map((d) => ({
         sender: d.user,
         message: d.text,

@@ -1,0 +1,290 @@
+/**
+ * The Lua scripts behind every change of a dispatch or delivery record.
+ *
+ * Each runs atomically in Redis and checks a delivery's current state before
+ * it moves it, so two actors (a sender and a cancel, a crashed sender and its
+ * successor, an expiry and a retry) can never give a delivery two terminal
+ * states. Every move goes through `move`, which keeps the dispatch's and the
+ * user's counts and the per-state indexes in step with the records, so counts
+ * always equal what a listing shows.
+ *
+ * A dispatch hash keeps `legs` (how many it was created with; never changes,
+ * so its delivery ids can be walked by index) and `total` (how many still
+ * exist: a purge lowers it).
+ *
+ * ARGV[1] is always the key prefix; the key layout is in src/redis-keys.ts
+ * (the scripts build the same keys).
+ */
+
+const PRELUDE = `
+local P = ARGV[1]
+local TERMINAL = { delivered = true, failed = true, cancelled = true, expired = true, suppressed = true }
+local PENDING = { scheduled = true, queued = true, sending = true }
+local function dkey (id) return P .. ':delivery:' .. id end
+local function xkey (id) return P .. ':dispatch:' .. id end
+local function skey (user) return P .. ':stats:' .. user end
+local function fkey (user, state) return P .. ':finished:' .. user .. ':' .. state end
+local function dispatch_of (id) return string.match(id, '^(.*)%.[^.]*$') end
+local function leg_id (dispatch, index) return string.format('%s.%05d', dispatch, index) end
+
+-- Moves delivery id (of user) from state 'from' to 'to', keeping counts and indexes in step.
+local function move (id, user, from, to, now)
+  local dk, xk, sk = dkey(id), xkey(dispatch_of(id)), skey(user)
+  redis.call('HSET', dk, 'state', to, 'updated_at', now)
+  if from == to then return end
+  redis.call('HINCRBY', xk, 'n:' .. from, -1)
+  redis.call('HINCRBY', xk, 'n:' .. to, 1)
+  redis.call('HINCRBY', sk, 'n:' .. from, -1)
+  redis.call('HINCRBY', sk, 'n:' .. to, 1)
+  if TERMINAL[to] and not TERMINAL[from] then
+    redis.call('HSET', dk, 'finished_at', now)
+    redis.call('HINCRBY', xk, 'open', -1)
+    redis.call('ZADD', fkey(user, to), 0, id)
+  elseif TERMINAL[from] and not TERMINAL[to] then
+    redis.call('HDEL', dk, 'finished_at')
+    redis.call('HINCRBY', xk, 'open', 1)
+    redis.call('ZREM', fkey(user, from), id)
+  end
+end
+`
+
+/**
+ * ARGV: prefix, dispatch id, user, now, text, send_at, expires_at ('' = none),
+ * initial state, dedup window (s, 0 = off), text fingerprint, then
+ * (contact, messenger, address) per leg.
+ * Writes the dispatch and its deliveries; a leg repeating a delivered or
+ * pending delivery of the same text to the same address within the window
+ * is written `suppressed`, pointing at it. Puts the dispatch in the outbox
+ * when anything is left to send. Returns the number suppressed.
+ */
+export const CREATE = PRELUDE + `
+local id, user, now, initial = ARGV[2], ARGV[3], ARGV[4], ARGV[8]
+local window, fingerprint = tonumber(ARGV[9]), ARGV[10]
+local n, suppressed = 0, 0
+for i = 11, #ARGV, 3 do
+  local contact, messenger, address = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local did = leg_id(id, n)
+  n = n + 1
+  local repeats = nil
+  if window > 0 then
+    local dedup = P .. ':dedup:' .. user .. ':' .. messenger .. ':' .. address .. ':' .. fingerprint
+    local earlier = redis.call('GET', dedup)
+    if earlier then
+      local state = redis.call('HGET', dkey(earlier), 'state')
+      if state == 'delivered' or PENDING[state] then repeats = earlier end
+    end
+    if not repeats then redis.call('SET', dedup, did, 'EX', window) end
+  end
+  if repeats then
+    redis.call('HSET', dkey(did), 'contact', contact, 'messenger', messenger, 'address', address,
+      'state', 'suppressed', 'attempts', 0, 'updated_at', now, 'finished_at', now, 'duplicate_of', repeats)
+    redis.call('ZADD', fkey(user, 'suppressed'), 0, did)
+    suppressed = suppressed + 1
+  else
+    redis.call('HSET', dkey(did), 'contact', contact, 'messenger', messenger, 'address', address,
+      'state', initial, 'attempts', 0, 'updated_at', now)
+  end
+end
+local open = n - suppressed
+local xk = xkey(id)
+redis.call('HSET', xk, 'user', user, 'text', ARGV[5], 'created_at', now, 'send_at', ARGV[6],
+  'legs', n, 'total', n, 'open', open, 'n:' .. initial, open, 'n:suppressed', suppressed)
+if ARGV[7] ~= '' then redis.call('HSET', xk, 'expires_at', ARGV[7]) end
+redis.call('HINCRBY', skey(user), 'n:' .. initial, open)
+redis.call('HINCRBY', skey(user), 'n:suppressed', suppressed)
+redis.call('ZADD', P .. ':dispatches:' .. user, 0, id)
+redis.call('SADD', P .. ':users', user)
+if open > 0 then redis.call('ZADD', P .. ':outbox', now, id) end
+return suppressed
+`
+
+/**
+ * ARGV: prefix, delivery id, now, the job's generation.
+ * A pending delivery becomes `sending` and its attempt is counted; returns
+ * {'sending', attempts, messenger, address, text, user}. Instead it ends
+ * `expired` past its dispatch's expires_at, or `cancelled` when a cancel came
+ * while a crashed attempt held it; returns {that state}. A finished one is
+ * left alone: {its state}. A job of an older generation (the delivery was
+ * redriven since): {'stale'}. Unknown: nil.
+ */
+export const START = PRELUDE + `
+local id, now = ARGV[2], ARGV[3]
+local dk = dkey(id)
+local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel', 'messenger', 'address')
+local state = leg[1]
+if not state then return false end
+if TERMINAL[state] then return { state } end
+if (leg[2] or '0') ~= ARGV[4] then return { 'stale' } end
+local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'text', 'expires_at')
+local user = dispatch[1]
+if dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
+  move(id, user, state, 'expired', now)
+  return { 'expired' }
+end
+if leg[3] == '1' then
+  move(id, user, state, 'cancelled', now)
+  return { 'cancelled' }
+end
+move(id, user, state, 'sending', now)
+local attempts = redis.call('HINCRBY', dk, 'attempts', 1)
+return { 'sending', attempts, leg[4], leg[5], dispatch[2], user }
+`
+
+/**
+ * ARGV: prefix, delivery id, now, states it may leave (comma-separated), new
+ * state, then field/value pairs to set.
+ * A delivery going back to `queued` for a retry ends `cancelled` instead when
+ * a cancel came while it was being sent, and `expired` when its dispatch's
+ * expires_at has passed. Returns {1, previous state, new state} when applied,
+ * {0, current state} when not; nil if unknown.
+ */
+export const TRANSITION = PRELUDE + `
+local id, now, to = ARGV[2], ARGV[3], ARGV[5]
+local dk = dkey(id)
+local state = redis.call('HGET', dk, 'state')
+if not state then return false end
+if not string.find(',' .. ARGV[4] .. ',', ',' .. state .. ',', 1, true) then return { 0, state } end
+local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'expires_at')
+if to == 'queued' then
+  if redis.call('HGET', dk, 'cancel') == '1' then
+    to = 'cancelled'
+  elseif dispatch[2] and tonumber(now) >= tonumber(dispatch[2]) then
+    to = 'expired'
+  end
+end
+if #ARGV >= 7 then redis.call('HSET', dk, unpack(ARGV, 6)) end
+move(id, dispatch[1], state, to, now)
+return { 1, state, to }
+`
+
+/**
+ * ARGV: prefix, now, delivery ids. Every leg not yet sent ends `cancelled`; a
+ * leg being sent is marked so that it ends `cancelled` rather than retried.
+ * Returns per id: 'cancelled', 'in_flight', its terminal state, or 'unknown'.
+ */
+export const CANCEL = PRELUDE + `
+local now = ARGV[2]
+local out = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local dk = dkey(id)
+  local state = redis.call('HGET', dk, 'state')
+  if not state then
+    out[#out + 1] = 'unknown'
+  elseif state == 'scheduled' or state == 'queued' then
+    move(id, redis.call('HGET', xkey(dispatch_of(id)), 'user'), state, 'cancelled', now)
+    out[#out + 1] = 'cancelled'
+  elseif state == 'sending' then
+    redis.call('HSET', dk, 'cancel', '1')
+    out[#out + 1] = 'in_flight'
+  else
+    out[#out + 1] = state
+  end
+end
+return out
+`
+
+/**
+ * ARGV: prefix, now, delivery ids. Each `failed` leg goes back to `queued`
+ * with a fresh attempt budget and a new generation (its next job's id), and
+ * its dispatch enters the outbox until the jobs are queued. Returns per id
+ * {'redriven', generation, messenger} or {its state} ('unknown' if none).
+ */
+export const REDRIVE = PRELUDE + `
+local now = ARGV[2]
+local out = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local dk = dkey(id)
+  local leg = redis.call('HMGET', dk, 'state', 'messenger')
+  if leg[1] == 'failed' then
+    local dispatch = dispatch_of(id)
+    move(id, redis.call('HGET', xkey(dispatch), 'user'), 'failed', 'queued', now)
+    redis.call('HSET', dk, 'attempts', 0)
+    local gen = redis.call('HINCRBY', dk, 'gen', 1)
+    redis.call('ZADD', P .. ':outbox', now, dispatch)
+    out[#out + 1] = { 'redriven', gen, leg[2] }
+  else
+    out[#out + 1] = { leg[1] or 'unknown' }
+  end
+end
+return out
+`
+
+/**
+ * ARGV: prefix, dispatch id, now, first and last leg index.
+ * `scheduled` legs become `queued` (their send_at has come); returns
+ * (id, messenger, generation) of every leg in the range waiting for a job.
+ */
+export const RELEASE = PRELUDE + `
+local dispatch, now = ARGV[2], ARGV[3]
+local user = redis.call('HGET', xkey(dispatch), 'user')
+if not user then return {} end
+local out = {}
+for i = tonumber(ARGV[4]), tonumber(ARGV[5]) do
+  local id = leg_id(dispatch, i)
+  local leg = redis.call('HMGET', dkey(id), 'state', 'messenger', 'gen')
+  if leg[1] == 'scheduled' then move(id, user, 'scheduled', 'queued', now) end
+  if leg[1] == 'scheduled' or leg[1] == 'queued' then
+    out[#out + 1] = id
+    out[#out + 1] = leg[2]
+    out[#out + 1] = leg[3] or '0'
+  end
+end
+return out
+`
+
+/**
+ * ARGV: prefix, dispatch id, now, first and last leg index.
+ * Legs still waiting (scheduled or queued) end `expired`; a leg being sent
+ * finishes its attempt, and ends `expired` if it would be retried. Returns
+ * how many expired.
+ */
+export const EXPIRE = PRELUDE + `
+local dispatch, now = ARGV[2], ARGV[3]
+local user = redis.call('HGET', xkey(dispatch), 'user')
+if not user then return 0 end
+local expired = 0
+for i = tonumber(ARGV[4]), tonumber(ARGV[5]) do
+  local id = leg_id(dispatch, i)
+  local state = redis.call('HGET', dkey(id), 'state')
+  if state == 'scheduled' or state == 'queued' then
+    move(id, user, state, 'expired', now)
+    expired = expired + 1
+  end
+end
+return expired
+`
+
+/**
+ * ARGV: prefix, user, finished before (epoch ms, '' = any time), state, ids
+ * from that state's index. Deletes each delivery that is still in that state
+ * and finished before the bound, with its counts; a dispatch left with no
+ * deliveries goes too. Ids whose record is gone leave the index. Returns the
+ * number deleted.
+ */
+export const PURGE = PRELUDE + `
+local user, before, state = ARGV[2], ARGV[3], ARGV[4]
+local purged = 0
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local dk = dkey(id)
+  local leg = redis.call('HMGET', dk, 'state', 'finished_at')
+  if not leg[1] then
+    redis.call('ZREM', fkey(user, state), id)
+  elseif leg[1] == state and (before == '' or tonumber(leg[2]) < tonumber(before)) then
+    local dispatch = dispatch_of(id)
+    local xk = xkey(dispatch)
+    redis.call('DEL', dk)
+    redis.call('ZREM', fkey(user, state), id)
+    redis.call('HINCRBY', skey(user), 'n:' .. state, -1)
+    redis.call('HINCRBY', xk, 'n:' .. state, -1)
+    if redis.call('HINCRBY', xk, 'total', -1) <= 0 then
+      redis.call('DEL', xk)
+      redis.call('ZREM', P .. ':dispatches:' .. user, dispatch)
+    end
+    purged = purged + 1
+  end
+end
+return purged
+`

@@ -1,0 +1,55 @@
+/**
+ * Periodic upkeep on BullMQ job schedulers (so that with many processes
+ * exactly one runs each sweep at a time):
+ *
+ *   outbox-sweep     queues whatever a process abandoned mid-accept (dispatcher.recoverOutbox)
+ *   retention-sweep  deletes finished deliveries older than the retention
+ */
+import { Queue, Worker } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Dispatcher } from './dispatcher.js'
+import type { DeliveryStore } from './delivery-store.js'
+
+const QUEUE = 'maintenance'
+const OUTBOX_SWEEP = 'outbox-sweep'
+const RETENTION_SWEEP = 'retention-sweep'
+
+export interface Maintenance {
+  close (): Promise<void>
+}
+
+export async function startMaintenance (options: {
+  connection: Redis
+  prefix: string
+  dispatcher: Dispatcher
+  deliveries: DeliveryStore
+  outboxSweepMs: number
+  retentionSeconds: number
+  retentionSweepMs: number
+  log: FastifyBaseLogger
+}): Promise<Maintenance> {
+  const { connection, prefix, dispatcher, deliveries, log } = options
+  const queue = new Queue(QUEUE, { connection, prefix })
+  const worker = new Worker(QUEUE, async (job) => {
+    if (job.name === OUTBOX_SWEEP) {
+      // A dispatch still in the outbox after a whole period was abandoned mid-accept by its process.
+      return await dispatcher.recoverOutbox(Date.now() - options.outboxSweepMs)
+    }
+    const before = Date.now() - options.retentionSeconds * 1000
+    let purged = 0
+    for (const user of await deliveries.users()) purged += await deliveries.purge(user, before)
+    if (purged > 0) log.info({ deliveries: purged }, 'retention: finished deliveries past the retention deleted')
+    return purged
+  }, { connection, prefix, concurrency: 1 })
+  worker.on('error', (err) => log.error({ err }, 'maintenance worker error'))
+  const opts = { removeOnComplete: true, removeOnFail: 100 }
+  await queue.upsertJobScheduler(OUTBOX_SWEEP, { every: options.outboxSweepMs }, { name: OUTBOX_SWEEP, opts })
+  await queue.upsertJobScheduler(RETENTION_SWEEP, { every: options.retentionSweepMs }, { name: RETENTION_SWEEP, opts })
+  return {
+    async close () {
+      await worker.close()
+      await queue.close()
+    }
+  }
+}

@@ -160,7 +160,8 @@ return { 1, state, to }
 /**
  * ARGV: prefix, now, delivery ids. Every leg not yet sent ends `cancelled`; a
  * leg being sent is marked so that it ends `cancelled` rather than retried.
- * Returns per id: 'cancelled', 'in_flight', its terminal state, or 'unknown'.
+ * Returns per id: 'cancelled' (by this call), 'in_flight', 'finished:<state>'
+ * when it had already ended, or 'unknown'.
  */
 export const CANCEL = PRELUDE + `
 local now = ARGV[2]
@@ -178,7 +179,7 @@ for i = 3, #ARGV do
     redis.call('HSET', dk, 'cancel', '1')
     out[#out + 1] = 'in_flight'
   else
-    out[#out + 1] = state
+    out[#out + 1] = 'finished:' .. state
   end
 end
 return out

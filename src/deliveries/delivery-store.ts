@@ -70,7 +70,13 @@ export interface TransitionFields {
 }
 
 /** What a cancel did to one leg. */
-export type CancelOutcome = 'cancelled' | 'in_flight' | TerminalState | 'unknown'
+export type CancelOutcome =
+  | { kind: 'cancelled' }
+  /** Being sent: it may arrive; if it would be retried, it ends `cancelled` instead. */
+  | { kind: 'in_flight' }
+  /** It had already ended (this is how). */
+  | { kind: 'finished', state: TerminalState }
+  | { kind: 'unknown' }
 
 export type RedriveOutcome =
   | { id: string, outcome: 'redriven', leg: WaitingLeg }
@@ -365,7 +371,11 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     async cancel (ids) {
       const outcomes: CancelOutcome[] = []
       for (let i = 0; i < ids.length; i += CHUNK) {
-        outcomes.push(...await scripted.deliveryCancel(P, Date.now(), ...ids.slice(i, i + CHUNK)) as CancelOutcome[])
+        for (const reply of await scripted.deliveryCancel(P, Date.now(), ...ids.slice(i, i + CHUNK))) {
+          outcomes.push(reply.startsWith('finished:')
+            ? { kind: 'finished', state: reply.slice('finished:'.length) as TerminalState }
+            : { kind: reply as 'cancelled' | 'in_flight' | 'unknown' })
+        }
       }
       return outcomes
     },

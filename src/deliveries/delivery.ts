@@ -13,7 +13,7 @@ export const PENDING_STATES = ['scheduled', 'queued', 'sending'] as const
 export type TerminalState = typeof TERMINAL_STATES[number]
 export type PendingState = typeof PENDING_STATES[number]
 export type DeliveryState = PendingState | TerminalState
-export const DELIVERY_STATES: readonly DeliveryState[] = [...PENDING_STATES, ...TERMINAL_STATES]
+export const DELIVERY_STATES = [...PENDING_STATES, ...TERMINAL_STATES] as const
 
 export function isTerminal (state: DeliveryState): state is TerminalState {
   return (TERMINAL_STATES as readonly string[]).includes(state)

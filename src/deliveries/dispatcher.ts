@@ -182,8 +182,8 @@ export function createDispatcher (deps: {
 
     async cancel (ids) {
       const outcomes = await deliveries.cancel(ids)
-      const result = ids.map((id, i) => ({ id, outcome: outcomes[i] ?? 'unknown' }))
-      const cancelled = result.filter((r) => r.outcome === 'cancelled').length
+      const result = ids.map((id, i) => ({ id, outcome: outcomes[i] ?? { kind: 'unknown' as const } }))
+      const cancelled = result.filter((r) => r.outcome.kind === 'cancelled').length
       if (cancelled > 0) log.info({ deliveries: cancelled, first: ids[0] }, 'deliveries cancelled')
       return result
     },

@@ -122,7 +122,7 @@ t.test('requeue only moves a delivery that is being sent, keeps its last error, 
 
   // Cancelled while in flight: the retry that would follow ends it cancelled instead.
   await store.start(id, 0)
-  t.same(await store.cancel([id]), ['in_flight'])
+  t.same(await store.cancel([id]), [{ kind: 'in_flight' }])
   t.equal(await store.requeue(id, { lastError: 'whatsapp HTTP 503' }), 'cancelled')
   t.equal(await store.requeue(id, { lastError: 'late' }), undefined, 'a finished delivery stays finished')
   t.match(await store.get(id), { state: 'cancelled', lastError: 'whatsapp HTTP 503' })
@@ -144,7 +144,7 @@ t.test('racing terminal states and cancels: exactly one wins, and counts stay ex
   await store.start(ids[0]!, 0)
   const results = await Promise.all([
     ...ids.flatMap((id) => TERMINAL_STATES.map(async (state) => ({ id, state: state as string, won: await store.finish(id, state) }))),
-    ...ids.map(async (id) => ({ id, state: 'cancelled', won: (await store.cancel([id]))[0] === 'cancelled' }))
+    ...ids.map(async (id) => ({ id, state: 'cancelled', won: (await store.cancel([id]))[0]?.kind === 'cancelled' }))
   ])
   for (const id of ids) {
     const winners = results.filter((r) => r.id === id && r.won)
@@ -162,7 +162,7 @@ t.test('cancel reports per leg what it cancelled, what was in flight and what wa
   await store.start(ids[0]!, 0)
   await store.finish(ids[0]!, 'delivered')
   await store.start(ids[1]!, 0)
-  t.same(await store.cancel([...ids, 'nope.00000']), ['delivered', 'in_flight', 'cancelled', 'unknown'])
+  t.same(await store.cancel([...ids, 'nope.00000']), [{ kind: 'finished', state: 'delivered' }, { kind: 'in_flight' }, { kind: 'cancelled' }, { kind: 'unknown' }])
   t.same(await counts(dispatch.id), { delivered: 1, sending: 1, cancelled: 1 })
   t.equal(await store.finish(ids[1]!, 'delivered'), true, 'an in-flight send that succeeds is delivered: it was sent')
 })

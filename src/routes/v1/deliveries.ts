@@ -1,6 +1,105 @@
+/**
+ * /v1/deliveries: every leg of every dispatch, queried back by state (the
+ * failed ones above all), dispatch, contact, messenger and time; one leg
+ * cancelled or redriven; finished history purged.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import { conflict, notFound } from '../../errors.js'
+import { ErrorBody } from '../../schemas/common.js'
+import {
+  CancelReport, Delivery, DeliveryList, DeliveryListQuery, DeliveryParams, errors, PurgeQuery, Purged, RedriveReport
+} from '../../schemas/dispatches.js'
+import { cancelReport, deliveryView, redriveReport } from './views.js'
 
-const deliveries: FastifyPluginAsyncTypebox = async function (_fastify) {
+const tags = ['deliveries']
+
+/** The delivery, if it is the user's; another user's id answers exactly like one that does not exist. */
+async function ownDelivery (fastify: FastifyInstance, user: string, id: string) {
+  const delivery = await fastify.deliveries.get(id)
+  if (delivery === undefined || delivery.user !== user) throw notFound(`no delivery ${id}`)
+  return delivery
+}
+
+const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
+  const { dispatcher } = fastify
+  const store = fastify.deliveries
+
+  fastify.get('/', {
+    schema: {
+      tags,
+      summary: 'The user\'s deliveries, newest first, filtered; `state=failed` is the failed lookup',
+      description: 'Follow `next_cursor` (as `cursor`) until it is absent. Each page examines a bounded number of deliveries, ' +
+        'so with narrow filters a page may hold fewer than `limit` (even none) and still have a `next_cursor`.',
+      querystring: DeliveryListQuery,
+      response: { 200: DeliveryList, ...errors }
+    }
+  }, async (request) => {
+    const q = request.query
+    const page = await store.listDeliveries(request.userName, {
+      limit: q.limit ?? 100,
+      ...(q.state !== undefined && { state: q.state }),
+      ...(q.dispatch !== undefined && { dispatch: q.dispatch }),
+      ...(q.contact !== undefined && { contact: q.contact }),
+      ...(q.messenger !== undefined && { messenger: q.messenger }),
+      ...(q.from !== undefined && { createdFrom: Date.parse(q.from) }),
+      ...(q.to !== undefined && { createdBefore: Date.parse(q.to) }),
+      ...(q.cursor !== undefined && { after: q.cursor })
+    })
+    return { deliveries: page.items.map(deliveryView), ...(page.next !== undefined && { next_cursor: page.next }) }
+  })
+
+  fastify.delete('/', {
+    schema: {
+      tags,
+      summary: 'Purge finished history: delete delivered, failed, cancelled, expired and suppressed deliveries',
+      description: 'Pending deliveries are never touched. With `before`, only deliveries that finished before it.',
+      querystring: PurgeQuery,
+      response: { 200: Purged, ...errors }
+    }
+  }, async (request) => {
+    const before = request.query.before === undefined ? undefined : Date.parse(request.query.before)
+    const purged = await store.purge(request.userName, before)
+    request.log.info({ user: request.userName, purged, ...(before !== undefined && { before: request.query.before }) }, 'history purged')
+    return { purged }
+  })
+
+  fastify.get('/:id', {
+    schema: {
+      tags,
+      summary: 'One delivery: state, attempts, last error, URL tried, times, the messenger\'s message id',
+      params: DeliveryParams,
+      response: { 200: Delivery, 404: ErrorBody, ...errors }
+    }
+  }, async (request) => deliveryView(await ownDelivery(fastify, request.userName, request.params.id)))
+
+  fastify.post('/:id/cancel', {
+    schema: {
+      tags,
+      summary: 'Cancel one delivery if it is not yet sent',
+      params: DeliveryParams,
+      response: { 200: CancelReport, 404: ErrorBody, ...errors }
+    }
+  }, async (request) => {
+    await ownDelivery(fastify, request.userName, request.params.id)
+    return cancelReport(await dispatcher.cancel([request.params.id]))
+  })
+
+  fastify.post('/:id/redrive', {
+    schema: {
+      tags,
+      summary: 'Queue one failed delivery again, as a new attempt',
+      params: DeliveryParams,
+      response: { 200: RedriveReport, 404: ErrorBody, 409: ErrorBody, ...errors }
+    }
+  }, async (request) => {
+    const delivery = await ownDelivery(fastify, request.userName, request.params.id)
+    const report = redriveReport(await dispatcher.redrive([delivery.id]))
+    if (report.redriven.length === 0) {
+      throw conflict('NOT_FAILED', `delivery ${delivery.id} is ${report.not_failed[0]?.state ?? delivery.state}; only failed deliveries are redriven`)
+    }
+    return report
+  })
 }
 
 export default deliveries

@@ -1,6 +1,141 @@
+/**
+ * /v1/dispatches: send a text to contacts, tags, the whole book or direct
+ * addresses (now, or within a window), follow its progress, cancel it,
+ * redrive its failures.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import { invalidField, notFound, unprocessable } from '../../errors.js'
+import { ErrorBody } from '../../schemas/common.js'
+import {
+  CancelReport, Dispatch, DispatchAccepted, DispatchList, DispatchListQuery, DispatchParams, errors,
+  IdempotencyHeaders, NewDispatchBody, RedriveReport
+} from '../../schemas/dispatches.js'
+import { idempotent } from './idempotency.js'
+import { cancelReport, dispatchView, redriveReport } from './views.js'
 
-const dispatches: FastifyPluginAsyncTypebox = async function (_fastify) {
+const tags = ['dispatches']
+
+/** The dispatch, if it is the user's; another user's id answers exactly like one that does not exist. */
+async function ownDispatch (fastify: FastifyInstance, user: string, id: string) {
+  const dispatch = await fastify.deliveries.getDispatch(id)
+  if (dispatch === undefined || dispatch.user !== user) throw notFound(`no dispatch ${id}`)
+  return dispatch
+}
+
+const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
+  const { dispatcher, deliveries } = fastify
+
+  async function accept (user: string, body: NewDispatchBody) {
+    const { text, contacts, tags: tagFilter, all_contacts: allContacts, addresses, messengers } = body
+    if (contacts === undefined && tagFilter === undefined && allContacts !== true && addresses === undefined) {
+      throw invalidField('contacts', 'or tags, all_contacts or addresses: give at least one target')
+    }
+    const now = Date.now()
+    const sendAt = body.send_at === undefined ? now : Date.parse(body.send_at)
+    const expiresAt = body.expires_at === undefined ? undefined : Date.parse(body.expires_at)
+    const result = await dispatcher.dispatch({
+      user, text, sendAt, contacts, tags: tagFilter, allContacts, addresses, messengers,
+      ...(expiresAt !== undefined && { expiresAt })
+    })
+    if (result.dispatchId === undefined) {
+      const why = [
+        result.unknown.length > 0 && `unknown contacts: ${result.unknown.join(', ')}`,
+        result.withoutAddresses.length > 0 && `contacts without an id on the messengers asked for: ${result.withoutAddresses.join(', ')}`
+      ].filter(Boolean).join('; ')
+      throw unprocessable('NO_DELIVERIES', `nothing to send${why === '' ? ': no contact matched' : `: ${why}`}`)
+    }
+    return {
+      status: 202,
+      body: {
+        id: result.dispatchId,
+        deliveries: result.deliveries,
+        suppressed: result.suppressed,
+        unknown: result.unknown,
+        without_addresses: result.withoutAddresses,
+        state: result.scheduled ? 'scheduled' as const : 'queued' as const,
+        send_at: new Date(sendAt).toISOString(),
+        ...(expiresAt !== undefined && { expires_at: new Date(expiresAt).toISOString() })
+      }
+    }
+  }
+
+  fastify.post('/', {
+    schema: {
+      tags,
+      summary: 'Send a text: fanned out to one delivery per messenger id of every target',
+      description: 'Answers 202 once every delivery is recorded; `Location` points at the dispatch. ' +
+        'With an `Idempotency-Key`, a retry of the same request answers the first answer (header `Idempotent-Replayed: true`).',
+      headers: IdempotencyHeaders,
+      body: NewDispatchBody,
+      response: { 202: DispatchAccepted, 409: ErrorBody, 422: ErrorBody, ...errors }
+    }
+  }, async (request, reply) => {
+    const user = request.userName
+    const key = request.headers['idempotency-key']
+    const answer = key === undefined
+      ? { ...await accept(user, request.body), replayed: false }
+      : await idempotent(fastify.redis, fastify.redisKeys.idempotency(user, key), request.body, async () => await accept(user, request.body))
+    const body = answer.body as Awaited<ReturnType<typeof accept>>['body']
+    if (answer.replayed) reply.header('idempotent-replayed', 'true')
+    return reply.status(answer.status).header('location', `/v1/dispatches/${body.id}`).send(body)
+  })
+
+  fastify.get('/', {
+    schema: {
+      tags,
+      summary: 'The user\'s dispatches, newest first, with totals per delivery state across all of them',
+      querystring: DispatchListQuery,
+      response: { 200: DispatchList, ...errors }
+    }
+  }, async (request) => {
+    const { limit = 100, cursor } = request.query
+    const [page, totals] = await Promise.all([
+      deliveries.listDispatches(request.userName, { limit, ...(cursor !== undefined && { after: cursor }) }),
+      deliveries.userTotals(request.userName)
+    ])
+    const now = Date.now()
+    return {
+      dispatches: page.items.map((d) => dispatchView(d, now)),
+      totals,
+      ...(page.next !== undefined && { next_cursor: page.next })
+    }
+  })
+
+  fastify.get('/:id', {
+    schema: {
+      tags,
+      summary: 'A dispatch: its times and how many of its deliveries are in each state',
+      params: DispatchParams,
+      response: { 200: Dispatch, 404: ErrorBody, ...errors }
+    }
+  }, async (request) => dispatchView(await ownDispatch(fastify, request.userName, request.params.id)))
+
+  fastify.post('/:id/cancel', {
+    schema: {
+      tags,
+      summary: 'Cancel every delivery of the dispatch not yet sent',
+      description: 'Reports per delivery what was cancelled, what was being sent at that moment, and what had already finished.',
+      params: DispatchParams,
+      response: { 200: CancelReport, 404: ErrorBody, ...errors }
+    }
+  }, async (request) => {
+    await ownDispatch(fastify, request.userName, request.params.id)
+    return cancelReport(await dispatcher.cancel(await deliveries.legIds(request.params.id)))
+  })
+
+  fastify.post('/:id/redrive', {
+    schema: {
+      tags,
+      summary: 'Queue the failed deliveries of the dispatch again, as new attempts',
+      description: 'Delivered deliveries are never resent.',
+      params: DispatchParams,
+      response: { 200: RedriveReport, 404: ErrorBody, ...errors }
+    }
+  }, async (request) => {
+    await ownDispatch(fastify, request.userName, request.params.id)
+    return redriveReport(await dispatcher.redrive(await deliveries.legIds(request.params.id)))
+  })
 }
 
 export default dispatches

@@ -1,0 +1,59 @@
+/** Records as the /v1 API shows them: snake_case, RFC 3339 times, absent rather than empty. */
+import type { Delivery, Dispatch } from '../../deliveries/delivery.js'
+import type { CancelOutcome, RedriveOutcome } from '../../deliveries/delivery-store.js'
+import type { LegCancel } from '../../deliveries/dispatcher.js'
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+export function dispatchView (d: Dispatch, now = Date.now()) {
+  const pending = d.counts.scheduled + d.counts.queued + d.counts.sending
+  const status = pending === 0 ? 'finished' : d.counts.scheduled === pending && d.sendAt > now ? 'scheduled' : 'in_progress'
+  return {
+    id: d.id,
+    text: d.text,
+    status: status as 'finished' | 'scheduled' | 'in_progress',
+    created_at: iso(d.createdAt),
+    send_at: iso(d.sendAt),
+    ...(d.expiresAt !== undefined && { expires_at: iso(d.expiresAt) }),
+    total: d.total,
+    counts: d.counts
+  }
+}
+
+export function deliveryView (d: Delivery) {
+  return {
+    id: d.id,
+    dispatch_id: d.dispatchId,
+    ...(d.contact !== '' && { contact: d.contact }),
+    messenger: d.messenger,
+    address: d.address,
+    text: d.text,
+    state: d.state,
+    attempts: d.attempts,
+    created_at: iso(d.createdAt),
+    send_at: iso(d.sendAt),
+    ...(d.expiresAt !== undefined && { expires_at: iso(d.expiresAt) }),
+    updated_at: iso(d.updatedAt),
+    ...(d.finishedAt !== undefined && { finished_at: iso(d.finishedAt) }),
+    ...(d.url !== undefined && { url: d.url }),
+    ...(d.lastError !== undefined && { last_error: d.lastError }),
+    ...(d.providerMessageId !== undefined && { provider_message_id: d.providerMessageId }),
+    ...(d.duplicateOf !== undefined && { duplicate_of: d.duplicateOf })
+  }
+}
+
+export function cancelReport (legs: readonly LegCancel[]) {
+  const of = (kind: CancelOutcome['kind']) => legs.filter((l) => l.outcome.kind === kind).map((l) => l.id)
+  return {
+    cancelled: of('cancelled'),
+    in_flight: of('in_flight'),
+    already_finished: legs.flatMap((l) => l.outcome.kind === 'finished' ? [{ id: l.id, state: l.outcome.state }] : [])
+  }
+}
+
+export function redriveReport (outcomes: readonly RedriveOutcome[]) {
+  return {
+    redriven: outcomes.filter((o) => o.outcome === 'redriven').map((o) => o.id),
+    not_failed: outcomes.flatMap((o) => o.outcome === 'redriven' || o.outcome === 'unknown' ? [] : [{ id: o.id, state: o.outcome }])
+  }
+}

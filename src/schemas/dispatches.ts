@@ -1,0 +1,151 @@
+/**
+ * The /v1 dispatches and deliveries: what a send request looks like, what a
+ * dispatch and a delivery look like when queried back, and the answers of
+ * cancel, redrive and purge.
+ */
+import { Type, type Static } from 'typebox'
+import { MAX_DELIVERIES_PER_DISPATCH, DELIVERY_STATES } from '../deliveries/delivery.js'
+import { MESSENGERS } from '../messengers/messenger.js'
+import { ContactName, ErrorBody } from './common.js'
+import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
+
+const ULID = '[0-9A-HJKMNP-TV-Z]{26}'
+
+export const DispatchId = Type.String({ pattern: `^${ULID}$`, description: 'A dispatch id (a ULID: ids sort by time)' })
+export const DeliveryId = Type.String({ pattern: `^${ULID}\\.[0-9]{5}$`, description: 'A delivery id: its dispatch id, `.`, and the leg\'s index' })
+
+const MessengerName = Type.Enum(MESSENGERS, { description: 'telegram, whatsapp or viber' })
+const State = Type.Enum(DELIVERY_STATES, { description: 'scheduled, queued, sending; then one of delivered, failed, cancelled, expired, suppressed' })
+const Time = Type.String({ format: 'date-time', description: 'An RFC 3339 time, e.g. 2026-12-01T09:00:00Z' })
+
+export const NewDispatchBody = Type.Object({
+  text: Type.String({ minLength: 1, maxLength: 7000, description: 'The message (Telegram and WhatsApp take at most 4096 characters, Viber 7000)' }),
+  contacts: Type.Optional(Type.Array(ContactName, { maxItems: MAX_DELIVERIES_PER_DISPATCH, description: 'Contact names; a name not in the book is reported in `unknown`' })),
+  tags: Type.Optional(Type.Object({
+    any: Type.Optional(Type.Array(Tag, { maxItems: 32, description: 'Contacts with at least one of these tags' })),
+    all: Type.Optional(Type.Array(Tag, { maxItems: 32, description: 'Contacts with every one of these tags' }))
+  }, { additionalProperties: false, description: 'Contacts picked by tag (both parts must hold when both are given)' })),
+  all_contacts: Type.Optional(Type.Boolean({ description: 'true: every contact in the book' })),
+  addresses: Type.Optional(Type.Array(Type.Object({
+    messenger: MessengerName,
+    address: Type.String({ minLength: 1, maxLength: 64, description: 'A Telegram chat id or @username, a WhatsApp E.164 number, a Viber user id' })
+  }, { additionalProperties: false }), { maxItems: MAX_DELIVERIES_PER_DISPATCH, description: 'Addresses that need no contact' })),
+  messengers: Type.Optional(Type.Array(MessengerName, { minItems: 1, uniqueItems: true, description: 'Only these messengers (default: every one a contact has)' })),
+  send_at: Type.Optional({ ...Time, description: 'Not before this time; absent or past: now' }),
+  expires_at: Type.Optional({ ...Time, description: 'Give up after this time: nothing is sent after it, what is still waiting ends `expired`' })
+}, { additionalProperties: false, description: 'Give at least one of contacts, tags, all_contacts, addresses' })
+export type NewDispatchBody = Static<typeof NewDispatchBody>
+
+export const DispatchAccepted = Type.Object({
+  id: DispatchId,
+  deliveries: Type.Integer({ description: 'Deliveries created: one per messenger id of each chosen contact, and per address' }),
+  suppressed: Type.Integer({ description: 'Of those, repeats of a recent delivery: they end `suppressed` and are not sent' }),
+  unknown: Type.Array(Type.String(), { description: 'Names not in the book: nothing goes to them' }),
+  without_addresses: Type.Array(Type.String(), { description: 'Contacts with no id on the messengers asked for' }),
+  state: Type.Union([Type.Literal('scheduled'), Type.Literal('queued')], { description: 'scheduled: waits for send_at; queued: goes now' }),
+  send_at: Time,
+  expires_at: Type.Optional(Time)
+})
+
+export const Counts = Type.Object(Object.fromEntries(DELIVERY_STATES.map((s) => [s, Type.Integer()])) as Record<typeof DELIVERY_STATES[number], ReturnType<typeof Type.Integer>>,
+  { description: 'Deliveries per state' })
+
+export const Dispatch = Type.Object({
+  id: DispatchId,
+  text: Type.String(),
+  status: Type.Union([Type.Literal('scheduled'), Type.Literal('in_progress'), Type.Literal('finished')], {
+    description: 'scheduled: waiting for send_at; in_progress: deliveries pending; finished: every delivery in a terminal state'
+  }),
+  created_at: Time,
+  send_at: Time,
+  expires_at: Type.Optional(Time),
+  total: Type.Integer({ description: 'Deliveries (purged ones no longer count)' }),
+  counts: Counts
+})
+
+export const DispatchList = Type.Object({
+  dispatches: Type.Array(Dispatch, { description: 'Newest first' }),
+  totals: Type.Object({
+    dispatches: Type.Integer(),
+    counts: Counts
+  }, { description: 'Across all the user\'s dispatches, not just this page' }),
+  next_cursor: Type.Optional(Type.String({ description: 'Pass as `cursor` for the next page; absent on the last page' }))
+})
+
+export const Delivery = Type.Object({
+  id: DeliveryId,
+  dispatch_id: DispatchId,
+  contact: Type.Optional(Type.String({ description: 'Absent for a direct address' })),
+  messenger: MessengerName,
+  address: Type.String({ description: 'As sent (a Telegram username with its @)' }),
+  text: Type.String(),
+  state: State,
+  attempts: Type.Integer({ description: 'Sends tried (since the last redrive)' }),
+  created_at: Time,
+  send_at: Time,
+  expires_at: Type.Optional(Time),
+  updated_at: Time,
+  finished_at: Type.Optional(Time),
+  url: Type.Optional(Type.String({ description: 'Where the last attempt went (without the token)' })),
+  last_error: Type.Optional(Type.String()),
+  provider_message_id: Type.Optional(Type.String({ description: 'The messenger\'s id for the message, once delivered' })),
+  duplicate_of: Type.Optional(Type.String({ description: 'For a suppressed delivery: the one it repeats' }))
+})
+
+export const DeliveryList = Type.Object({
+  deliveries: Type.Array(Delivery, { description: 'Newest first; a page may hold fewer than `limit` when filters skip many' }),
+  next_cursor: Type.Optional(Type.String({ description: 'Pass as `cursor` for the next page; absent when there is nothing more' }))
+})
+
+const Cursor = (of: string) => Type.String({ pattern: of, description: 'The `next_cursor` of the previous page' })
+const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })
+
+export const DispatchListQuery = Type.Object({
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor(`^${ULID}$`))
+}, { additionalProperties: false })
+
+export const DeliveryListQuery = Type.Object({
+  state: Type.Optional(State),
+  dispatch: Type.Optional(DispatchId),
+  contact: Type.Optional(ContactName),
+  messenger: Type.Optional(MessengerName),
+  from: Type.Optional({ ...Time, description: 'Created at or after this time' }),
+  to: Type.Optional({ ...Time, description: 'Created before this time' }),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor(`^${ULID}\\.[0-9]{5}$`))
+}, { additionalProperties: false })
+export type DeliveryListQuery = Static<typeof DeliveryListQuery>
+
+export const PurgeQuery = Type.Object({
+  before: Type.Optional({ ...Time, description: 'Only deliveries that finished before this time' })
+}, { additionalProperties: false })
+
+export const Purged = Type.Object({
+  purged: Type.Integer({ description: 'Finished deliveries deleted (delivered, failed, cancelled, expired, suppressed)' })
+})
+
+export const CancelReport = Type.Object({
+  cancelled: Type.Array(DeliveryId, { description: 'Not yet sent: now `cancelled`' }),
+  in_flight: Type.Array(DeliveryId, { description: 'Being sent right now: it may arrive; if it fails it is not retried but ends `cancelled`' }),
+  already_finished: Type.Array(Type.Object({ id: DeliveryId, state: State }), { description: 'Already in a terminal state (sent, failed...): left as they were' })
+})
+
+export const RedriveReport = Type.Object({
+  redriven: Type.Array(DeliveryId, { description: 'Failed legs queued again, with a fresh attempt budget' }),
+  not_failed: Type.Array(Type.Object({ id: DeliveryId, state: State }), { description: 'Legs that were not failed: left as they were (a delivered one is never resent)' })
+})
+
+export const DispatchParams = Type.Object({ id: DispatchId })
+export const DeliveryParams = Type.Object({ id: DeliveryId })
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 255,
+    pattern: '^[\\x21-\\x7E]+$',
+    description: 'Makes a retry safe: the same key with the same body answers the first answer (for 24 h)'
+  }))
+})
+
+export const errors = { 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody }

@@ -454,6 +454,14 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
     t.strictSame(await store.get('u', 'Artem'), { name: 'Artem', viber: 'v', tags: ['family'], timezone: 'Europe/Moscow' })
     t.strictSame(await store.findByTags('u', { any: ['ignored'] }), [])
 
+    // Tags in any script, and a time zone with a `/`, come through a rewrite of the stored value unchanged.
+    await store.create('u', { name: 'Лера', tags: ['семья', '家族', 'team:core'], timezone: 'America/Argentina/Buenos_Aires' })
+    t.strictSame(await store.upsert('u', { name: 'Лера', viber: 'lera' }), { created: false })
+    t.strictSame(await store.patch('u', 'Лера', { telegram: '123456789' }),
+      { name: 'Лера', telegram: '123456789', viber: 'lera', tags: ['семья', '家族', 'team:core'], timezone: 'America/Argentina/Buenos_Aires' })
+    t.strictSame(names(await store.findByTags('u', { all: ['семья', '家族'] })), ['Лера'])
+    t.equal(await store.remove('u', 'Лера'), true)
+
     t.strictSame(await store.upsert('u', { name: 'New', telegram: '123456789' }), { created: true })
     t.strictSame(await store.get('u', 'New'), { name: 'New', telegram: '123456789' }, 'a new contact has no tags or time zone')
     t.strictSame(names((await store.page('u', { limit: 10 })).contacts), ['Artem', 'New'], 'an upserted contact is paged')

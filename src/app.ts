@@ -14,6 +14,7 @@ import config from './plugins/app/config.js'
 import contacts from './plugins/app/contacts.js'
 import deliveries from './plugins/app/deliveries.js'
 import errorHandler from './plugins/app/error-handler.js'
+import openapi from './plugins/app/openapi.js'
 import senders from './plugins/app/senders.js'
 import legacyRoutes from './routes/api/legacy.js'
 import healthRoutes from './routes/health.js'
@@ -64,6 +65,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(deliveries)
   if (opts.config.role !== 'api') await fastify.register(senders)
   await fastify.register(errorHandler)
+  await fastify.register(openapi)
 
   await fastify.register(healthRoutes)
   await fastify.register(legacyRoutes, { prefix: '/api' })

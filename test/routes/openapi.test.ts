@@ -1,0 +1,53 @@
+/**
+ * The OpenAPI document: valid OpenAPI 3 (checked by an independent
+ * validator), every route in it, each tagged, summarised and with a response
+ * schema for its success and its errors; Swagger UI at /docs.
+ */
+import t from 'tap'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { build } from '../helpers/app.js'
+
+type Operation = { tags?: string[], summary?: string, responses?: Record<string, { content?: unknown }>, parameters?: Array<{ in: string, name: string }> }
+
+const ROUTES = [
+  'GET /health',
+  'POST /api/contacts', 'DELETE /api/contacts', 'PUT /api/contacts', 'GET /api/contacts', 'GET /api/get_failed_mess',
+  'POST /v1/contacts', 'GET /v1/contacts', 'GET /v1/contacts/{name}', 'PUT /v1/contacts/{name}', 'PATCH /v1/contacts/{name}', 'DELETE /v1/contacts/{name}',
+  'POST /v1/dispatches', 'GET /v1/dispatches', 'GET /v1/dispatches/{id}', 'POST /v1/dispatches/{id}/cancel', 'POST /v1/dispatches/{id}/redrive',
+  'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive'
+]
+
+t.test('the OpenAPI document is valid and documents every route with tags and responses, errors included', async (t) => {
+  const { app } = await build(t)
+  const res = await app.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(res.statusCode, 200)
+  const doc = res.json() as { openapi: string, paths: Record<string, Record<string, Operation>> }
+
+  const result = await new Validator().validate(doc)
+  t.same(result, { valid: true }, 'valid OpenAPI 3 (@seriousme/openapi-schema-validator)')
+  t.match(doc.openapi, /^3\./)
+
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`))
+  t.same([...documented].sort(), [...ROUTES].sort(), 'every route, and nothing else')
+
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const name = `${method.toUpperCase()} ${path}`
+      t.ok(op.tags !== undefined && op.tags.length > 0, `${name}: tagged`)
+      t.ok(op.summary, `${name}: summarised`)
+      const statuses = Object.keys(op.responses ?? {})
+      t.ok(statuses.some((s) => s.startsWith('2')), `${name}: a success response`)
+      if (path !== '/health') t.ok(statuses.includes('400'), `${name}: its 400 error is documented`)
+      if (path.includes('{')) t.ok(statuses.includes('404') || path.startsWith('/api'), `${name}: its 404 is documented`)
+      if (path.startsWith('/api/')) t.same(op.tags, ['legacy'], `${name}: marked legacy`)
+      if (path.startsWith('/v1/')) t.ok(op.parameters?.some((p) => p.in === 'header' && p.name === 'x-user-name'), `${name}: the user header`)
+    }
+  }
+  t.ok(doc.paths['/v1/dispatches']?.post?.responses?.['422'], 'the 422 of an impossible dispatch is documented')
+  t.ok(doc.paths['/v1/contacts']?.post?.responses?.['409'], 'the 409 of a taken name is documented')
+
+  const ui = await app.inject({ method: 'GET', url: '/docs/' })
+  t.equal(ui.statusCode, 200)
+  t.match(ui.headers['content-type'], /text\/html/)
+  t.match(ui.body, /swagger/i, 'Swagger UI is served at /docs')
+})

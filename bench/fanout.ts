@@ -1,7 +1,9 @@
 /**
  * Fan-out end to end: a send to CONTACTS contacts with all three messengers
  * (3 x CONTACTS deliveries), from the HTTP request to every delivery finished
- * at the mock messengers, which answer at once. Prints one JSON line.
+ * at the mock messengers, which answer at once, through the /v1 API; while it
+ * is delivered, the dispatch's detail is read every 20 ms and each read timed.
+ * Prints one JSON line.
  * It measures our pipeline, so the messengers' rate limits are off unless
  * set in the environment (with Telegram's default 30/s it would measure that).
  *
@@ -20,12 +22,10 @@ import Fastify from 'fastify'
 import { request } from 'undici'
 import app from '../src/app.js'
 import { loadConfig, serverOptions } from '../src/config.js'
-import { callJson, freePort } from './support.js'
+import { freePort } from './support.js'
 
 const CONTACTS = Number(process.env.CONTACTS ?? 334)
 const here = dirname(fileURLToPath(import.meta.url))
-
-
 
 const mockPort = await freePort()
 const mock = spawn(process.execPath, [join(here, '..', 'mock-messengers', 'server.js')], {
@@ -52,29 +52,53 @@ for (let i = 0; ; i++) {
   await sleep(100)
 }
 
+/** A /v1 call as the bench user; anything but a 2xx is an error (a benchmark must not count failures as work). */
+async function v1 (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await request(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-user-name': 'bench' },
+    ...(body !== undefined && { body: JSON.stringify(body) })
+  })
+  const answer = await res.body.json() as Record<string, unknown>
+  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${JSON.stringify(answer)}`)
+  return answer
+}
+
 const names = Array.from({ length: CONTACTS }, (_, i) => `contact-${i}`)
 for (let i = 0; i < names.length; i += 50) {
-  await Promise.all(names.slice(i, i + 50).map((name, j) => callJson(`${base}/api/contacts`, 'POST', {
-    user_name: 'bench',
-    contact: { name, messangers: { telegram: String(1_000_000 + i + j), whatsApp: `+1555${2_000_000 + i + j}`, viber: `viber-${i + j}` } }
+  await Promise.all(names.slice(i, i + 50).map((name, j) => v1('POST', '/v1/contacts', {
+    name, telegram: String(1_000_000 + i + j), whatsapp: `+1555${2_000_000 + i + j}`, viber: `viber-${i + j}`
   })))
 }
 
 const started = performance.now()
-const sent = await callJson(`${base}/api/contacts`, 'PUT', { user_name: 'bench', contacts: names, message: 'benchmark' })
+const sent = await v1('POST', '/v1/dispatches', { text: 'benchmark', all_contacts: true })
 const acceptedMs = performance.now() - started
-const dispatchKey = `${config.redis.prefix}:dispatch:${String(sent.dispatch_id)}`
-while (await fastify.redis.hget(dispatchKey, 'open') !== '0') await sleep(5)
+
+// While it is being delivered, read its progress as a client would, and time each read.
+const detailMs: number[] = []
+let detail: Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+for (;;) {
+  const t0 = performance.now()
+  detail = await v1('GET', `/v1/dispatches/${String(sent.id)}`)
+  detailMs.push(performance.now() - t0)
+  if (detail.status === 'finished') break
+  await sleep(20)
+}
 const finishedMs = performance.now() - started
-const counts = await fastify.redis.hmget(dispatchKey, 'n:delivered', 'n:failed')
+detailMs.sort((a, b) => a - b)
+const percentile = (p: number) => Math.round((detailMs[Math.min(detailMs.length - 1, Math.floor(p * detailMs.length))] ?? 0) * 10) / 10
 
 console.log(JSON.stringify({
   deliveries: sent.deliveries,
   acceptMs: Math.round(acceptedMs),
   endToEndMs: Math.round(finishedMs),
   deliveriesPerSecond: Math.round(Number(sent.deliveries) / (finishedMs / 1000)),
-  delivered: Number(counts[0]),
-  failed: Number(counts[1]),
+  delivered: detail.counts.delivered,
+  failed: detail.counts.failed,
+  detailReads: detailMs.length,
+  detailP50Ms: percentile(0.5),
+  detailP99Ms: percentile(0.99),
   concurrencyPerMessenger: config.messengers.telegram.concurrency
 }))
 

@@ -43,6 +43,13 @@ function validators () {
 async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   // The legacy API's GETs carry a JSON body (`curl --request GET --data ...`); Fastify skips GET bodies unless told.
   fastify.addHttpMethod('GET', { hasBody: true, overrideExisting: true })
+  // Many clients send `Content-Type: application/json` on every request, bodiless GETs and POSTs included:
+  // an empty body is no body (a route that needs one still says so), anything else is parsed as usual.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error')
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, function (request, body, done) {
+    if (body === '') { done(null, undefined); return }
+    parseJson(request, body as string, done)
+  })
   fastify.setValidatorCompiler(validators())
 
   fastify.addHook('onRequest', async (request, reply) => {

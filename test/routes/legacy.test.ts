@@ -157,7 +157,7 @@ t.test('bad input gets a 4xx JSON error naming the problem, and nothing is writt
   const cases: Array<{ name: string, method: 'POST' | 'PUT' | 'GET' | 'DELETE', body: string, status: number, code: string, field?: string, contentType?: string }> = [
     { name: 'not JSON', method: 'POST', body: '{"user_name": "u", "contact": ', status: 400, code: 'INVALID_JSON' },
     { name: 'JSON that is not an object', method: 'PUT', body: '[1, 2]', status: 400, code: 'INVALID_FIELD', field: 'body' },
-    { name: 'empty JSON body', method: 'DELETE', body: '', status: 400, code: 'INVALID_JSON' },
+    { name: 'empty JSON body', method: 'DELETE', body: '', status: 400, code: 'INVALID_FIELD', field: 'body' },
     { name: 'missing user_name', method: 'POST', body: JSON.stringify({ contact: ARTEM }), status: 400, code: 'INVALID_FIELD', field: 'user_name' },
     { name: 'user_name of the wrong type', method: 'POST', body: JSON.stringify({ user_name: 42, contact: ARTEM }), status: 400, code: 'INVALID_FIELD', field: 'user_name' },
     { name: 'user_name with a key separator', method: 'GET', body: JSON.stringify({ user_name: 'a:b' }), status: 400, code: 'INVALID_FIELD', field: 'user_name' },

@@ -17,6 +17,11 @@ import { freePort, redisUrl, sleep } from './support.js'
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..')
 
+/** Children still running: killed if the bench itself ends early (an error, Ctrl-C), so none outlives it. */
+const running = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of running) child.kill('SIGKILL') })
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
 export interface Child {
   name: string
   pid: number
@@ -33,11 +38,12 @@ async function startChild (name: string, entry: string, env: Record<string, stri
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  running.add(child)
   let output = ''
   const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-4000) }
   child.stdout?.on('data', keep)
   child.stderr?.on('data', keep)
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve() }))
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30_000
   for (;;) {

@@ -1,0 +1,80 @@
+/**
+ * 5. Memory: 100,000 deliveries scheduled a year ahead (sends of
+ * BENCH_MEMORY_CONTACTS contacts with all three messengers, the legacy `time`
+ * set to next 1 January), then
+ *   - Redis bytes per pending delivery: the growth of INFO used_memory over
+ *     the sends, divided by the deliveries (target < 2 KB); baseline: the same
+ *     for bare BullMQ delayed jobs (the queue entry alone);
+ *   - the service's RSS (/proc/<pid>/status VmRSS) once they are scheduled
+ *     (target < 300 MB); baseline: its RSS idle, before the sends.
+ */
+import { addJobs, bareQueues } from './bare-bullmq.js'
+import { startService } from './processes.js'
+import { compare, type Section } from './report.js'
+import { ROUTES } from './routes.js'
+import type { Settings } from './settings.js'
+import { call, dropPrefix, processMemory, redisClient, redisUsedMemory, round, scenarioPrefix, seedContacts, sleep } from './support.js'
+
+const MB = 1024 * 1024
+const BATCH = 3000
+
+export async function runMemory (settings: Settings): Promise<Omit<Section, 'seconds'>> {
+  const SECTION = 'memory'
+  const wanted = settings.memory.deliveries
+  const perSend = Math.min(settings.memory.contactsPerSend, Math.ceil(wanted / 3))
+  const redis = redisClient('bench-memory')
+  const nextYear = new Date(Date.UTC(new Date().getUTCFullYear() + 1, 0, 1))
+
+  // Baseline: bare BullMQ jobs delayed as long.
+  const barePrefix = scenarioPrefix('memory-bare')
+  const bare = bareQueues(barePrefix)
+  const bareBefore = await redisUsedMemory(redis)
+  for (let added = 0; added < wanted; added += BATCH) await addJobs(bare, Math.min(BATCH, wanted - added), nextYear.getTime() - Date.now(), `b${added}`)
+  await sleep(500)
+  const bareBytes = (await redisUsedMemory(redis) - bareBefore) / wanted
+  await bare.close()
+  await dropPrefix(redis, barePrefix)
+
+  const prefix = scenarioPrefix('memory')
+  const service = await startService(prefix, undefined)
+  let scheduled = 0
+  let sends = 0
+  let idle: { rss: number, peakRss: number }
+  let loaded: { rss: number, peakRss: number }
+  let redisBytes: number
+  try {
+    const names = await seedContacts(service.url, 'bench-memory', perSend)
+    await sleep(1000)
+    idle = processMemory(service.pid)
+    const before = await redisUsedMemory(redis)
+    while (scheduled < wanted) {
+      const contacts = names.slice(0, Math.min(perSend, Math.ceil((wanted - scheduled) / 3)))
+      const answer = await call(service.url, ROUTES.send.call({ user: 'bench-memory', contacts, text: `scheduled ${sends}`, sendAt: nextYear }))
+      scheduled += ROUTES.send.deliveries(answer)
+      sends += 1
+    }
+    await sleep(1000)
+    redisBytes = (await redisUsedMemory(redis) - before) / scheduled
+    loaded = processMemory(service.pid)
+  } finally {
+    await service.stop()
+  }
+  await dropPrefix(redis, prefix)
+  redis.disconnect()
+
+  return {
+    section: SECTION,
+    figures: [
+      compare(SECTION, `Redis per pending delivery (${scheduled.toLocaleString('en-US')} scheduled)`, redisBytes, 'bytes',
+        { name: 'bare BullMQ delayed job', value: bareBytes },
+        { target: '< 2048 bytes', met: redisBytes < 2048 }),
+      compare(SECTION, `service RSS with ${scheduled.toLocaleString('en-US')} scheduled`, loaded.rss / MB, 'MB',
+        { name: 'service idle', value: idle.rss / MB },
+        { target: '< 300 MB', met: loaded.rss / MB < 300, detail: { peakRssMb: round(loaded.peakRss / MB, 1), idleRssMb: round(idle.rss / MB, 1) } })
+    ],
+    notes: [
+      `${sends} sends of up to ${perSend} contacts x 3 messengers, each scheduled for ${nextYear.toISOString()}; Redis: growth of INFO used_memory / deliveries`,
+      `service RSS: VmRSS after the sends (peak ${round(loaded.peakRss / MB)} MB), baseline the same process idle before them`
+    ]
+  }
+}

@@ -13,7 +13,7 @@ import { monotonicFactory } from 'ulid'
 import { byName, type Contact, type ContactStore, type TagFilter } from '../contacts/contact-store.js'
 import { invalidField, unprocessable } from '../errors.js'
 import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../messengers/messenger.js'
-import { MAX_DELIVERIES_PER_DISPATCH, type NewDelivery } from './delivery.js'
+import { dispatchOf, MAX_DELIVERIES_PER_DISPATCH, type NewDelivery } from './delivery.js'
 import type { CancelOutcome, DeliveryStore, RedriveOutcome } from './delivery-store.js'
 import { scheduleDispatch, type DispatchQueue } from './dispatch-jobs.js'
 import { enqueueLegs, type SendQueues } from './send-queues.js'
@@ -194,7 +194,7 @@ export function createDispatcher (deps: {
       if (legs.length > 0) {
         try {
           await enqueueLegs(queues, legs)
-          for (const dispatch of new Set(legs.map((leg) => leg.id.slice(0, leg.id.lastIndexOf('.'))))) await deliveries.markQueued(dispatch)
+          for (const dispatch of new Set(legs.map((leg) => dispatchOf(leg.id)))) await deliveries.markQueued(dispatch)
         } catch (err) {
           log.error({ err }, 'queueing redriven deliveries failed; the outbox sweep will queue them')
         }

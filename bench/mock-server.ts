@@ -11,17 +11,11 @@
  * thousands of messages would cost the mock more than the sends it measures.
  */
 import { loadConfig } from '../src/config.js'
-import { buildMock, parseBehaviourConfig } from '../mock-messengers/app.js'
+import { buildMock, mockOptionsFromConfig } from '../mock-messengers/app.js'
 
 const config = loadConfig(process.env)
 const mock = buildMock({
-  tokens: {
-    telegram: config.messengers.telegram.token,
-    whatsapp: config.messengers.whatsapp.token,
-    viber: config.messengers.viber.token
-  },
-  whatsappPhoneNumberId: config.messengers.whatsapp.phoneNumberId,
-  ...(config.mock.behaviour !== undefined && { behaviour: parseBehaviourConfig(config.mock.behaviour) }),
+  ...mockOptionsFromConfig(config),
   // More than any scenario sends, so the mock never trims its records mid-run (a copy of the whole list each time).
   maxRecords: 1_000_000
 })

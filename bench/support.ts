@@ -1,7 +1,5 @@
 /** What the benchmarks share: free loopback ports, calls to the running service, Redis and process figures. */
-import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { request } from 'undici'
@@ -9,14 +7,7 @@ import { ROUTES, benchContact, type ApiCall } from './routes.js'
 
 export { sleep }
 
-export async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
+export { freePort } from '../scripts/free-port.js'
 
 /** A JSON request; anything but 200 is an error (a benchmark must not count failures as work). */
 export async function callJson (url: string, method: 'POST' | 'PUT' | 'GET', body?: unknown): Promise<Record<string, unknown>> {

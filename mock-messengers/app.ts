@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import type { Config } from '../src/config.js'
 import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../src/messengers/messenger.js'
 
 export const Behaviour = Type.Object({
@@ -85,6 +86,20 @@ export interface MockOptions {
   /** Oldest records are dropped beyond this many. */
   maxRecords?: number
   logger?: boolean
+}
+
+/** The mock's options from the service's configuration, so the two agree on tokens and ids out of the box. */
+export function mockOptionsFromConfig (config: Config): MockOptions {
+  return {
+    tokens: {
+      telegram: config.messengers.telegram.token,
+      whatsapp: config.messengers.whatsapp.token,
+      viber: config.messengers.viber.token
+    },
+    whatsappPhoneNumberId: config.messengers.whatsapp.phoneNumberId,
+    ...(config.mock.behaviour !== undefined && { behaviour: parseBehaviourConfig(config.mock.behaviour) }),
+    logger: config.mock.log
+  }
 }
 
 export interface ReceivedMessage {

@@ -5,21 +5,12 @@
  */
 import closeWithGrace from 'close-with-grace'
 import { ConfigError, loadConfig, loadDotEnv } from '../src/config.js'
-import { buildMock, parseBehaviourConfig } from './app.js'
+import { buildMock, mockOptionsFromConfig } from './app.js'
 
 try {
   loadDotEnv()
   const config = loadConfig()
-  const mock = buildMock({
-    tokens: {
-      telegram: config.messengers.telegram.token,
-      whatsapp: config.messengers.whatsapp.token,
-      viber: config.messengers.viber.token
-    },
-    whatsappPhoneNumberId: config.messengers.whatsapp.phoneNumberId,
-    ...(config.mock.behaviour !== undefined && { behaviour: parseBehaviourConfig(config.mock.behaviour) }),
-    logger: config.mock.log
-  })
+  const mock = buildMock(mockOptionsFromConfig(config))
   closeWithGrace({ delay: 5000 }, async () => { await mock.close() })
   const address = await mock.listen({ host: config.mock.host, port: config.mock.port })
   console.log(`mock messengers listening on ${address} (Viber always fails; records at ${address}/_mock/messages)`)

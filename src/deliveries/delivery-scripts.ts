@@ -27,6 +27,17 @@ local function fkey (user, state) return P .. ':finished:' .. user .. ':' .. sta
 local function dispatch_of (id) return string.match(id, '^(.*)%.[^.]*$') end
 local function leg_id (dispatch, index) return string.format('%s.%05d', dispatch, index) end
 
+-- Calls fn(id, state, user) for each existing leg of the dispatch from index first to last.
+local function each_leg (dispatch, first, last, fields, fn)
+  local user = redis.call('HGET', xkey(dispatch), 'user')
+  if not user then return end
+  for i = tonumber(first), tonumber(last) do
+    local id = leg_id(dispatch, i)
+    local leg = redis.call('HMGET', dkey(id), 'state', unpack(fields))
+    if leg[1] then fn(id, leg, user) end
+  end
+end
+
 -- Moves delivery id (of user) from state 'from' to 'to', keeping counts and indexes in step.
 local function move (id, user, from, to, now)
   local dk, xk, sk = dkey(id), xkey(dispatch_of(id)), skey(user)
@@ -103,8 +114,8 @@ return suppressed
  * A pending delivery becomes `sending` and its attempt is counted; returns
  * {'sending', attempts, messenger, address, text, user}. Instead it ends
  * `expired` past its dispatch's expires_at, or `cancelled` when a cancel came
- * while a crashed attempt held it; returns {that state}. A finished one is
- * left alone: {its state}. A job of an older generation (the delivery was
+ * while a crashed attempt held it; returns {'ended', that state}. A finished
+ * one is left alone: {its state}. A job of an older generation (the delivery was
  * redriven since): {'stale'}. Unknown: nil.
  */
 export const START = PRELUDE + `
@@ -119,11 +130,11 @@ local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'text', 'exp
 local user = dispatch[1]
 if dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
   move(id, user, state, 'expired', now)
-  return { 'expired' }
+  return { 'ended', 'expired' }
 end
 if leg[3] == '1' then
   move(id, user, state, 'cancelled', now)
-  return { 'cancelled' }
+  return { 'ended', 'cancelled' }
 end
 move(id, user, state, 'sending', now)
 local attempts = redis.call('HINCRBY', dk, 'attempts', 1)
@@ -218,20 +229,16 @@ return out
  * (id, messenger, generation) of every leg in the range waiting for a job.
  */
 export const RELEASE = PRELUDE + `
-local dispatch, now = ARGV[2], ARGV[3]
-local user = redis.call('HGET', xkey(dispatch), 'user')
-if not user then return {} end
+local now = ARGV[3]
 local out = {}
-for i = tonumber(ARGV[4]), tonumber(ARGV[5]) do
-  local id = leg_id(dispatch, i)
-  local leg = redis.call('HMGET', dkey(id), 'state', 'messenger', 'gen')
+each_leg(ARGV[2], ARGV[4], ARGV[5], { 'messenger', 'gen' }, function (id, leg, user)
   if leg[1] == 'scheduled' then move(id, user, 'scheduled', 'queued', now) end
   if leg[1] == 'scheduled' or leg[1] == 'queued' then
     out[#out + 1] = id
     out[#out + 1] = leg[2]
     out[#out + 1] = leg[3] or '0'
   end
-end
+end)
 return out
 `
 
@@ -242,18 +249,14 @@ return out
  * how many expired.
  */
 export const EXPIRE = PRELUDE + `
-local dispatch, now = ARGV[2], ARGV[3]
-local user = redis.call('HGET', xkey(dispatch), 'user')
-if not user then return 0 end
+local now = ARGV[3]
 local expired = 0
-for i = tonumber(ARGV[4]), tonumber(ARGV[5]) do
-  local id = leg_id(dispatch, i)
-  local state = redis.call('HGET', dkey(id), 'state')
-  if state == 'scheduled' or state == 'queued' then
-    move(id, user, state, 'expired', now)
+each_leg(ARGV[2], ARGV[4], ARGV[5], {}, function (id, leg, user)
+  if leg[1] == 'scheduled' or leg[1] == 'queued' then
+    move(id, user, leg[1], 'expired', now)
     expired = expired + 1
   end
-end
+end)
 return expired
 `
 

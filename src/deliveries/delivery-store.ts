@@ -14,7 +14,7 @@ import { encodeTime } from 'ulid'
 import type { RedisKeys } from '../redis-keys.js'
 import { isMessenger, type Messenger } from '../messengers/messenger.js'
 import {
-  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal,
+  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal, TERMINAL_STATES,
   type Delivery, type DeliveryState, type Dispatch, type NewDelivery, type NewDispatch,
   type StateCounts, type TerminalState
 } from './delivery.js'
@@ -49,7 +49,9 @@ const CHUNK = 1000
 
 export type StartResult =
   | { kind: 'send', attempts: number, messenger: Messenger, address: string, text: string, user: string }
-  /** Finished before this attempt: by someone else, or now (expired, cancelled). Nothing to send. */
+  /** Ended by this start instead of being sent: past its expires_at, or cancelled while a crashed attempt held it. */
+  | { kind: 'ended', state: 'expired' | 'cancelled' }
+  /** Already finished before: nothing to send. */
   | { kind: 'finished', state: DeliveryState }
   /** The job belongs to an older generation of the delivery (it was redriven since). */
   | { kind: 'stale' }
@@ -131,7 +133,7 @@ export interface DeliveryStore {
   purge (user: string, before?: number): Promise<number>
   get (id: string): Promise<Delivery | undefined>
   getDispatch (id: string): Promise<Dispatch | undefined>
-  /** The ids of a dispatch's deliveries that still exist, in leg order. */
+  /** The ids of a dispatch's deliveries, in leg order (purged ones included: the scripts answer 'unknown' for them). */
   legIds (dispatchId: string): Promise<string[]>
   /** The user's deliveries matching the filter, newest first. Examines a bounded number per page, so a page may be short. */
   listDeliveries (user: string, filter: DeliveryFilter): Promise<Page<Delivery>>
@@ -205,14 +207,14 @@ function within (value: string, upper: Bound | undefined, lower: Bound | undefin
     (lower === undefined || value > lower.value || (lower.inclusive && value === lower.value))
 }
 
-function lowest (...bounds: Array<Bound | undefined>): Bound | undefined {
-  return bounds.reduce<Bound | undefined>((low, b) =>
-    b === undefined ? low : low === undefined || b.value < low.value || (b.value === low.value && !b.inclusive) ? b : low, undefined)
-}
-
-function highest (...bounds: Array<Bound | undefined>): Bound | undefined {
-  return bounds.reduce<Bound | undefined>((high, b) =>
-    b === undefined ? high : high === undefined || b.value > high.value || (b.value === high.value && !b.inclusive) ? b : high, undefined)
+/** The tightest of several bounds: the lowest upper bound (`-1`) or the highest lower bound (`1`); exclusive wins a tie. */
+function tightest (direction: 1 | -1, ...bounds: Array<Bound | undefined>): Bound | undefined {
+  return bounds.reduce<Bound | undefined>((best, b) => {
+    if (b === undefined) return best
+    if (best === undefined) return b
+    const order = b.value === best.value ? 0 : (b.value > best.value ? 1 : -1) * direction
+    return order > 0 || (order === 0 && !b.inclusive) ? b : best
+  }, undefined)
 }
 
 export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliveryStore {
@@ -353,6 +355,7 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
       if (result === null) return { kind: 'unknown' }
       const [state, attempts, messenger, address, text, user] = result as [string, number?, string?, string?, string?, string?]
       if (state === 'stale') return { kind: 'stale' }
+      if (state === 'ended') return { kind: 'ended', state: result[1] as 'expired' | 'cancelled' }
       if (state !== 'sending') return { kind: 'finished', state: state as DeliveryState }
       if (!isMessenger(messenger ?? '') || address == null || text == null || user == null) return { kind: 'unknown' }
       return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
@@ -397,7 +400,7 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
 
     async purge (user, before) {
       let purged = 0
-      for (const state of DELIVERY_STATES.filter(isTerminal)) {
+      for (const state of TERMINAL_STATES) {
         // Ids created after `before` cannot have finished before it.
         const max = before === undefined ? '+' : `(${encodeTime(before, 10)}`
         let min = '-'
@@ -420,16 +423,7 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     },
 
     async legIds (dispatchId) {
-      const ids = Array.from({ length: await legsOf(dispatchId) }, (_, i) => deliveryId(dispatchId, i))
-      const exists: string[] = []
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const chunk = ids.slice(i, i + CHUNK)
-        const pipeline = redis.pipeline()
-        for (const id of chunk) pipeline.exists(keys.delivery(id))
-        const results = await pipeline.exec() ?? []
-        chunk.forEach((id, j) => { if (results[j]?.[1] === 1) exists.push(id) })
-      }
-      return exists
+      return Array.from({ length: await legsOf(dispatchId) }, (_, i) => deliveryId(dispatchId, i))
     },
 
     async listDeliveries (user, filter) {
@@ -438,12 +432,12 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
       const dispatchUpper = filter.dispatch === undefined ? undefined : { value: `${filter.dispatch}/`, inclusive: false }
       const dispatchLower = filter.dispatch === undefined ? undefined : { value: `${filter.dispatch}.`, inclusive: true }
       const afterBound = filter.after === undefined ? undefined : { value: filter.after, inclusive: false }
-      const upper = lowest(timeUpper, dispatchUpper, afterBound)
-      const lower = highest(timeLower, dispatchLower)
+      const upper = tightest(-1, timeUpper, dispatchUpper, afterBound)
+      const lower = tightest(1, timeLower, dispatchLower)
 
       const batches = filter.state !== undefined && isTerminal(filter.state)
         ? fromIndex(keys.finished(user, filter.state), upper, lower)
-        : fromDispatches(user, filter, lowest(timeUpper, dispatchUpper), timeLower)
+        : fromDispatches(user, filter, tightest(-1, timeUpper, dispatchUpper), timeLower)
       // Bounded work per page: a rare match far down the history costs several pages, not one slow request.
       const budget = Math.max(filter.limit * 10, 2000)
       const items: Delivery[] = []

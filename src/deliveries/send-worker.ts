@@ -104,7 +104,7 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   async function attempt (job: Job<SendJobData>): Promise<void> {
     const { id, generation } = parseSendJobId(job.id as string)
     const started = await deliveries.start(id, generation)
-    if (started.kind === 'finished' && (started.state === 'expired' || started.state === 'cancelled')) {
+    if (started.kind === 'ended') {
       // It ended just now, at its turn: past its dispatch's expires_at, or cancelled while a crashed attempt held it.
       log.info({ delivery: id, state: started.state }, 'delivery state changed')
       return

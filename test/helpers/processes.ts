@@ -3,24 +3,16 @@
  * on free loopback ports, for end-to-end, crash and shutdown tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
-import { once } from 'node:events'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
+import { freePort } from '../../scripts/free-port.js'
 import { TEST_ENV } from './app.js'
 import { REDIS_URL } from './redis.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
+export { freePort }
 
 export interface RunningProcess {
   child: ChildProcess

@@ -295,8 +295,7 @@ t.test('listings: filters, pages stable under concurrent inserts, totals equal t
   const to = new Date(Date.now() + 1000).toISOString()
   t.equal((await listAll(app, `from=${encodeURIComponent(new Date(0).toISOString())}&to=${encodeURIComponent(to)}`, 50)).length, everything.length)
 
-  for (const d of await listAll(app, 'state=queued', 100)) await call(app, 'POST', `/v1/deliveries/${d.id}/cancel`)
-  await eventually(async () => (await listAll(app, 'state=sending', 100)).length === 0, 'nothing in flight')
+  // Every delivery has finished (awaited above), so a purge takes them all.
   const purged = (await call(app, 'DELETE', '/v1/deliveries')).json()
   t.equal(purged.purged, everything.length, 'every finished delivery is purged')
   t.same((await call(app, 'GET', '/v1/dispatches')).json(), { dispatches: [], totals: { dispatches: 0, counts: Object.fromEntries(Object.keys(list.totals.counts).map((s) => [s, 0])) } })

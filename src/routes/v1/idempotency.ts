@@ -15,7 +15,8 @@ import { conflict, unprocessable } from '../../errors.js'
 const KEEP_SECONDS = 24 * 3600
 const IN_FLIGHT_SECONDS = 60
 
-interface Record {
+/** What is kept under a key: the body's fingerprint, and the answer once there is one. */
+interface StoredAnswer {
   fingerprint: string
   status?: number
   body?: unknown
@@ -61,7 +62,7 @@ export async function idempotent (redis: Redis, key: string, body: unknown,
     }
     const stored = await redis.get(key)
     if (stored === null) continue
-    const earlier = JSON.parse(stored) as Record
+    const earlier = JSON.parse(stored) as StoredAnswer
     if (earlier.fingerprint !== fingerprint) {
       throw unprocessable('IDEMPOTENCY_KEY_REUSED', 'was used with another request body; use a new key for a new request', 'idempotency-key')
     }

@@ -6,12 +6,12 @@
  * or SIGTERM, or when one of them dies.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, openSync } from 'node:fs'
+import { chmodSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, loadConfig, loadDotEnv } from '../src/config.js'
+import { ConfigError, isLoopback, loadConfig, loadDotEnv } from '../src/config.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const dist = join(root, 'dist')
@@ -72,7 +72,8 @@ async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs =
 function redisAnswers (port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'))
-    socket.once('data', (data) => { socket.destroy(); resolve(data.toString().startsWith('+PONG')) })
+    // NOAUTH: up, and asking for the password (REDIS_PASSWORD), which the service sends.
+    socket.once('data', (data) => { socket.destroy(); resolve(/^(\+PONG|-NOAUTH)/.test(data.toString())) })
     socket.once('error', () => resolve(false))
   })
 }
@@ -88,6 +89,15 @@ async function main (): Promise<void> {
   const config = loadConfig()
   const env: NodeJS.ProcessEnv = { ...process.env }
   const lines: string[] = []
+  const notes: string[] = []
+
+  // The quick start works as pasted: a trial on this machine alone needs no keys. Anything else stays secure
+  // (AUTH on unless configured otherwise; the service then refuses to start without ADMIN_API_KEY).
+  if ((env.AUTH === undefined || env.AUTH === '') && isLoopback(config.host)) {
+    env.AUTH = 'off'
+    notes.push(`authentication is OFF: a trial on ${config.host} only, where anyone on this machine can act as any user.`,
+      'For a deployment set AUTH=on and ADMIN_API_KEY (README, "Production").')
+  }
 
   if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
     const port = Number(env.LOCAL_REDIS_PORT ?? 6379)
@@ -96,7 +106,13 @@ async function main (): Promise<void> {
     }
     const dir = join(root, 'data', 'redis')
     mkdirSync(dir, { recursive: true })
-    launch('redis', 'redis-server', [join(root, 'redis.conf'), '--port', String(port), '--dir', dir], env, join(dir, 'redis.log'))
+    // With REDIS_PASSWORD, our Redis asks for it: set in a file only we can read, not on a command line `ps` shows.
+    const conf = join(dir, 'start.conf')
+    writeFileSync(conf, [`include ${join(root, 'redis.conf')}`,
+      ...(env.REDIS_PASSWORD !== undefined && env.REDIS_PASSWORD !== '' ? [`requirepass "${env.REDIS_PASSWORD.replace(/["\\]/g, '\\$&')}"`] : [])
+    ].join('\n') + '\n', { mode: 0o600 })
+    chmodSync(conf, 0o600)
+    launch('redis', 'redis-server', [conf, '--port', String(port), '--dir', dir], env, join(dir, 'redis.log'))
     await waitFor('redis-server', () => redisAnswers(port))
     env.REDIS_URL = `redis://127.0.0.1:${port}`
     lines.push(`redis            ${env.REDIS_URL} (data and log in ${dir})`)
@@ -116,7 +132,7 @@ async function main (): Promise<void> {
   await waitFor('the service', () => httpAnswers(`${serviceUrl}/health`))
   lines.push(`service          ${serviceUrl} (API at ${serviceUrl}/v1, docs at ${serviceUrl}/docs, legacy API at ${serviceUrl}/api, health at ${serviceUrl}/health)`)
 
-  console.log(['', 'messenger fan-out is up:', ...lines.map((l) => `  ${l}`), '  stop with Ctrl-C', ''].join('\n'))
+  console.log(['', 'messenger fan-out is up:', ...lines.map((l) => `  ${l}`), ...notes.map((n) => `  ${n}`), '  stop with Ctrl-C', ''].join('\n'))
 }
 
 process.on('SIGINT', () => { void stopAll(0) })

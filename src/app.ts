@@ -10,11 +10,13 @@ import addFormatsModule from 'ajv-formats'
 import type { Config } from './config.js'
 import mongodb from './plugins/external/mongodb.js'
 import redis from './plugins/external/redis.js'
+import auth from './plugins/app/auth.js'
 import config from './plugins/app/config.js'
 import contacts from './plugins/app/contacts.js'
 import deliveries from './plugins/app/deliveries.js'
 import errorHandler from './plugins/app/error-handler.js'
 import openapi from './plugins/app/openapi.js'
+import rateLimit from './plugins/app/rate-limit.js'
 import senders from './plugins/app/senders.js'
 import legacyRoutes from './routes/api/legacy.js'
 import healthRoutes from './routes/health.js'
@@ -68,11 +70,13 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(config, { config: opts.config })
   await fastify.register(redis)
   await fastify.register(mongodb)
+  await fastify.register(auth)
   await fastify.register(contacts)
   await fastify.register(deliveries)
   if (opts.config.role !== 'api') await fastify.register(senders)
   await fastify.register(errorHandler)
   await fastify.register(openapi)
+  await fastify.register(rateLimit)
 
   await fastify.register(healthRoutes)
   await fastify.register(legacyRoutes, { prefix: '/api' })

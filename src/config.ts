@@ -10,6 +10,7 @@ import { IANAZone } from 'luxon'
 import { ConnectionString } from 'mongodb-connection-string-url'
 import { LogController, type FastifyServerOptions } from 'fastify'
 import type { Messenger } from './messengers/messenger.js'
+import { MAX_DELIVERIES_PER_DISPATCH } from './deliveries/delivery.js'
 
 const Port = (fallback: number) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback })
 const Positive = (fallback: number) => Type.Integer({ minimum: 1, default: fallback })
@@ -25,9 +26,26 @@ export const EnvSchema = Type.Object({
   ),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
 
+  /** `on`: every route but /health and /docs needs an API key. `off` only for a trial on a loopback address. */
+  AUTH: Type.Enum(['on', 'off'] as const, { default: 'on' }),
+  /** The administrator's key (manages users and their keys); at least 32 characters. */
+  ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  /** Lets AUTH=off listen on a non-loopback address: anyone who reaches the port reads every user's data. */
+  DANGEROUSLY_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS: Type.Boolean({ default: false }),
+  /** Requests per key (or per client address, without a key) within RATE_LIMIT_WINDOW_MS; 0: no limit. */
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, default: 600 }),
+  RATE_LIMIT_WINDOW_MS: Positive(60_000),
+  /** A user's contact book holds at most this many contacts. */
+  MAX_CONTACTS_PER_USER: Positive(100_000),
+  /** One dispatch makes at most this many deliveries (contacts times their messengers, plus addresses). */
+  MAX_DELIVERIES_PER_DISPATCH: Type.Integer({ minimum: 1, maximum: MAX_DELIVERIES_PER_DISPATCH, default: MAX_DELIVERIES_PER_DISPATCH }),
+
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
   /** Every Redis key the service writes starts with this (tests use one per test). */
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'fanout' }),
+  /** Redis ACL user and password (redis.conf `requirepass` or `user`); they may also be in REDIS_URL. */
+  REDIS_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   MONGODB_URL: Type.Optional(Type.String({ minLength: 1 })),
 
   /** Time zone of the legacy API's `time: [Y, M, D, h, m, s]` arrays. */
@@ -103,7 +121,14 @@ export interface Config {
   role: 'all' | 'api' | 'worker'
   logLevel: string
   bodyLimit: number
-  redis: { url: string, prefix: string }
+  auth: {
+    enabled: boolean
+    adminKey: string | undefined
+    allowUnauthenticatedNetworkAccess: boolean
+  }
+  rateLimit: { max: number, windowMs: number }
+  limits: { contactsPerUser: number, deliveriesPerDispatch: number }
+  redis: { url: string, prefix: string, username?: string, password?: string }
   /** Present when MONGODB_URL is set: contacts then live in MongoDB. */
   mongodb: { url: string, database: string } | undefined
   timeZone: string
@@ -172,7 +197,19 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     role: raw.ROLE,
     logLevel: raw.LOG_LEVEL,
     bodyLimit: raw.BODY_LIMIT,
-    redis: { url: raw.REDIS_URL, prefix: raw.REDIS_PREFIX },
+    auth: {
+      enabled: raw.AUTH === 'on',
+      adminKey: raw.ADMIN_API_KEY,
+      allowUnauthenticatedNetworkAccess: raw.DANGEROUSLY_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS
+    },
+    rateLimit: { max: raw.RATE_LIMIT_MAX, windowMs: raw.RATE_LIMIT_WINDOW_MS },
+    limits: { contactsPerUser: raw.MAX_CONTACTS_PER_USER, deliveriesPerDispatch: raw.MAX_DELIVERIES_PER_DISPATCH },
+    redis: {
+      url: raw.REDIS_URL,
+      prefix: raw.REDIS_PREFIX,
+      ...(raw.REDIS_USERNAME !== undefined && { username: raw.REDIS_USERNAME }),
+      ...(raw.REDIS_PASSWORD !== undefined && { password: raw.REDIS_PASSWORD })
+    },
     mongodb: raw.MONGODB_URL === undefined ? undefined : mongoSettings(raw.MONGODB_URL),
     timeZone: raw.TIME_ZONE,
     delivery: {
@@ -220,6 +257,36 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
 }
 
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+/**
+ * Secure by default: the service (not the mock, which shares the settings)
+ * refuses to start with no way to create users, or with no credentials asked
+ * on an address other machines reach.
+ */
+export function checkAuthSettings ({ host, auth }: Pick<Config, 'host' | 'auth'>): void {
+  if (auth.enabled && auth.adminKey === undefined) {
+    throw new ConfigError('invalid configuration: AUTH is on and ADMIN_API_KEY is not set; set ADMIN_API_KEY ' +
+      '(at least 32 characters, e.g. `openssl rand -base64 32`) to create users and their keys, or AUTH=off for a trial on 127.0.0.1')
+  }
+  if (!auth.enabled && !isLoopback(host) && !auth.allowUnauthenticatedNetworkAccess) {
+    throw new ConfigError(`invalid configuration: AUTH=off while HOST is ${host}, which is not a loopback address: ` +
+      'anyone who reaches the port could read and send as every user. Turn AUTH on, listen on 127.0.0.1, ' +
+      'or set DANGEROUSLY_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS=true if something in front of the service checks every request')
+  }
+}
+
+/** The Redis credentials (when configured) for every connection the service opens. */
+export function redisCredentials (redis: Config['redis']): { username?: string, password?: string } {
+  return {
+    ...(redis.username !== undefined && { username: redis.username }),
+    ...(redis.password !== undefined && { password: redis.password })
+  }
+}
+
 /** Database used when MONGODB_URL names none. */
 export const DEFAULT_MONGODB_DATABASE = 'fanout'
 
@@ -238,8 +305,13 @@ function mongoSettings (url: string): { url: string, database: string } {
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers["x-viber-auth-token"]',
+  'headers.authorization',
+  '*.authorization',
   '*.token',
-  '*.password'
+  '*.password',
+  '*.key',
+  '*.adminKey',
+  'config.redis.url'
 ]
 
 /**

@@ -13,6 +13,8 @@ export interface FieldProblem {
 }
 
 const InvalidField = createError<'INVALID_FIELD', 400, [string]>('INVALID_FIELD', '%s', 400)
+const Unauthenticated = createError<'UNAUTHENTICATED', 401, [string]>('UNAUTHENTICATED', '%s', 401)
+const Forbidden = createError<'FORBIDDEN', 403, [string]>('FORBIDDEN', '%s', 403)
 const NotFound = createError<'NOT_FOUND', 404, [string]>('NOT_FOUND', '%s', 404)
 const Conflict = createError<string, 409, [string]>('CONFLICT', '%s', 409)
 const Unprocessable = createError<string, 422, [string]>('UNPROCESSABLE', '%s', 422)
@@ -22,6 +24,20 @@ type CodedError = Error & { code: string, statusCode: number, details?: FieldPro
 /** A 400 naming the field at fault. */
 export function invalidField (field: string, message: string): CodedError {
   return Object.assign(new InvalidField(`${field} ${message}`), { details: [{ field, message }] })
+}
+
+/** The `WWW-Authenticate` of every 401: the two schemes the service takes. */
+export const AUTH_CHALLENGE = 'Bearer realm="messenger-fanout", Basic realm="messenger-fanout", charset="UTF-8"'
+
+/** A 401: no credentials, or none that are valid (the error handler adds `WWW-Authenticate`). */
+export function unauthenticated (message: string): CodedError {
+  return new Unauthenticated(message)
+}
+
+/** A 403: valid credentials that do not allow this (another user named in the request, a user key on an admin route). */
+export function forbidden (message: string, field?: string): CodedError {
+  const error = new Forbidden(field === undefined ? message : `${field} ${message}`)
+  return field === undefined ? error : Object.assign(error, { details: [{ field, message }] })
 }
 
 /** A 404 for a resource the caller has no such thing of (another user's ids answer this too). */

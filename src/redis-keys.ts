@@ -13,6 +13,11 @@
  *   {p}:dedup:{user}:{messenger}:{address}:{text hash}  string  the delivery that sent it (TTL: the window)
  *   {p}:idempotency:{user}:{key}  string  JSON: the request's fingerprint and first answer (TTL 24 h)
  *   {p}:users               set   users with delivery history (the retention sweep walks them)
+ *   {p}:user:{name}         hash  an account: created_at (users/user-store.ts)
+ *   {p}:user-names          zset  every account name, score 0
+ *   {p}:user-keys:{name}    zset  the account's API key ids, by creation time
+ *   {p}:api-key:{id}        hash  user, hash of the secret, created_at, label?, revoked_at?
+ *   {p}:rate:{key id or client address}  string  requests in the current rate-limit window (@fastify/rate-limit)
  *   {p}:outbox              zset  dispatch ids whose jobs may not all be queued yet, by accept time
  *   {p}:q:{queue}:*         BullMQ's own keys (one queue per messenger, dispatches, maintenance)
  *
@@ -30,6 +35,12 @@ export interface RedisKeys {
   stats (user: string): string
   idempotency (user: string, key: string): string
   users: string
+  user (name: string): string
+  userNames: string
+  userKeys (name: string): string
+  apiKey (keyId: string): string
+  /** @fastify/rate-limit's `nameSpace`: its counters' keys start with this. */
+  rateLimit: string
   outbox: string
   /** The prefix itself: the Lua scripts build their keys from it. */
   prefix: string
@@ -49,6 +60,11 @@ export function redisKeys (prefix: string): RedisKeys {
     stats: (user) => `${prefix}:stats:${user}`,
     idempotency: (user, key) => `${prefix}:idempotency:${user}:${key}`,
     users: `${prefix}:users`,
+    user: (name) => `${prefix}:user:${name}`,
+    userNames: `${prefix}:user-names`,
+    userKeys: (name) => `${prefix}:user-keys:${name}`,
+    apiKey: (keyId) => `${prefix}:api-key:${keyId}`,
+    rateLimit: `${prefix}:rate:`,
     outbox: `${prefix}:outbox`,
     prefix,
     queuePrefix: `${prefix}:q`

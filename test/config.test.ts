@@ -1,6 +1,14 @@
 /** Configuration: defaults that work out of the box, and settings that refuse to start, naming the variable. */
 import t from 'tap'
-import { DEFAULT_MONGODB_DATABASE, loadConfig } from '../src/config.js'
+import { checkAuthSettings, DEFAULT_MONGODB_DATABASE, loadConfig } from '../src/config.js'
+
+const ADMIN_API_KEY = 'an-administrator-key-of-32-chars!'
+/** The settings as the service checks them before it starts. */
+const load = (env: Record<string, string>) => {
+  const config = loadConfig(env)
+  checkAuthSettings(config)
+  return config
+}
 
 t.test('defaults: ports 8080/8081, Redis on loopback, every messenger at the bundled mock', async (t) => {
   const config = loadConfig({})
@@ -42,4 +50,34 @@ t.test('a bad setting stops the start with a message naming it', async (t) => {
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
   }
+})
+
+t.test('authentication is on by default, and there is no way to leave the network door open by accident', async (t) => {
+  t.same(load({ ADMIN_API_KEY }).auth, { enabled: true, adminKey: ADMIN_API_KEY, allowUnauthenticatedNetworkAccess: false }, 'on by default')
+  t.throws(() => load({}), { name: 'ConfigError', message: /AUTH is on and ADMIN_API_KEY is not set/ }, 'on without an administrator key: no start')
+  t.throws(() => load({ ADMIN_API_KEY: 'short' }), { name: 'ConfigError', message: /ADMIN_API_KEY/ }, 'an administrator key under 32 characters')
+  t.same(load({ AUTH: 'off' }).auth, { enabled: false, adminKey: undefined, allowUnauthenticatedNetworkAccess: false }, 'off on the default loopback host: starts')
+  t.equal(loadConfig({}).mock.port, 8081, 'the mock messengers read the same settings and need no key')
+  for (const host of ['127.0.0.1', '127.0.1.1', '::1', 'localhost']) {
+    t.equal(load({ AUTH: 'off', HOST: host }).auth.enabled, false, `off on ${host}: starts`)
+  }
+  for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com']) {
+    t.throws(() => load({ AUTH: 'off', HOST: host }), { name: 'ConfigError', message: new RegExp(`AUTH=off while HOST is ${host}.*DANGEROUSLY_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS`) },
+      `off on ${host}: refused`)
+  }
+  t.equal(load({ AUTH: 'off', HOST: '0.0.0.0', DANGEROUSLY_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS: 'true' }).auth.enabled, false,
+    'the loudly named override lets it start')
+  t.equal(load({ AUTH: 'on', HOST: '0.0.0.0', ADMIN_API_KEY }).auth.enabled, true, 'on: any host')
+  t.throws(() => load({ AUTH: 'maybe' }), { name: 'ConfigError', message: /AUTH/ })
+})
+
+t.test('abuse limits and Redis credentials', async (t) => {
+  const config = loadConfig({})
+  t.same(config.rateLimit, { max: 600, windowMs: 60_000 })
+  t.same(config.limits, { contactsPerUser: 100_000, deliveriesPerDispatch: 100_000 })
+  t.same(loadConfig({ RATE_LIMIT_MAX: '0', MAX_CONTACTS_PER_USER: '10', MAX_DELIVERIES_PER_DISPATCH: '5' }).limits, { contactsPerUser: 10, deliveriesPerDispatch: 5 })
+  t.throws(() => loadConfig({ MAX_DELIVERIES_PER_DISPATCH: '100001' }), { message: /MAX_DELIVERIES_PER_DISPATCH/ }, 'the store\'s own bound is the ceiling')
+  t.same(config.redis, { url: 'redis://127.0.0.1:6379', prefix: 'fanout' }, 'no credentials unless given')
+  t.same(loadConfig({ REDIS_USERNAME: 'fanout', REDIS_PASSWORD: 's3cret' }).redis,
+    { url: 'redis://127.0.0.1:6379', prefix: 'fanout', username: 'fanout', password: 's3cret' })
 })

@@ -3,6 +3,7 @@
  * One contract test suite (test/helpers/contact-store-contract.ts) runs
  * against each implementation, so they cannot drift apart.
  */
+import { unprocessable } from '../errors.js'
 import { MESSENGERS, type Messenger } from '../messengers/messenger.js'
 
 /** A messenger id as the user gave it; absent when the contact has none there. */
@@ -35,14 +36,24 @@ export interface ContactPage {
   next?: string
 }
 
+export interface ContactStoreOptions {
+  /** A book holds at most this many contacts (MAX_CONTACTS_PER_USER): a create past it is refused. */
+  maxContacts: number
+}
+
+/** What a create (or a legacy upsert of a new name) into a full book throws: a 422 naming the limit. */
+export function contactBookFull (maxContacts: number): Error {
+  return unprocessable('CONTACT_LIMIT_REACHED', `the contact book is full: a user has at most ${maxContacts} contacts; delete some first`)
+}
+
 export interface ContactStore {
   /**
    * The legacy write: creates the contact, or replaces the messenger ids of the
    * one with that name (keeping its tags and time zone, which legacy clients
-   * do not know of). Returns whether it was new.
+   * do not know of). Returns whether it was new. A new name in a full book throws `contactBookFull`.
    */
   upsert (user: string, contact: Contact): Promise<{ created: boolean }>
-  /** Creates the contact; false (and nothing written) when the name is taken. */
+  /** Creates the contact; false (and nothing written) when the name is taken; a full book throws `contactBookFull`. */
   create (user: string, contact: Contact): Promise<boolean>
   get (user: string, name: string): Promise<Contact | undefined>
   /** Replaces the whole contact; false (and nothing written) when there is no contact of that name. */

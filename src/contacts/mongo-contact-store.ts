@@ -7,7 +7,7 @@
 import type { Collection, Db, Filter, UpdateFilter } from 'mongodb'
 import {
   byName, compactContact, compactFilter, compactPatch,
-  type Contact, type ContactStore, type TagFilter
+  contactBookFull, type Contact, type ContactStore, type ContactStoreOptions, type TagFilter
 } from './contact-store.js'
 import { MESSENGERS } from '../messengers/messenger.js'
 
@@ -44,11 +44,20 @@ function tagQuery (tags: TagFilter | undefined): Filter<ContactDocument>['tags']
 }
 
 /** Creates the collection's indexes (idempotent) and returns the store. */
-export async function createMongoContactStore (db: Db, collectionName: string): Promise<ContactStore> {
+export async function createMongoContactStore (db: Db, collectionName: string, { maxContacts }: ContactStoreOptions): Promise<ContactStore> {
   const collection: Collection<ContactDocument> = db.collection<ContactDocument>(collectionName)
   await collection.createIndex({ user: 1, name: 1 }, { unique: true, name: 'user_name_unique' })
   await collection.createIndex({ user: 1, tags: 1 }, { name: 'user_tags' })
   const projection = { _id: 0, user: 1, name: 1, telegram: 1, whatsapp: 1, viber: 1, tags: 1, timezone: 1 } as const
+
+  /**
+   * Throws `contactBookFull` when the book has no room for `name` (an existing name always has room).
+   * A count then a write, not one atomic step as in Redis: writers racing at the limit may pass it by a few.
+   */
+  async function checkRoom (user: string, name: string): Promise<void> {
+    if (await collection.countDocuments({ user }, { limit: maxContacts }) < maxContacts) return
+    if (await collection.countDocuments({ user, name }, { limit: 1 }) === 0) throw contactBookFull(maxContacts)
+  }
 
   /** The legacy write: the ids are set or unset, tags and timezone are left as they are. */
   async function upsertIds (user: string, contact: Contact) {
@@ -70,6 +79,7 @@ export async function createMongoContactStore (db: Db, collectionName: string): 
 
   return {
     async upsert (user, contact) {
+      await checkRoom(user, contact.name)
       try {
         return { created: (await upsertIds(user, contact)).upsertedCount === 1 }
       } catch (err) {
@@ -80,6 +90,7 @@ export async function createMongoContactStore (db: Db, collectionName: string): 
     },
 
     async create (user, contact) {
+      await checkRoom(user, contact.name)
       try {
         await collection.insertOne(toDocument(user, contact))
         return true

@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis'
 import type { RedisKeys } from '../redis-keys.js'
 import {
   byName, compactContact, compactFilter, compactPatch,
-  type Contact, type ContactStore
+  contactBookFull, type Contact, type ContactStore, type ContactStoreOptions
 } from './contact-store.js'
 
 /**
@@ -63,9 +63,11 @@ end
  * KEYS[1] the user's hash, KEYS[2] the user's name index.
  * ARGV[1] op: create | replace | upsert | patch | remove; ARGV[2] the user's tag key prefix;
  * ARGV[3] name; ARGV[4] payload: the JSON to store (create, replace), the ids
- * (upsert: the stored tags and timezone are kept), or {set, unset} (patch).
+ * (upsert: the stored tags and timezone are kept), or {set, unset} (patch);
+ * ARGV[5] the most contacts the book may hold.
  * Returns {0} when nothing was done (create: the name is taken; the others:
- * no such contact), else {1, json} (changed) or {2, json} (created); remove {1}.
+ * no such contact), {3} when a new name would overfill the book, else
+ * {1, json} (changed) or {2, json} (created); remove {1}.
  */
 const WRITE_SCRIPT = `
 local hash, names = KEYS[1], KEYS[2]
@@ -77,6 +79,7 @@ if op == 'create' then
 elseif not old and op ~= 'upsert' then
   return {0}
 end
+if not old and redis.call('ZCARD', names) >= tonumber(ARGV[5]) then return {3} end
 local before = old and cjson.decode(old) or {}
 local oldTags = before.tags or {}
 local doc = nil
@@ -205,10 +208,10 @@ return read(kept)
 `
 
 type WriteOp = 'create' | 'replace' | 'upsert' | 'patch' | 'remove'
-type WriteResult = [0] | [1] | [1 | 2, string]
+type WriteResult = [0] | [1] | [3] | [1 | 2, string]
 
 type ScriptedRedis = Redis & {
-  contactWrite (hash: string, names: string, op: WriteOp, tagPrefix: string, name: string, payload: string): Promise<WriteResult>
+  contactWrite (hash: string, names: string, op: WriteOp, tagPrefix: string, name: string, payload: string, maxContacts: number): Promise<WriteResult>
   contactPage (numKeys: number, ...keysAndArgs: Array<string | number>): Promise<Array<string | null>>
   contactFindByTags (numKeys: number, ...keysAndArgs: Array<string | number>): Promise<Array<string | null>>
 }
@@ -236,7 +239,7 @@ function toContacts (pairs: Array<string | null>): Contact[] {
   return contacts
 }
 
-export function createRedisContactStore (redis: Redis, keys: RedisKeys): ContactStore {
+export function createRedisContactStore (redis: Redis, keys: RedisKeys, { maxContacts }: ContactStoreOptions): ContactStore {
   const scripted = redis as ScriptedRedis
   // One client may serve several stores (the app and tests): define the scripts once.
   if (typeof scripted.contactWrite !== 'function') {
@@ -247,7 +250,9 @@ export function createRedisContactStore (redis: Redis, keys: RedisKeys): Contact
 
   async function write (user: string, op: WriteOp, name: string, payload: string): Promise<WriteResult> {
     // contactTag(user, '') is the prefix every tag key of the user shares.
-    return await scripted.contactWrite(keys.contacts(user), keys.contactNames(user), op, keys.contactTag(user, ''), name, payload)
+    const result = await scripted.contactWrite(keys.contacts(user), keys.contactNames(user), op, keys.contactTag(user, ''), name, payload, maxContacts)
+    if (result[0] === 3) throw contactBookFull(maxContacts)
+    return result
   }
 
   return {

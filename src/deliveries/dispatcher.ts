@@ -13,7 +13,7 @@ import { monotonicFactory } from 'ulid'
 import { byName, type Contact, type ContactStore, type TagFilter } from '../contacts/contact-store.js'
 import { invalidField, unprocessable } from '../errors.js'
 import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../messengers/messenger.js'
-import { dispatchOf, MAX_DELIVERIES_PER_DISPATCH, type NewDelivery } from './delivery.js'
+import { dispatchOf, type NewDelivery } from './delivery.js'
 import type { CancelOutcome, DeliveryStore, RedriveOutcome } from './delivery-store.js'
 import { scheduleDispatch, type DispatchQueue } from './dispatch-jobs.js'
 import { enqueueLegs, type SendQueues } from './send-queues.js'
@@ -75,6 +75,8 @@ export function createDispatcher (deps: {
   queues: SendQueues
   dispatchQueue: DispatchQueue
   dedupWindowSeconds: number
+  /** One dispatch makes at most this many deliveries (MAX_DELIVERIES_PER_DISPATCH). */
+  maxDeliveries: number
   log: FastifyBaseLogger
 }): Dispatcher {
   const { contacts, deliveries, queues, dispatchQueue, log } = deps
@@ -149,8 +151,8 @@ export function createDispatcher (deps: {
             `is ${request.text.length} characters long; ${messenger} accepts at most ${limit}`)
         }
       }
-      if (legs.length > MAX_DELIVERIES_PER_DISPATCH) {
-        throw unprocessable('TOO_MANY_DELIVERIES', `would be ${legs.length} deliveries; one dispatch makes at most ${MAX_DELIVERIES_PER_DISPATCH}`)
+      if (legs.length > deps.maxDeliveries) {
+        throw unprocessable('TOO_MANY_DELIVERIES', `would be ${legs.length} deliveries; one dispatch makes at most ${deps.maxDeliveries}`)
       }
 
       // Kept as given (the failed lookup shows the time the user asked for); a past time simply means now.

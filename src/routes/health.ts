@@ -10,6 +10,8 @@ const Health = Type.Object({
 
 const health: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.get('/health', {
+    // Probes poll it; it holds no user data.
+    config: { rateLimit: false },
     schema: { tags: ['health'], summary: 'Is the service able to serve?', response: { 200: Health, 503: Health } }
   }, async (_request, reply) => {
     const redis = await fastify.redis.ping().then(() => true, () => false)

@@ -25,10 +25,10 @@ if (MONGODB_URL === '') {
     await client.connect()
     const db = client.db(database)
 
-    contactStoreContract(t, async (t) => {
+    contactStoreContract(t, async (t, options = { maxContacts: 100_000 }) => {
       const collectionName = `${freshPrefix()}_contacts`
       t.teardown(async () => { await db.collection(collectionName).drop() })
-      return await createMongoContactStore(db, collectionName)
+      return await createMongoContactStore(db, collectionName, options)
     })
   })
 }

@@ -10,9 +10,11 @@ import { redisKeys } from '../../src/redis-keys.js'
 import { contactStoreContract } from '../helpers/contact-store-contract.js'
 import { freshPrefix, testRedis } from '../helpers/redis.js'
 
-contactStoreContract(t, async (t) => {
+const OPTIONS = { maxContacts: 100_000 }
+
+contactStoreContract(t, async (t, options = OPTIONS) => {
   const prefix = freshPrefix()
-  return createRedisContactStore(testRedis(t, prefix), redisKeys(prefix))
+  return createRedisContactStore(testRedis(t, prefix), redisKeys(prefix), options)
 })
 
 t.test('a book written before tags and the name index existed reads, pages and changes as any other', async (t) => {
@@ -21,7 +23,7 @@ t.test('a book written before tags and the name index existed reads, pages and c
   const keys = redisKeys(prefix)
   // What the previous version stored: the hash alone, JSON with only ids.
   await redis.hset(keys.contacts('u'), 'Artem', '{"telegram":"ArtemZaitsev","whatsapp":"+799200828615"}', 'Lera', '{"viber":"lera-viber-id"}', 'Bare', '{}')
-  const store = createRedisContactStore(redis, keys)
+  const store = createRedisContactStore(redis, keys, OPTIONS)
 
   const artem = { name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+799200828615' }
   t.strictSame(await store.get('u', 'Artem'), artem, 'no tags, no time zone: absent, not undefined')
@@ -39,8 +41,8 @@ t.test('a book written before tags and the name index existed reads, pages and c
 t.test('the scripts are defined once per client, whatever the number of stores', async (t) => {
   const prefix = freshPrefix()
   const redis = testRedis(t, prefix)
-  const first = createRedisContactStore(redis, redisKeys(prefix))
-  const second = createRedisContactStore(redis, redisKeys(prefix))
+  const first = createRedisContactStore(redis, redisKeys(prefix), OPTIONS)
+  const second = createRedisContactStore(redis, redisKeys(prefix), OPTIONS)
   t.equal(await first.create('u', { name: 'A', tags: ['x'] }), true)
   t.equal(await second.create('u', { name: 'A' }), false, 'both stores write through the same scripts')
   t.strictSame(await second.findByTags('u', { any: ['x'] }), [{ name: 'A', tags: ['x'] }])

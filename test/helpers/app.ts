@@ -34,8 +34,12 @@ export interface BuildOptions {
 /**
  * Fast timings for tests: short locks so a crashed sender's jobs come back
  * quickly, short retries, no per-second limits (tests of limits set their own).
+ * Authentication is off (users named by X-User-Name or `user_name`, on
+ * loopback) except in the tests of authentication, which use `AUTH_ENV`.
  */
 export const TEST_ENV = {
+  AUTH: 'off',
+  RATE_LIMIT_MAX: '0',
   TELEGRAM_RATE_PER_SECOND: '0',
   WHATSAPP_RATE_PER_SECOND: '0',
   VIBER_RATE_PER_SECOND: '0',
@@ -47,6 +51,10 @@ export const TEST_ENV = {
   STALLED_INTERVAL_MS: '1000',
   OUTBOX_SWEEP_MS: '1000'
 }
+
+/** The administrator key of the tests that turn authentication on. */
+export const ADMIN_KEY = 'test-admin-key-0123456789-abcdefghijklmnop'
+export const AUTH_ENV = { AUTH: 'on', ADMIN_API_KEY: ADMIN_KEY }
 
 export function testConfig (prefix: string, mock: TestMock, env: Record<string, string> = {}): Config {
   return loadConfig({ REDIS_URL, REDIS_PREFIX: prefix, ...TEST_ENV, ...mockEnv(mock), ...env })

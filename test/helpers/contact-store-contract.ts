@@ -10,9 +10,10 @@
  * never runs it on its own.
  */
 import type { Test } from 'tap'
-import { byName, type Contact, type ContactStore, type TagFilter } from '../../src/contacts/contact-store.js'
+import { byName, type Contact, type ContactStore, type ContactStoreOptions, type TagFilter } from '../../src/contacts/contact-store.js'
 
-export type MakeStore = (t: Test) => Promise<ContactStore>
+/** A store of its own for the subtest; `options` default to a limit no subtest reaches. */
+export type MakeStore = (t: Test, options?: ContactStoreOptions) => Promise<ContactStore>
 
 /** The property names of a contact, sorted: shows an absent id is really absent (not `undefined`, not ''). */
 const keysOf = (contact: Contact | undefined): string[] => Object.keys(contact ?? {}).sort()
@@ -581,5 +582,21 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
     await Promise.all(many.map(async (c) => await store.create('u', c)))
     t.equal((await store.findByTags('u', { any: ['bulk'] })).length, 1200, '1,200 contacts under one tag')
     t.strictSame(sorted(await store.findByTags('u', { all: ['bulk', 'third'] })), many.filter((_, i) => i % 3 === 0), 'and 400 under two')
+  })
+
+  t.test('a full book refuses new names, and only new names', async (t) => {
+    const store = await makeStore(t, { maxContacts: 3 })
+    for (const name of ['A', 'B', 'C']) t.equal(await store.create('u', { name }), true)
+    const full = { code: 'CONTACT_LIMIT_REACHED', statusCode: 422, message: /at most 3 contacts/ }
+    await t.rejects(store.create('u', { name: 'D' }), full, 'create of a fourth name')
+    await t.rejects(store.upsert('u', { name: 'D', telegram: '1' }), full, 'legacy upsert of a fourth name')
+    t.strictSame((await store.list('u')).map((c) => c.name), ['A', 'B', 'C'], 'nothing of D was written')
+    t.equal(await store.create('u', { name: 'A' }), false, 'a taken name is still just taken')
+    t.strictSame(await store.upsert('u', { name: 'A', telegram: '42' }), { created: false }, 'an existing name can be upserted')
+    t.equal(await store.replace('u', { name: 'B', viber: 'b' }), true, 'and replaced')
+    t.strictSame(await store.patch('u', 'C', { tags: ['t'] }), { name: 'C', tags: ['t'] }, 'and patched')
+    t.equal(await store.create('other', { name: 'D' }), true, 'the limit is per user')
+    t.equal(await store.remove('u', 'A'), true)
+    t.equal(await store.create('u', { name: 'D' }), true, 'room again after a delete')
   })
 }

@@ -7,21 +7,33 @@ import t from 'tap'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { build } from '../helpers/app.js'
 
-type Operation = { tags?: string[], summary?: string, responses?: Record<string, { content?: unknown }>, parameters?: Array<{ in: string, name: string }> }
+type Operation = {
+  tags?: string[]
+  summary?: string
+  responses?: Record<string, { content?: unknown }>
+  parameters?: Array<{ in: string, name: string }>
+  security?: Array<Record<string, string[]>>
+}
 
 const ROUTES = [
   'GET /health',
   'POST /api/contacts', 'DELETE /api/contacts', 'PUT /api/contacts', 'GET /api/contacts', 'GET /api/get_failed_mess',
   'POST /v1/contacts', 'GET /v1/contacts', 'GET /v1/contacts/{name}', 'PUT /v1/contacts/{name}', 'PATCH /v1/contacts/{name}', 'DELETE /v1/contacts/{name}',
   'POST /v1/dispatches', 'GET /v1/dispatches', 'GET /v1/dispatches/{id}', 'POST /v1/dispatches/{id}/cancel', 'POST /v1/dispatches/{id}/redrive',
-  'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive'
+  'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive',
+  'GET /v1/keys', 'POST /v1/keys', 'POST /v1/keys/{id}/rotate', 'DELETE /v1/keys/{id}',
+  'POST /v1/admin/users', 'GET /v1/admin/users', 'GET /v1/admin/users/{name}', 'POST /v1/admin/users/{name}/keys', 'DELETE /v1/admin/users/{name}/keys/{id}'
 ]
 
 t.test('the OpenAPI document is valid and documents every route with tags and responses, errors included', async (t) => {
   const { app } = await build(t)
   const res = await app.inject({ method: 'GET', url: '/docs/json' })
   t.equal(res.statusCode, 200)
-  const doc = res.json() as { openapi: string, paths: Record<string, Record<string, Operation>> }
+  const doc = res.json() as { openapi: string, paths: Record<string, Record<string, Operation>>, components: { securitySchemes: object } }
+  t.same(doc.components.securitySchemes, {
+    apiKey: { type: 'http', scheme: 'bearer', description: 'A user\'s API key, or on /v1/admin the ADMIN_API_KEY' },
+    basic: { type: 'http', scheme: 'basic', description: 'user_name as the user name, the API key as the password' }
+  })
 
   const result = await new Validator().validate(doc)
   t.same(result, { valid: true }, 'valid OpenAPI 3 (@seriousme/openapi-schema-validator)')
@@ -40,7 +52,17 @@ t.test('the OpenAPI document is valid and documents every route with tags and re
       if (path !== '/health') t.ok(statuses.includes('400'), `${name}: its 400 error is documented`)
       if (path.includes('{')) t.ok(statuses.includes('404'), `${name}: its 404 is documented`)
       if (path.startsWith('/api/')) t.same(op.tags, ['legacy'], `${name}: marked legacy`)
-      if (path.startsWith('/v1/')) t.ok(op.parameters?.some((p) => p.in === 'header' && p.name === 'x-user-name'), `${name}: the user header`)
+      if (path === '/health') {
+        t.equal(op.security, undefined, `${name}: open`)
+        continue
+      }
+      t.ok(['401', '403', '429'].every((s) => statuses.includes(s)), `${name}: its 401, 403 and 429 are documented`)
+      if (path.startsWith('/v1/admin/')) {
+        t.same(op.security, [{ apiKey: [] }], `${name}: the administrator key`)
+        continue
+      }
+      t.same(op.security, [{ apiKey: [] }, { basic: [] }], `${name}: a user's key, as Bearer or Basic`)
+      if (path.startsWith('/v1/')) t.ok(op.parameters?.some((p) => p.in === 'header' && p.name === 'x-user-name'), `${name}: the AUTH=off user header`)
     }
   }
   t.ok(doc.paths['/v1/dispatches']?.post?.responses?.['422'], 'the 422 of an impossible dispatch is documented')

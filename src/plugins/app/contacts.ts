@@ -11,10 +11,11 @@ declare module 'fastify' {
 }
 
 export default fp(async function contacts (fastify) {
+  const options = { maxContacts: fastify.config.limits.contactsPerUser }
   const store = fastify.mongo?.db !== undefined
     // The key prefix names the collection too, so deployments (and tests) sharing a database stay apart.
-    ? await createMongoContactStore(fastify.mongo.db, `${fastify.config.redis.prefix}_contacts`)
-    : createRedisContactStore(fastify.redis, fastify.redisKeys)
+    ? await createMongoContactStore(fastify.mongo.db, `${fastify.config.redis.prefix}_contacts`, options)
+    : createRedisContactStore(fastify.redis, fastify.redisKeys, options)
   fastify.log.info({ store: fastify.mongo?.db !== undefined ? 'mongodb' : 'redis' }, 'contact store ready')
   fastify.decorate('contacts', store)
 }, { name: 'contacts', dependencies: ['config', 'redis', 'mongodb'] })

@@ -4,6 +4,7 @@
  */
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
+import { redisCredentials } from '../../config.js'
 import { createDeliveryStore, type DeliveryStore } from '../../deliveries/delivery-store.js'
 import { createDispatchQueue, type DispatchQueue } from '../../deliveries/dispatch-jobs.js'
 import { createDispatcher, type Dispatcher } from '../../deliveries/dispatcher.js'
@@ -22,7 +23,7 @@ export default fp(async function deliveries (fastify) {
   const { config, redisKeys } = fastify
   const store = createDeliveryStore(fastify.redis, redisKeys)
   // Producers get their own connection: BullMQ sets it up for its scripts.
-  const queueConnection = new Redis(config.redis.url, { maxRetriesPerRequest: 2, connectionName: 'fanout-queues' })
+  const queueConnection = new Redis(config.redis.url, { ...redisCredentials(config.redis), maxRetriesPerRequest: 2, connectionName: 'fanout-queues' })
   const queues = createSendQueues(queueConnection, redisKeys.queuePrefix)
   const dispatchQueue = createDispatchQueue(queueConnection, redisKeys.queuePrefix)
   fastify.decorate('deliveries', store)
@@ -34,6 +35,7 @@ export default fp(async function deliveries (fastify) {
     queues,
     dispatchQueue,
     dedupWindowSeconds: config.delivery.dedupWindowSeconds,
+    maxDeliveries: config.limits.deliveriesPerDispatch,
     log: fastify.log
   }))
   fastify.addHook('onClose', async () => {

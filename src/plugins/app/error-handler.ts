@@ -7,7 +7,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { FieldProblem } from '../../errors.js'
+import { AUTH_CHALLENGE, type FieldProblem } from '../../errors.js'
 
 interface ErrorBody {
   success?: false
@@ -58,6 +58,7 @@ export default fp(async function errorHandler (fastify) {
     }
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {
+      if (status === 401) reply.header('www-authenticate', AUTH_CHALLENGE)
       const code = FASTIFY_CODES[error.code] ?? (error.code?.startsWith('FST_') ? 'BAD_REQUEST' : error.code ?? 'BAD_REQUEST')
       return reply.status(status).send(errorBody(request, code, error.message, error.details))
     }

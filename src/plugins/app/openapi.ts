@@ -5,8 +5,14 @@
  */
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import { USER_HEADER } from '../../routes/v1/index.js'
+import { ErrorBody } from '../../schemas/common.js'
+
+/** Every route but these needs credentials. */
+const OPEN = new Set(['/health'])
+const isAdminRoute = (url: string) => url.startsWith('/v1/admin/')
 
 export default fp(async function openapi (fastify) {
   await fastify.register(swagger, {
@@ -16,32 +22,53 @@ export default fp(async function openapi (fastify) {
         title: 'Messenger fan-out proxy',
         version: '1',
         description: 'Keep a contact book of Telegram, WhatsApp and Viber identities, send a text to chosen contacts ' +
-          '(now or within a window), and query every delivery back. Every /v1 route acts for the user named by the ' +
-          '`X-User-Name` header and sees only that user\'s data. Errors are `{error: {code, message, details?}}`; ' +
-          '`details` names the fields at fault.'
+          '(now or within a window), and query every delivery back. Every route but /health acts for the user whose ' +
+          'API key it carries (`Authorization: Bearer <key>`, or HTTP Basic with `user_name:key`) and sees only that ' +
+          'user\'s data; /v1/admin takes the administrator key. With AUTH=off (a trial on loopback only) the ' +
+          '`X-User-Name` header names the user instead. Errors are `{error: {code, message, details?}}`; ' +
+          '`details` names the fields at fault. Answers carry `RateLimit-*` headers; past the limit, a 429 with `Retry-After`.'
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'A user\'s API key, or on /v1/admin the ADMIN_API_KEY' },
+          basic: { type: 'http', scheme: 'basic', description: 'user_name as the user name, the API key as the password' }
+        }
       },
       tags: [
         { name: 'contacts', description: 'The user\'s contact book' },
         { name: 'dispatches', description: 'Send requests and their progress' },
         { name: 'deliveries', description: 'One leg of a dispatch: one address on one messenger' },
+        { name: 'keys', description: 'The user\'s own API keys' },
+        { name: 'admin', description: 'Users and their keys, for the administrator key only' },
         { name: 'legacy', description: 'Legacy: the API of the origin system, whose curl examples work verbatim. New clients use /v1.' },
         { name: 'health', description: 'Liveness and readiness' }
       ]
     },
     // Collection routes are registered as `/` under their prefix; they are documented without the slash.
-    // The /v1 user header is checked by a hook, not a route schema, so it is added to the docs here.
+    // Credentials, the rate limit and the AUTH=off user header are checked by hooks, not route schemas,
+    // so they are added to the docs here.
     transform ({ schema, url }) {
       const path = url.length > 1 ? url.replace(/\/$/, '') : url
-      if (!url.startsWith('/v1/') || schema === undefined) return { schema, url: path }
-      const headers = (schema.headers ?? { type: 'object', properties: {} }) as { properties?: Record<string, unknown>, required?: string[] }
+      if (OPEN.has(path) || schema === undefined) return { schema, url: path }
+      const responses = {
+        ...schema.response as Record<string, unknown>,
+        401: { ...ErrorBody, description: 'No credentials, or invalid ones (unknown, revoked, another user\'s name)' },
+        403: { ...ErrorBody, description: isAdminRoute(path) ? 'A user\'s key on an administrator route' : 'The request names another user than the key\'s owner' },
+        429: { ...ErrorBody, description: 'Too many requests for this key; see Retry-After' }
+      }
+      const secured: FastifySchema = { ...schema, response: responses, security: isAdminRoute(path) ? [{ apiKey: [] }] : [{ apiKey: [] }, { basic: [] }] }
+      if (!path.startsWith('/v1/') || isAdminRoute(path)) return { url: path, schema: secured }
+      const headers = (schema.headers ?? { type: 'object', properties: {} }) as { properties?: Record<string, unknown> }
       return {
         url: path,
         schema: {
-          ...schema,
+          ...secured,
           headers: {
             ...headers,
-            properties: { ...headers.properties, [USER_HEADER]: { type: 'string', description: 'The user the request acts for' } },
-            required: [...(headers.required ?? []), USER_HEADER]
+            properties: {
+              ...headers.properties,
+              [USER_HEADER]: { type: 'string', description: 'With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key\'s owner' }
+            }
           }
         }
       }

@@ -6,6 +6,7 @@
  */
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
+import { redisCredentials } from '../../config.js'
 import { createDispatchWorker } from '../../deliveries/dispatch-jobs.js'
 import { startMaintenance } from '../../deliveries/maintenance.js'
 import { createSendWorker, type SendWorker } from '../../deliveries/send-worker.js'
@@ -18,7 +19,7 @@ export default fp(async function senders (fastify) {
   const connections: Redis[] = []
   // Workers block on their connection; BullMQ requires them to retry forever rather than fail a command.
   const connect = (name: string) => {
-    const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null, connectionName: name })
+    const connection = new Redis(config.redis.url, { ...redisCredentials(config.redis), maxRetriesPerRequest: null, connectionName: name })
     connections.push(connection)
     return connection
   }

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Contact } from '../../contacts/contact-store.js'
 import { invalidField } from '../../errors.js'
+import { actAs } from '../../plugins/app/auth.js'
 import { epochToLegacyTime, legacyTimeToEpoch } from '../../legacy-time.js'
 import { normalizeAddress, type Messenger } from '../../messengers/messenger.js'
 import {
@@ -16,7 +17,7 @@ import {
 
 const DEFAULT_FAILED_LIMIT = 1000
 
-const errors = { 400: LegacyError, 413: LegacyError, 415: LegacyError }
+const errors = { 400: LegacyError, 401: LegacyError, 403: LegacyError, 413: LegacyError, 415: LegacyError, 429: LegacyError }
 const tags = ['legacy']
 
 /** A GET may come with no body at all (`?user_name=`): validate it as an empty object. */
@@ -24,10 +25,14 @@ async function emptyBodyAsObject (request: FastifyRequest) {
   request.body ??= {}
 }
 
-/** The user of a GET: from the JSON body (as the curl examples send it) or from `?user_name=`. */
-function userOf (request: FastifyRequest<{ Body?: { user_name?: string } | null, Querystring: { user_name?: string } }>): string {
-  const user = request.body?.user_name ?? request.query.user_name
-  if (user === undefined) throw invalidField('user_name', 'is required, in the JSON body or as ?user_name=')
+/**
+ * The user of a request: the owner of its API key, which the `user_name` the
+ * body (as the curl examples send it) or the query names must be (else 403);
+ * with AUTH=off, the user that `user_name` names.
+ */
+function userOf (request: FastifyRequest, named: { user_name?: string } | null | undefined, query?: { user_name?: string }): string {
+  const user = actAs(request, named?.user_name ?? query?.user_name, 'user_name')
+  if (user === '') throw invalidField('user_name', 'is required, in the JSON body or as ?user_name=')
   return user
 }
 
@@ -55,6 +60,7 @@ function contactFrom (body: CreateContactBody['contact']): Contact {
 
 const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
   const { contacts, dispatcher, deliveries, config } = fastify
+  fastify.addHook('onRequest', fastify.authenticateUser)
 
   fastify.post('/contacts', {
     schema: {
@@ -64,7 +70,7 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: Success, ...errors }
     }
   }, async (request) => {
-    await contacts.upsert(request.body.user_name, contactFrom(request.body.contact))
+    await contacts.upsert(userOf(request, request.body), contactFrom(request.body.contact))
     return { success: true }
   })
 
@@ -76,7 +82,7 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: Success, ...errors }
     }
   }, async (request) => {
-    return { success: await contacts.remove(request.body.user_name, request.body.contact) }
+    return { success: await contacts.remove(userOf(request, request.body), request.body.contact) }
   })
 
   fastify.put('/contacts', {
@@ -87,7 +93,8 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: SendAnswer, ...errors }
     }
   }, async (request) => {
-    const { user_name: user, message } = request.body
+    const user = userOf(request, request.body)
+    const { message } = request.body
     const recipients = request.body.contacts ?? request.body.contact
     if (recipients === undefined) throw invalidField('contacts', 'is required: the names of the contacts to send to')
     const sendAt = request.body.time === undefined ? Date.now() : legacyTimeToEpoch(request.body.time, config.timeZone)
@@ -121,7 +128,7 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: ContactsAnswer, ...errors }
     }
   }, async (request) => {
-    const book = await contacts.list(userOf(request))
+    const book = await contacts.list(userOf(request, request.body, request.query))
     return {
       contacts: Object.fromEntries(book.map((c) => [c.name, {
         telegram: c.telegram ?? '',
@@ -143,7 +150,7 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
     }
   }, async (request) => {
     const limit = request.body?.limit ?? request.query.limit ?? DEFAULT_FAILED_LIMIT
-    const user = userOf(request)
+    const user = userOf(request, request.body, request.query)
     const [{ items: failed }, { counts }] = await Promise.all([
       deliveries.listDeliveries(user, { state: 'failed', limit }),
       deliveries.userTotals(user)

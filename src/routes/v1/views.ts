@@ -2,6 +2,7 @@
 import type { Delivery, Dispatch } from '../../deliveries/delivery.js'
 import type { CancelOutcome, RedriveOutcome } from '../../deliveries/delivery-store.js'
 import type { LegCancel } from '../../deliveries/dispatcher.js'
+import type { IssuedKey, KeyInfo, UserInfo } from '../../users/user-store.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
@@ -56,4 +57,21 @@ export function redriveReport (outcomes: readonly RedriveOutcome[]) {
     redriven: outcomes.filter((o) => o.outcome === 'redriven').map((o) => o.id),
     not_failed: outcomes.flatMap((o) => o.outcome === 'redriven' || o.outcome === 'unknown' ? [] : [{ id: o.id, state: o.outcome }])
   }
+}
+
+export function keyView (k: KeyInfo) {
+  return {
+    id: k.id,
+    ...(k.label !== undefined && { label: k.label }),
+    created_at: iso(k.createdAt),
+    ...(k.revokedAt !== undefined && { revoked_at: iso(k.revokedAt) })
+  }
+}
+
+export function issuedKeyView (k: IssuedKey) {
+  return { id: k.id, key: k.key, ...(k.label !== undefined && { label: k.label }), created_at: iso(k.createdAt) }
+}
+
+export function userView (u: UserInfo) {
+  return { name: u.name, created_at: iso(u.createdAt), active_keys: u.activeKeys }
 }

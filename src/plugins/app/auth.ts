@@ -1,0 +1,126 @@
+/**
+ * Who a request acts for. With AUTH=on (the default) every route but /health
+ * and /docs needs credentials:
+ *
+ *   Authorization: Bearer <key>                        a user's API key
+ *   Authorization: Basic base64(<user_name>:<key>)     the same key, with its user's name (as one origin system did)
+ *   Authorization: Bearer <ADMIN_API_KEY>              the administrator, on /v1/admin only
+ *
+ * Missing or invalid credentials are a 401 with `WWW-Authenticate`; the
+ * message never says which part was wrong (unknown key, revoked key, another
+ * user's name), so nothing can be learned by trying. With AUTH=off (a trial on
+ * loopback only, see config.ts) nothing is checked here and the routes take
+ * the user from the request, as before keys existed.
+ *
+ * Decorates `fastify.users` (the user store) and the two onRequest hooks the
+ * route plugins add: `authenticateUser` and `authenticateAdmin`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Value } from 'typebox/value'
+import { checkAuthSettings } from '../../config.js'
+import { forbidden, unauthenticated } from '../../errors.js'
+import { UserName } from '../../schemas/common.js'
+import { createUserStore, type UserStore } from '../../users/user-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    users: UserStore
+    /** onRequest hook of the user routes: sets `request.userName` and `request.apiKeyId` (AUTH=on), or nothing (AUTH=off). */
+    authenticateUser: (request: FastifyRequest) => Promise<void>
+    /** onRequest hook of the admin routes: only the administrator key passes, whatever AUTH says. */
+    authenticateAdmin: (request: FastifyRequest) => Promise<void>
+  }
+  interface FastifyRequest {
+    /** The user this request acts for; '' until known. */
+    userName: string
+    /** The id of the API key the request came with (the rate limit counts per key). */
+    apiKeyId: string | undefined
+    isAdmin: boolean
+  }
+}
+
+const MISSING = 'credentials are required: send `Authorization: Bearer <API key>`, or HTTP Basic with user_name:API key'
+const INVALID = 'the credentials are not valid (an unknown, revoked or mistyped key, or a key of another user)'
+
+type Credentials = { scheme: 'bearer', key: string } | { scheme: 'basic', user: string, key: string }
+
+/** The credentials in the Authorization header; undefined when there is none; a 401 when it cannot be read. */
+function credentialsOf (request: FastifyRequest): Credentials | undefined {
+  const header = request.headers.authorization
+  if (header === undefined || header === '') return undefined
+  const [scheme = '', value = ''] = header.trim().split(/\s+/, 2)
+  if (/^bearer$/i.test(scheme) && value !== '') return { scheme: 'bearer', key: value }
+  if (/^basic$/i.test(scheme) && value !== '') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon > 0) return { scheme: 'basic', user: decoded.slice(0, colon), key: decoded.slice(colon + 1) }
+  }
+  throw unauthenticated('the Authorization header must be `Bearer <API key>` or `Basic base64(user_name:API key)`')
+}
+
+function sha256 (text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+export default fp(async function auth (fastify) {
+  const { config } = fastify
+  checkAuthSettings(config)
+  const users = createUserStore(fastify.redis, fastify.redisKeys)
+  // Hashed once: the comparison is then of two fixed-length digests, in constant time.
+  const adminDigest = config.auth.adminKey === undefined ? undefined : sha256(config.auth.adminKey)
+  const isAdminKey = (key: string) => adminDigest !== undefined && timingSafeEqual(sha256(key), adminDigest)
+
+  fastify.decorate('users', users)
+  fastify.decorateRequest('userName', '')
+  fastify.decorateRequest('apiKeyId', undefined)
+  fastify.decorateRequest('isAdmin', false)
+
+  fastify.decorate('authenticateUser', async function (request: FastifyRequest) {
+    if (!config.auth.enabled) return
+    const given = credentialsOf(request)
+    if (given === undefined) throw unauthenticated(MISSING)
+    if (given.scheme === 'bearer' && isAdminKey(given.key)) {
+      throw forbidden('the administrator key manages users (/v1/admin); act as a user with that user\'s key')
+    }
+    const owner = await users.verify(given.key)
+    if (owner === undefined || (given.scheme === 'basic' && given.user !== owner.user)) throw unauthenticated(INVALID)
+    request.userName = owner.user
+    request.apiKeyId = owner.keyId
+  })
+
+  fastify.decorate('authenticateAdmin', async function (request: FastifyRequest) {
+    const given = credentialsOf(request)
+    if (given === undefined) throw unauthenticated(MISSING)
+    if (given.scheme === 'bearer' && isAdminKey(given.key)) {
+      request.isAdmin = true
+      return
+    }
+    if (adminDigest === undefined) throw unauthenticated('no administrator key is configured (ADMIN_API_KEY), so no one may manage users')
+    if (await users.verify(given.key) !== undefined) throw forbidden('this route needs the administrator key, not a user\'s')
+    throw unauthenticated(INVALID)
+  })
+}, { name: 'auth', dependencies: ['config', 'redis'] })
+
+/**
+ * A user named in the request itself (the legacy body's `user_name`, the
+ * X-User-Name header) must be the authenticated one: a 403 naming the field
+ * otherwise. With AUTH=off the named user is taken as given.
+ */
+export function actAs (request: FastifyRequest, named: string | undefined, field: string): string {
+  if (request.userName === '') {
+    if (named === undefined) return ''
+    request.userName = named
+    return named
+  }
+  if (named !== undefined && named !== request.userName) {
+    throw forbidden('names another user than the one whose key the request carries', field)
+  }
+  return request.userName
+}
+
+/** Whether `name` can be a user's name (it becomes part of Redis keys). */
+export function isUserName (name: unknown): name is string {
+  return typeof name === 'string' && Value.Check(UserName, name)
+}

@@ -1,0 +1,230 @@
+/**
+ * Users and their API keys, in Redis.
+ *
+ *   {p}:user:{name}        hash  created_at
+ *   {p}:user-names         zset  every user name, score 0 (lex order: keyset pages)
+ *   {p}:user-keys:{name}   zset  the user's key ids, by creation time (ms)
+ *   {p}:api-key:{id}       hash  user, hash (SHA-256 of the secret, hex), created_at, label?, revoked_at?
+ *
+ * A key is `fo_<id>_<secret>`: the id (16 hex digits) finds its record in one
+ * read, the secret (32 random bytes, base64url) is never stored, only its
+ * hash. A fast hash is enough: the secret is random and long, so there is
+ * nothing to guess a word at a time (a slow hash protects passwords people
+ * choose). The hashes are compared in constant time.
+ *
+ * Every write is one Lua script, so a user and their first key appear
+ * together, a rotation revokes and issues in one step, and the limit on
+ * active keys holds under concurrent requests.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { RedisKeys } from '../redis-keys.js'
+
+/** Active (unrevoked) keys a user may hold at once; each creation past it is refused. */
+export const MAX_ACTIVE_KEYS = 20
+
+export interface KeyInfo {
+  id: string
+  label?: string
+  createdAt: number
+  revokedAt?: number
+}
+
+/** A key as issued: the only time its secret is known to anyone but its holder. */
+export interface IssuedKey extends KeyInfo {
+  key: string
+}
+
+export interface UserInfo {
+  name: string
+  createdAt: number
+  /** Keys not revoked. */
+  activeKeys: number
+}
+
+/** Why a key write did nothing. */
+export type KeyRefusal = 'no-user' | 'no-key' | 'revoked' | 'too-many-keys'
+
+export interface UserStore {
+  /** Creates the user with a first key; undefined when the name is taken. */
+  create (name: string, label?: string): Promise<{ user: UserInfo, key: IssuedKey } | undefined>
+  get (name: string): Promise<UserInfo | undefined>
+  /** Users in name order (byte order), after `after`. */
+  page (options: { after?: string, limit: number }): Promise<{ users: UserInfo[], next?: string }>
+  keys (user: string): Promise<KeyInfo[]>
+  issue (user: string, label?: string): Promise<IssuedKey | KeyRefusal>
+  /** Revokes the key (at once: the next request with it is refused); revoking twice keeps the first time. */
+  revoke (user: string, keyId: string): Promise<KeyInfo | 'no-key'>
+  /** Issues a new key with the old one's label and revokes the old one, in one step. */
+  rotate (user: string, keyId: string): Promise<IssuedKey | KeyRefusal>
+  /** The user and key id a key string belongs to; undefined for anything else (unknown, revoked, malformed). */
+  verify (key: string): Promise<{ user: string, keyId: string } | undefined>
+}
+
+const KEY_PATTERN = /^fo_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
+
+function sha256 (text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+function newKey (): { id: string, key: string, hash: string } {
+  const id = randomBytes(8).toString('hex')
+  const secret = randomBytes(32).toString('base64url')
+  return { id, key: `fo_${id}_${secret}`, hash: sha256(secret).toString('hex') }
+}
+
+/**
+ * Shared by the write scripts. ARGV[1] the prefix, ARGV[2] the user, ARGV[3]
+ * now (ms), then per script. `issue(id, hash, label)` adds a key record and
+ * indexes it; it returns false when the user already holds MAX active keys.
+ */
+const PRELUDE = `
+local p, user, now = ARGV[1], ARGV[2], ARGV[3]
+local userKey, userKeys = p .. ':user:' .. user, p .. ':user-keys:' .. user
+local function active ()
+  local n = 0
+  for _, id in ipairs(redis.call('ZRANGE', userKeys, 0, -1)) do
+    if redis.call('HEXISTS', p .. ':api-key:' .. id, 'revoked_at') == 0 then n = n + 1 end
+  end
+  return n
+end
+local function issue (id, hash, label)
+  if active() >= ${MAX_ACTIVE_KEYS} then return false end
+  local record = p .. ':api-key:' .. id
+  redis.call('HSET', record, 'user', user, 'hash', hash, 'created_at', now)
+  if label ~= '' then redis.call('HSET', record, 'label', label) end
+  redis.call('ZADD', userKeys, now, id)
+  return true
+end
+`
+
+/** ARGV[4..6] the first key's id, hash, label. Returns 0 when the name is taken, else 1. */
+const CREATE_SCRIPT = `${PRELUDE}
+if redis.call('EXISTS', userKey) == 1 then return 0 end
+redis.call('HSET', userKey, 'created_at', now)
+redis.call('ZADD', p .. ':user-names', 0, user)
+issue(ARGV[4], ARGV[5], ARGV[6])
+return 1
+`
+
+/**
+ * ARGV[4] op: issue | rotate | revoke; ARGV[5] the key id (rotate, revoke);
+ * ARGV[6..8] the new key's id, hash, label (issue, rotate: '' keeps the old label).
+ * Returns {status, label}: status 'ok', 'no-user', 'no-key', 'revoked' or 'too-many-keys'.
+ */
+const KEY_SCRIPT = `${PRELUDE}
+local op, oldId = ARGV[4], ARGV[5]
+if redis.call('EXISTS', userKey) == 0 then return {'no-user', ''} end
+local label = ARGV[8]
+if op ~= 'issue' then
+  local old = p .. ':api-key:' .. oldId
+  if redis.call('HGET', old, 'user') ~= user then return {'no-key', ''} end
+  if op == 'revoke' then
+    redis.call('HSETNX', old, 'revoked_at', now)
+    return {'ok', ''}
+  end
+  if redis.call('HEXISTS', old, 'revoked_at') == 1 then return {'revoked', ''} end
+  label = redis.call('HGET', old, 'label') or ''
+  redis.call('HSET', old, 'revoked_at', now)
+end
+if not issue(ARGV[6], ARGV[7], label) then return {'too-many-keys', ''} end
+return {'ok', label}
+`
+
+type ScriptedRedis = Redis & {
+  userCreate (...args: Array<string | number>): Promise<0 | 1>
+  userKeyWrite (...args: Array<string | number>): Promise<[string, string]>
+}
+
+function keyInfo (id: string, record: Record<string, string>): KeyInfo {
+  return {
+    id,
+    ...(record.label !== undefined && { label: record.label }),
+    createdAt: Number(record.created_at),
+    ...(record.revoked_at !== undefined && { revokedAt: Number(record.revoked_at) })
+  }
+}
+
+export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
+  const scripted = redis as ScriptedRedis
+  if (typeof scripted.userCreate !== 'function') {
+    redis.defineCommand('userCreate', { numberOfKeys: 0, lua: CREATE_SCRIPT })
+    redis.defineCommand('userKeyWrite', { numberOfKeys: 0, lua: KEY_SCRIPT })
+  }
+  const p = keys.prefix
+
+  async function keyRecords (user: string): Promise<KeyInfo[]> {
+    const ids = await redis.zrange(keys.userKeys(user), '0', '-1')
+    const pipeline = redis.pipeline()
+    for (const id of ids) pipeline.hgetall(keys.apiKey(id))
+    const records = (await pipeline.exec()) ?? []
+    return ids.map((id, i) => keyInfo(id, records[i]?.[1] as Record<string, string>))
+  }
+
+  async function get (name: string): Promise<UserInfo | undefined> {
+    const createdAt = await redis.hget(keys.user(name), 'created_at')
+    if (createdAt === null) return undefined
+    const active = (await keyRecords(name)).filter((k) => k.revokedAt === undefined).length
+    return { name, createdAt: Number(createdAt), activeKeys: active }
+  }
+
+  async function write (user: string, op: 'issue' | 'rotate' | 'revoke', oldId: string, label = ''): Promise<{ status: string, issued: IssuedKey }> {
+    const now = Date.now()
+    const fresh = newKey()
+    const [status, kept] = await scripted.userKeyWrite(p, user, now, op, oldId, fresh.id, fresh.hash, label)
+    return {
+      status,
+      issued: { id: fresh.id, key: fresh.key, createdAt: now, ...(kept !== '' && { label: kept }) }
+    }
+  }
+
+  return {
+    async create (name, label = '') {
+      const now = Date.now()
+      const fresh = newKey()
+      if (await scripted.userCreate(p, name, now, fresh.id, fresh.hash, label) === 0) return undefined
+      return {
+        user: { name, createdAt: now, activeKeys: 1 },
+        key: { id: fresh.id, key: fresh.key, createdAt: now, ...(label !== '' && { label }) }
+      }
+    },
+
+    get,
+
+    async page ({ after, limit }) {
+      const names = await redis.zrangebylex(keys.userNames, after === undefined ? '-' : `(${after}`, '+', 'LIMIT', 0, limit + 1)
+      const shown = names.slice(0, limit)
+      const users = (await Promise.all(shown.map(get))).filter((u): u is UserInfo => u !== undefined)
+      return { users, ...(names.length > limit && { next: shown[shown.length - 1] }) }
+    },
+
+    keys: keyRecords,
+
+    async issue (user, label) {
+      const { status, issued } = await write(user, 'issue', '', label)
+      return status === 'ok' ? issued : status as KeyRefusal
+    },
+
+    async revoke (user, keyId) {
+      const { status } = await write(user, 'revoke', keyId)
+      if (status !== 'ok') return 'no-key'
+      return keyInfo(keyId, await redis.hgetall(keys.apiKey(keyId)))
+    },
+
+    async rotate (user, keyId) {
+      const { status, issued } = await write(user, 'rotate', keyId)
+      return status === 'ok' ? issued : status as KeyRefusal
+    },
+
+    async verify (key) {
+      const match = KEY_PATTERN.exec(key)
+      if (match === null) return undefined
+      const [, keyId, secret] = match as unknown as [string, string, string]
+      const [user, hash, revokedAt] = await redis.hmget(keys.apiKey(keyId), 'user', 'hash', 'revoked_at')
+      if (user == null || hash == null || revokedAt != null) return undefined
+      const stored = Buffer.from(hash, 'hex')
+      const given = sha256(secret)
+      return stored.length === given.length && timingSafeEqual(stored, given) ? { user, keyId } : undefined
+    }
+  }
+}

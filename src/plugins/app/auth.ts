@@ -72,6 +72,12 @@ export default fp(async function auth (fastify) {
   const adminDigest = config.auth.adminKey === undefined ? undefined : sha256(config.auth.adminKey)
   const isAdminKey = (key: string) => adminDigest !== undefined && timingSafeEqual(sha256(key), adminDigest)
 
+  /** The user and key the credentials are valid for; undefined when they are not (Basic must name the key's owner). */
+  async function ownerOf (given: Credentials): Promise<{ user: string, keyId: string } | undefined> {
+    const owner = await users.verify(given.key)
+    return owner === undefined || (given.scheme === 'basic' && given.user !== owner.user) ? undefined : owner
+  }
+
   fastify.decorate('users', users)
   fastify.decorateRequest('userName', '')
   fastify.decorateRequest('apiKeyId', undefined)
@@ -84,8 +90,8 @@ export default fp(async function auth (fastify) {
     if (given.scheme === 'bearer' && isAdminKey(given.key)) {
       throw forbidden('the administrator key manages users (/v1/admin); act as a user with that user\'s key')
     }
-    const owner = await users.verify(given.key)
-    if (owner === undefined || (given.scheme === 'basic' && given.user !== owner.user)) throw unauthenticated(INVALID)
+    const owner = await ownerOf(given)
+    if (owner === undefined) throw unauthenticated(INVALID)
     request.userName = owner.user
     request.apiKeyId = owner.keyId
   })
@@ -98,7 +104,7 @@ export default fp(async function auth (fastify) {
       return
     }
     if (adminDigest === undefined) throw unauthenticated('no administrator key is configured (ADMIN_API_KEY), so no one may manage users')
-    if (await users.verify(given.key) !== undefined) throw forbidden('this route needs the administrator key, not a user\'s')
+    if (await ownerOf(given) !== undefined) throw forbidden('this route needs the administrator key, not a user\'s')
     throw unauthenticated(INVALID)
   })
 }, { name: 'auth', dependencies: ['config', 'redis'] })

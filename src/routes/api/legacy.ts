@@ -17,7 +17,7 @@ import {
 
 const DEFAULT_FAILED_LIMIT = 1000
 
-const errors = { 400: LegacyError, 401: LegacyError, 403: LegacyError, 413: LegacyError, 415: LegacyError, 429: LegacyError }
+const errors = { 400: LegacyError, 401: LegacyError, 403: LegacyError, 413: LegacyError, 415: LegacyError, 422: LegacyError, 429: LegacyError }
 const tags = ['legacy']
 
 /** A GET may come with no body at all (`?user_name=`): validate it as an empty object. */

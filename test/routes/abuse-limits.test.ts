@@ -1,0 +1,93 @@
+/**
+ * Limits that keep one client from hurting the others: a rate limit per key
+ * (counted in Redis, so shared by every API process), a body size limit, and
+ * limits on a book's contacts, a dispatch's deliveries and a text's length;
+ * each answers a clear 4xx and writes nothing.
+ */
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { AUTH_ENV, build } from '../helpers/app.js'
+import { bearer, createUser } from '../helpers/auth.js'
+
+t.test('the rate limit: RATE_LIMIT_MAX requests per window per key, then 429 with Retry-After; counted across processes', async (t) => {
+  const env = { ...AUTH_ENV, RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '60000' }
+  const first = await build(t, { env })
+  const second = await build(t, { env, prefix: first.prefix, mock: first.mock })
+  const alice = await createUser(first.app, 'alice')
+  const bob = await createUser(first.app, 'bob')
+
+  const remaining: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const res = await (i % 2 === 0 ? first : second).app.inject({ method: 'GET', url: '/v1/contacts', headers: bearer(alice.key) })
+    t.equal(res.statusCode, 200, `request ${i + 1} of 5 (through process ${i % 2 === 0 ? 'one' : 'two'})`)
+    t.equal(res.headers['ratelimit-limit'], '5')
+    remaining.push(Number(res.headers['ratelimit-remaining']))
+  }
+  t.same(remaining, [4, 3, 2, 1, 0], 'RateLimit-Remaining counts down across both processes')
+
+  const refused = await first.app.inject({ method: 'GET', url: '/v1/contacts', headers: bearer(alice.key) })
+  t.equal(refused.statusCode, 429, 'the sixth request in the window')
+  t.equal(refused.json().error.code, 'RATE_LIMITED')
+  t.match(refused.json().error.message, /at most 5 per 60 s/)
+  const retryAfter = Number(refused.headers['retry-after'])
+  t.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After: ${retryAfter} s`)
+  t.equal(refused.headers['ratelimit-remaining'], '0')
+  t.equal((await second.app.inject({ method: 'PUT', url: '/api/contacts', headers: bearer(alice.key), payload: { user_name: 'alice', contact: 'x', message: 'm' } })).statusCode,
+    429, 'the legacy routes count against the same key')
+
+  t.equal((await first.app.inject({ method: 'GET', url: '/v1/contacts', headers: bearer(bob.key) })).statusCode, 200, 'another key has its own count')
+  for (let i = 0; i < 10; i++) t.equal((await first.app.inject({ method: 'GET', url: '/health' })).statusCode, 200, `health ${i + 1}: never limited`)
+})
+
+t.test('a refused client is served again once Retry-After has passed', async (t) => {
+  const { app } = await build(t, { env: { ...AUTH_ENV, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '1000' } })
+  const alice = await createUser(app, 'alice')
+  let refused
+  for (let i = 0; i < 50 && refused === undefined; i++) {
+    const res = await app.inject({ method: 'GET', url: '/v1/keys', headers: bearer(alice.key) })
+    if (res.statusCode === 429) refused = res
+  }
+  t.ok(refused, 'a burst reaches the limit')
+  await sleep(Number(refused?.headers['retry-after']) * 1000 + 100)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/keys', headers: bearer(alice.key) })).statusCode, 200, 'served after waiting Retry-After')
+})
+
+t.test('without a key (AUTH=off), the count is per client address', async (t) => {
+  const { app } = await build(t, { env: { RATE_LIMIT_MAX: '2' } })
+  const statuses = []
+  for (const user of ['a', 'b', 'c']) statuses.push((await app.inject({ method: 'GET', url: '/v1/contacts', headers: { 'x-user-name': user } })).statusCode)
+  t.same(statuses, [200, 200, 429], 'naming other users in the header does not escape the limit')
+})
+
+t.test('bodies, books, dispatches and texts have limits, each a clear 4xx that writes nothing', async (t) => {
+  const { app } = await build(t, { env: { BODY_LIMIT: '16384', MAX_CONTACTS_PER_USER: '3', MAX_DELIVERIES_PER_DISPATCH: '4' } })
+  const as = { 'x-user-name': 'alice' }
+
+  const huge = await app.inject({ method: 'POST', url: '/v1/contacts', headers: { ...as, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'Big', tags: ['x'.repeat(20_000)] }) })
+  t.equal(huge.statusCode, 413)
+  t.equal(huge.json().error.code, 'BODY_TOO_LARGE')
+
+  for (const name of ['A', 'B', 'C']) {
+    t.equal((await app.inject({ method: 'POST', url: '/v1/contacts', headers: as, payload: { name, telegram: '100', whatsapp: '+15550000001' } })).statusCode, 201)
+  }
+  const full = await app.inject({ method: 'POST', url: '/v1/contacts', headers: as, payload: { name: 'D', telegram: '100' } })
+  t.equal(full.statusCode, 422)
+  t.match(full.json().error, { code: 'CONTACT_LIMIT_REACHED', message: /at most 3 contacts/ })
+  const legacyFull = await app.inject({ method: 'POST', url: '/api/contacts', payload: { user_name: 'alice', contact: { name: 'D', messangers: { telegram: '100' } } } })
+  t.equal(legacyFull.statusCode, 422)
+  t.match(legacyFull.json(), { success: false, error: { code: 'CONTACT_LIMIT_REACHED' } }, 'the legacy shape, with success: false')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/contacts/D', headers: as })).statusCode, 404, 'D was not written')
+
+  const tooMany = await app.inject({ method: 'POST', url: '/v1/dispatches', headers: as, payload: { text: 'hi', all_contacts: true } })
+  t.equal(tooMany.statusCode, 422)
+  t.match(tooMany.json().error, { code: 'TOO_MANY_DELIVERIES', message: /would be 6 deliveries; one dispatch makes at most 4/ })
+  t.equal((await app.inject({ method: 'POST', url: '/v1/dispatches', headers: as, payload: { text: 'hi', contacts: ['A', 'B'] } })).statusCode, 202, 'four is fine')
+
+  const long = await app.inject({ method: 'POST', url: '/v1/dispatches', headers: as, payload: { text: 'x'.repeat(7001), contacts: ['A'] } })
+  t.equal(long.statusCode, 400)
+  t.equal(long.json().error.details[0].field, 'text')
+  const legacyLong = await app.inject({ method: 'PUT', url: '/api/contacts', payload: { user_name: 'alice', contacts: ['A'], message: 'x'.repeat(7001) } })
+  t.equal(legacyLong.statusCode, 400)
+  t.equal(legacyLong.json().error.details[0].field, 'message')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/dispatches', headers: as })).json().dispatches.length, 1, 'only the dispatch within the limits was made')
+})

@@ -1,0 +1,96 @@
+/**
+ * Secrets hygiene, end to end: a service on a Redis that asks for a password
+ * (`requirepass`), messenger tokens of its own, the administrator key and
+ * users' keys in use (Bearer and Basic, right and wrong), sends that succeed,
+ * fail and are retried: none of these secrets reaches a log line at debug
+ * level, an answer (beyond the one that issues a key) or an error message.
+ */
+import t, { type Test } from 'tap'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createConnection } from 'node:net'
+import { PassThrough } from 'node:stream'
+import { freePort } from '../../scripts/free-port.js'
+import { AUTH_ENV, ADMIN_KEY, build, eventually } from '../helpers/app.js'
+import { basic, bearer, createUser } from '../helpers/auth.js'
+import { startMock } from '../helpers/mock.js'
+
+const REDIS_PASSWORD = 'redis-pass-7c41e0d2b9'
+const TOKENS = { telegram: '5550001:tg-token-2f9d1c', whatsapp: 'wa-token-88b0e4a1', viber: 'viber-token-3d77aa10' }
+
+/** A Redis of this test's own that refuses clients without the password. */
+async function redisWithPassword (t: Test): Promise<string> {
+  const port = await freePort()
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', REDIS_PASSWORD],
+    { stdio: 'ignore' })
+  t.teardown(async () => { child.kill('SIGTERM'); if (child.exitCode === null) await once(child, 'exit') })
+  const url = `redis://127.0.0.1:${port}`
+  await eventually(async () => await new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'))
+    socket.once('data', (data) => { socket.destroy(); resolve(data.toString().startsWith('-NOAUTH')) })
+    socket.once('error', () => resolve(false))
+  }), 'redis-server to ask for its password')
+  return url
+}
+
+t.test('no secret in logs, answers or error messages', async (t) => {
+  const redisUrl = await redisWithPassword(t)
+  const lines: string[] = []
+  const stream = new PassThrough()
+  stream.on('data', (chunk: Buffer) => lines.push(chunk.toString()))
+  const mock = await startMock(t, { tokens: TOKENS })
+  const { app } = await build(t, {
+    mock,
+    logStream: stream,
+    env: {
+      ...AUTH_ENV,
+      LOG_LEVEL: 'debug',
+      REDIS_URL: redisUrl,
+      REDIS_PASSWORD,
+      TELEGRAM_BOT_TOKEN: TOKENS.telegram,
+      WHATSAPP_TOKEN: TOKENS.whatsapp,
+      VIBER_AUTH_TOKEN: TOKENS.viber,
+      DELIVERY_ATTEMPTS: '2'
+    }
+  })
+
+  t.same((await app.inject({ method: 'GET', url: '/health' })).json(), { status: 'ok', redis: true }, 'the service works on the password-protected Redis')
+  const alice = await createUser(app, 'alice')
+  const answers: string[] = []
+  const call = async (method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: object) => {
+    const res = await app.inject({ method, url, headers, ...(payload !== undefined && { payload }) })
+    answers.push(res.body)
+    return res
+  }
+  await call('POST', '/v1/contacts', bearer(alice.key), { name: 'Artem', telegram: '123456', whatsapp: '+15551234567', viber: 'artem-viber-id' })
+  const accepted = await call('POST', '/v1/dispatches', basic('alice', alice.key), { text: 'hello', contacts: ['Artem'] })
+  t.equal(accepted.statusCode, 202)
+  await eventually(async () => (await call('GET', `/v1/dispatches/${accepted.json().id as string}`, bearer(alice.key))).json().status === 'finished',
+    'the dispatch to finish')
+  const counts = (await call('GET', `/v1/dispatches/${accepted.json().id as string}`, bearer(alice.key))).json().counts
+  t.match(counts, { delivered: 2, failed: 1 }, 'Telegram and WhatsApp took the tokens; Viber failed (after a retry)')
+  t.equal((await mock.received({ messenger: 'telegram' })).count, 1)
+
+  await call('GET', '/v1/contacts', bearer(alice.key.slice(0, -2) + 'zz'))
+  await call('GET', '/v1/contacts', basic('alice', ADMIN_KEY))
+  await call('GET', '/v1/contacts', bearer(ADMIN_KEY))
+  await call('GET', '/v1/admin/users', bearer(alice.key))
+  await call('GET', '/v1/admin/users/alice', bearer(ADMIN_KEY))
+  await call('GET', '/api/get_failed_mess', bearer(alice.key), { user_name: 'alice' })
+  await app.close()
+
+  const log = lines.join('')
+  t.ok(log.includes('"msg":"request"') && log.includes('delivery'), 'the log has request and delivery lines to look through')
+  const secrets: Record<string, string> = {
+    'the Redis password': REDIS_PASSWORD,
+    'the administrator key': ADMIN_KEY,
+    'the user\'s key': alice.key,
+    'the user\'s key secret': alice.key.slice(20),
+    'the Basic credentials': Buffer.from(`alice:${alice.key}`).toString('base64'),
+    ...Object.fromEntries(Object.entries(TOKENS).map(([messenger, token]) => [`the ${messenger} token`, token]))
+  }
+  for (const [what, secret] of Object.entries(secrets)) {
+    t.notOk(log.includes(secret), `${what}: not in ${lines.length} log lines`)
+    t.notOk(answers.some((body) => body.includes(secret)), `${what}: not in ${answers.length} answers after the one that issued the key`)
+  }
+})

@@ -11,6 +11,7 @@ import { ConnectionString } from 'mongodb-connection-string-url'
 import { LogController, type FastifyServerOptions } from 'fastify'
 import type { Messenger } from './messengers/messenger.js'
 import { MAX_DELIVERIES_PER_DISPATCH } from './deliveries/delivery.js'
+import { frameworkErrors } from './plugins/app/error-handler.js'
 
 const Port = (fallback: number) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback })
 const Positive = (fallback: number) => Type.Integer({ minimum: 1, default: fallback })
@@ -331,6 +332,7 @@ export function serverOptions (config: Config): FastifyServerOptions {
     // Longer than any valid path parameter (a contact name is at most 100 characters, as UTF-8 percent-encoding
     // up to 12 times that), so an over-long one reaches the route's schema and gets our 400 naming it.
     maxParamLength: 2000,
+    frameworkErrors,
     // Enough for the slowest client of a self-hosted service; keeps slowloris out.
     requestTimeout: 30_000,
     connectionTimeout: 60_000,

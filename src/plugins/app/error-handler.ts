@@ -21,7 +21,9 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
-  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE'
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_BAD_URL: 'INVALID_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG'
 }
 
 /** `/contact/messangers/telegram` + missing `x` -> `contact.messangers.telegram.x`; array items as `[i]`. */
@@ -47,6 +49,17 @@ function validationDetails (error: FastifyError): FieldProblem[] {
 export function errorBody (request: FastifyRequest, code: string, message: string, details?: FieldProblem[]): ErrorBody {
   const body: ErrorBody = { error: { code, message, ...(details && { details }) } }
   return request.url.startsWith('/api/') ? { success: false, ...body } : body
+}
+
+/**
+ * Errors Fastify meets before a route is chosen (a path that is not valid
+ * percent-encoding, a path parameter past maxParamLength): the server option
+ * `frameworkErrors` (serverOptions in config.ts) answers them in the same shape.
+ */
+export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400
+  const message = error.code === 'FST_ERR_BAD_URL' ? 'the path is not valid percent-encoding' : 'a path segment is too long'
+  void reply.status(status).send(errorBody(request, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', message, [{ field: 'path', message }]))
 }
 
 export default fp(async function errorHandler (fastify) {

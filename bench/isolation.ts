@@ -27,6 +27,8 @@ async function run (label: string, behaviour: BehaviourConfig, env: Record<strin
   const mock = buildMock({ tokens: TOKENS, whatsappPhoneNumberId: '100000000000001', behaviour })
   const mockUrl = await mock.listen({ host: '127.0.0.1', port: 0 })
   const config = loadConfig({
+    AUTH: 'off',
+    RATE_LIMIT_MAX: '0',
     ...process.env,
     REDIS_PREFIX: `bench${Date.now()}`,
     LOG_LEVEL: 'silent',

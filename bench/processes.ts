@@ -122,6 +122,9 @@ export async function startService (prefix: string, mock: Mock | undefined, env:
     WHATSAPP_RATE_PER_SECOND: '0',
     VIBER_RATE_PER_SECOND: '0',
     DEDUP_WINDOW_SECONDS: '0',
+    // Loopback only, as `npm start` runs it: users named by X-User-Name, no per-key request limit.
+    AUTH: 'off',
+    RATE_LIMIT_MAX: '0',
     ...(mock !== undefined && {
       TELEGRAM_API_URL: mock.api('telegram'),
       WHATSAPP_API_URL: mock.api('whatsapp'),

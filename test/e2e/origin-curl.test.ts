@@ -7,7 +7,7 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
-import { eventually } from '../helpers/app.js'
+import { ADMIN_KEY, AUTH_ENV, eventually } from '../helpers/app.js'
 import { runMock, runService } from '../helpers/processes.js'
 import { freshPrefix, testRedis } from '../helpers/redis.js'
 
@@ -97,4 +97,50 @@ t.test('the origin curl flows against the running service', async (t) => {
   }, 'the scheduled send delivered')
   t.same(later.map((m) => m.messenger).sort(), ['telegram', 'whatsapp'], 'delivered after it')
   t.match(service.output(), /"msg":"request"/, 'the process logged its requests')
+})
+
+t.test('with authentication on: the same commands plus `-u test:<key>`; without it, 401; another user_name, 403', async (t) => {
+  const prefix = freshPrefix()
+  testRedis(t, prefix)
+  const mock = await runMock(t)
+  const service = await runService(t, prefix, mock.url, AUTH_ENV)
+  const port = new URL(service.url).port
+  const curl = async (command: string, credentials = '') => {
+    const { stdout } = await exec('bash', ['-c', `${command.replace('localhost:8080', `localhost:${port}`)} ${credentials} --silent --show-error --include`])
+    const [head = '', body = ''] = stdout.split(/\r\n\r\n/)
+    return { status: Number(/^HTTP\/[\d.]+ (\d+)/.exec(head)?.[1]), head, body: JSON.parse(body) as Record<string, unknown> }
+  }
+
+  const created = await fetch(`${service.url}/v1/admin/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'test' })
+  })
+  const key = ((await created.json()) as { key: { key: string } }).key.key
+
+  const refused = await curl(ORIGIN.create)
+  t.equal(refused.status, 401, 'the bare command: 401')
+  t.match(refused.head, /www-authenticate: Bearer realm="messenger-fanout", Basic realm="messenger-fanout"/i)
+  t.match(refused.body, { success: false, error: { code: 'UNAUTHENTICATED' } })
+
+  for (const [name, command] of Object.entries(ORIGIN)) {
+    if (name === 'failed' || name === 'remove') continue
+    const answer = await curl(command, `-u test:${key}`)
+    t.equal(answer.status, 200, `${name} with -u test:<key>`)
+  }
+  t.same((await curl(ORIGIN.list, `-H "Authorization: Bearer ${key}"`)).body, { contacts: { Artem: { telegram: 'ArtemZaitsev', whatsApp: '+799200828615', viber: '' } } },
+    'Bearer works as Basic does')
+  t.equal((await curl(ORIGIN.remove, `-u test:${key}`)).status, 200)
+
+  const other = await curl(ORIGIN.list.replace('"user_name": "test"', '"user_name": "someone"'), `-u test:${key}`)
+  t.equal(other.status, 403, 'a user_name other than the key\'s owner')
+  t.match(other.body, { success: false, error: { code: 'FORBIDDEN', details: [{ field: 'user_name' }] } })
+})
+
+t.test('the service refuses to start insecurely, saying why', async (t) => {
+  const prefix = freshPrefix()
+  const mock = await runMock(t)
+  await t.rejects(runService(t, prefix, mock.url, { AUTH: 'on' }), /AUTH is on and ADMIN_API_KEY is not set/, 'no administrator key')
+  await t.rejects(runService(t, prefix, mock.url, { AUTH: 'off', HOST: '0.0.0.0' }),
+    /AUTH=off while HOST is 0\.0\.0\.0, which is not a loopback address.*DANGEROUSLY_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS/, 'no credentials on every address')
 })

@@ -331,7 +331,7 @@ export function serverOptions (config: Config): FastifyServerOptions {
     bodyLimit: config.bodyLimit,
     // Longer than any valid path parameter (a contact name is at most 100 characters, as UTF-8 percent-encoding
     // up to 12 times that), so an over-long one reaches the route's schema and gets our 400 naming it.
-    maxParamLength: 2000,
+    routerOptions: { maxParamLength: 2000 },
     frameworkErrors,
     // Enough for the slowest client of a self-hosted service; keeps slowloris out.
     requestTimeout: 30_000,

@@ -91,3 +91,20 @@ t.test('bodies, books, dispatches and texts have limits, each a clear 4xx that w
   t.equal(legacyLong.json().error.details[0].field, 'message')
   t.equal((await app.inject({ method: 'GET', url: '/v1/dispatches', headers: as })).json().dispatches.length, 1, 'only the dispatch within the limits was made')
 })
+
+t.test('a broken or over-long path gets our error shape naming the path, not Fastify\'s own', async (t) => {
+  const { app } = await build(t)
+  const cases: Array<[string, number, string]> = [
+    ['/v1/contacts/%E0%A4%A', 400, 'INVALID_URL'],
+    ['/v1/contacts/%', 400, 'INVALID_URL'],
+    [`/v1/dispatches/${'x'.repeat(3000)}`, 414, 'URI_TOO_LONG']
+  ]
+  for (const [url, status, code] of cases) {
+    const res = await app.inject({ method: 'GET', url, headers: { 'x-user-name': 'alice' } })
+    t.equal(res.statusCode, status, url.slice(0, 40))
+    t.same(res.json().error.code, code)
+    t.same(res.json().error.details.map((d: { field: string }) => d.field), ['path'])
+  }
+  const legacy = await app.inject({ method: 'GET', url: '/api/contacts/%' })
+  t.match(legacy.json(), { success: false, error: { code: 'INVALID_URL' } }, 'with success: false on the legacy routes')
+})

@@ -111,7 +111,7 @@ export async function runApi (settings: Settings): Promise<Omit<Section, 'second
   const bareName = 'bare route'
   const figures: Figure[] = []
   const notes = [
-    `autocannon in this process, ${s.connections} connections, ${s.seconds} s per run after ${s.warmupSeconds} s of warm-up; service with ROLE=api (HTTP only), LOG_LEVEL=warn`,
+    `autocannon in this process, ${s.connections} connections, ${s.seconds} s per run after ${s.warmupSeconds} s of warm-up; service with ROLE=api (HTTP only); both processes LOG_LEVEL=info, as in production`,
     'baseline: GET /bare answering a constant on a bare Fastify with the service\'s server options, run right before each of ours',
     'throughput counts 2xx answers only; ratio = ours / bare (for latencies: times slower); one load generator on 2 shared cores caps the bare route too'
   ]

@@ -204,6 +204,9 @@ end
 return read(kept)
 `
 
+/** Names per HMGET when reading many contacts. */
+const NAMES_PER_READ = 1000
+
 type WriteOp = 'create' | 'replace' | 'upsert' | 'patch' | 'remove'
 type WriteResult = [0] | [1] | [1 | 2, string]
 
@@ -305,7 +308,10 @@ export function createRedisContactStore (redis: Redis, keys: RedisKeys): Contact
     async findByNames (user, names) {
       const unique = [...new Set(names)]
       if (unique.length === 0) return []
-      const values = await redis.hmget(keys.contacts(user), ...unique)
+      // A slice per HMGET: a dispatch may name 100,000 contacts, more arguments than one call can spread.
+      const slices: string[][] = []
+      for (let i = 0; i < unique.length; i += NAMES_PER_READ) slices.push(unique.slice(i, i + NAMES_PER_READ))
+      const values = (await Promise.all(slices.map(async (slice) => await redis.hmget(keys.contacts(user), ...slice)))).flat()
       const found: Contact[] = []
       unique.forEach((name, i) => {
         const json = values[i]

@@ -61,8 +61,9 @@ end
 
 /**
  * ARGV: prefix, dispatch id, user, now, text, send_at, expires_at ('' = none),
- * initial state, dedup window (s, 0 = off), text fingerprint, then
- * (contact, messenger, address) per leg.
+ * initial state, dedup window (s, 0 = off), text fingerprint, and the legs as
+ * one JSON array [contact, messenger, address, contact, ...] (one argument
+ * however many legs: a call with 300,000 arguments overflows the client's stack).
  * Writes the dispatch and its deliveries; a leg repeating a delivered or
  * pending delivery of the same text to the same address within the window
  * is written `suppressed`, pointing at it. Puts the dispatch in the outbox
@@ -72,8 +73,9 @@ export const CREATE = PRELUDE + `
 local id, user, now, initial = ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local window, fingerprint = tonumber(ARGV[9]), ARGV[10]
 local n, suppressed = 0, 0
-for i = 11, #ARGV, 3 do
-  local contact, messenger, address = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+local legs = cjson.decode(ARGV[11])
+for i = 1, #legs, 3 do
+  local contact, messenger, address = legs[i], legs[i + 1], legs[i + 2]
   local did = leg_id(id, n)
   n = n + 1
   local repeats = nil

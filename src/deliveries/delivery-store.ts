@@ -317,12 +317,18 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
   return {
     async createDispatch (dispatch, legs) {
       const initial = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
-      const args: Array<string | number> = [
-        P, dispatch.id, dispatch.user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
-        initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text)
-      ]
-      for (const leg of legs) args.push(leg.contact, leg.messenger, leg.address)
-      return { suppressed: await scripted.deliveryCreate(...args) }
+      const flat: string[] = new Array<string>(3 * legs.length)
+      legs.forEach((leg, i) => {
+        flat[3 * i] = leg.contact
+        flat[3 * i + 1] = leg.messenger
+        flat[3 * i + 2] = leg.address
+      })
+      return {
+        suppressed: await scripted.deliveryCreate(
+          P, dispatch.id, dispatch.user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
+          initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat)
+        )
+      }
     },
 
     async markQueued (dispatchId) {

@@ -8,9 +8,10 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { ulid } from 'ulid'
 import { createDeliveryStore, type DeliveryStore } from '../../src/deliveries/delivery-store.js'
-import { deliveryId, DELIVERY_STATES, TERMINAL_STATES, type Delivery, type NewDelivery, type NewDispatch } from '../../src/deliveries/delivery.js'
+import { deliveryId, DELIVERY_STATES, MAX_DELIVERIES_PER_DISPATCH, TERMINAL_STATES, type Delivery, type NewDelivery, type NewDispatch } from '../../src/deliveries/delivery.js'
 import { redisKeys } from '../../src/redis-keys.js'
-import { freshPrefix, testRedis } from '../helpers/redis.js'
+import { Redis } from 'ioredis'
+import { freshPrefix, REDIS_URL, testRedis } from '../helpers/redis.js'
 
 const LEGS: NewDelivery[] = [
   { contact: 'Artem', messenger: 'telegram', address: '@ArtemZaitsev' },
@@ -77,6 +78,24 @@ t.test('a dispatch is written with all its deliveries, queued, and sits in the o
   t.equal(await store.get('nope.00000'), undefined)
   t.equal(await store.getDispatch('nope'), undefined)
   t.same(await store.legIds(dispatch.id), ids)
+})
+
+t.test('the largest dispatch allowed is written in one call, and any contact name survives the way there', async (t) => {
+  const prefix = freshPrefix()
+  testRedis(t, prefix)
+  // As the app's client: commands of concurrent requests are pipelined together.
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
+  t.teardown(async () => { await redis.quit() })
+  const store = createDeliveryStore(redis, redisKeys(prefix))
+  const odd = 'Зоя "Z" \\ {} [] 😀 , .00001'
+  const legs: NewDelivery[] = Array.from({ length: MAX_DELIVERIES_PER_DISPATCH }, (_, i) =>
+    ({ contact: i === 1 ? odd : `c${i}`, messenger: 'telegram', address: String(1000 + i) }))
+  const now = Date.now()
+  const id = ulid(now)
+  await store.createDispatch({ id, user: 'alice', text: 'Hello all', sendAt: now, createdAt: now, dedupWindowSeconds: 0 }, legs)
+  t.match(await store.getDispatch(id), { total: MAX_DELIVERIES_PER_DISPATCH, counts: { queued: MAX_DELIVERIES_PER_DISPATCH } })
+  t.match(await store.get(deliveryId(id, 1)), { contact: odd, messenger: 'telegram', address: '1001', state: 'queued' })
+  t.match(await store.get(deliveryId(id, MAX_DELIVERIES_PER_DISPATCH - 1)), { contact: `c${MAX_DELIVERIES_PER_DISPATCH - 1}`, address: String(1000 + MAX_DELIVERIES_PER_DISPATCH - 1) })
 })
 
 t.test('a future dispatch is scheduled until released; release hands over every waiting leg once per generation', async (t) => {

@@ -45,11 +45,15 @@ function jobOptions (jobId: string, delayMs: number): JobsOptions {
 /** Adds a dispatch's release job (at send_at) and expire job (at expires_at, if any). */
 export async function scheduleDispatch (queue: DispatchQueue, dispatch: { id: string, sendAt: number, expiresAt?: number }, now = Date.now()): Promise<void> {
   const data = { dispatch: dispatch.id }
+  const release = jobOptions(`release-${dispatch.id}`, dispatch.sendAt - now)
+  if (dispatch.expiresAt === undefined) {
+    // One job: a plain add. addBulk builds an ioredis pipeline, which copies every BullMQ script onto it.
+    await queue.add('release', data, release)
+    return
+  }
   await queue.addBulk([
-    { name: 'release', data, opts: jobOptions(`release-${dispatch.id}`, dispatch.sendAt - now) },
-    ...(dispatch.expiresAt === undefined
-      ? []
-      : [{ name: 'expire' as const, data, opts: jobOptions(`expire-${dispatch.id}`, dispatch.expiresAt - now) }])
+    { name: 'release', data, opts: release },
+    { name: 'expire', data, opts: jobOptions(`expire-${dispatch.id}`, dispatch.expiresAt - now) }
   ])
 }
 

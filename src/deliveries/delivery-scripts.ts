@@ -39,16 +39,25 @@ local function each_leg (dispatch, first, last, fields, fn)
 end
 
 -- Moves delivery id (of user) from state 'from' to 'to', keeping counts and indexes in step.
-local function move (id, user, from, to, now)
+-- 'fields' (optional): more field/value pairs for the delivery, written in the same HSET.
+local function move (id, user, from, to, now, fields)
   local dk, xk, sk = dkey(id), xkey(dispatch_of(id)), skey(user)
-  redis.call('HSET', dk, 'state', to, 'updated_at', now)
+  local finishing = TERMINAL[to] and not TERMINAL[from]
+  local set = { 'state', to, 'updated_at', now }
+  if finishing then
+    set[5] = 'finished_at'
+    set[6] = now
+  end
+  if fields then
+    for i = 1, #fields do set[#set + 1] = fields[i] end
+  end
+  redis.call('HSET', dk, unpack(set))
   if from == to then return end
   redis.call('HINCRBY', xk, 'n:' .. from, -1)
   redis.call('HINCRBY', xk, 'n:' .. to, 1)
   redis.call('HINCRBY', sk, 'n:' .. from, -1)
   redis.call('HINCRBY', sk, 'n:' .. to, 1)
-  if TERMINAL[to] and not TERMINAL[from] then
-    redis.call('HSET', dk, 'finished_at', now)
+  if finishing then
     redis.call('HINCRBY', xk, 'open', -1)
     redis.call('ZADD', fkey(user, to), 0, id)
   elseif TERMINAL[from] and not TERMINAL[to] then
@@ -123,7 +132,7 @@ return suppressed
 export const START = PRELUDE + `
 local id, now = ARGV[2], ARGV[3]
 local dk = dkey(id)
-local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel', 'messenger', 'address')
+local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel', 'messenger', 'address', 'attempts')
 local state = leg[1]
 if not state then return false end
 if TERMINAL[state] then return { state } end
@@ -138,35 +147,42 @@ if leg[3] == '1' then
   move(id, user, state, 'cancelled', now)
   return { 'ended', 'cancelled' }
 end
-move(id, user, state, 'sending', now)
-local attempts = redis.call('HINCRBY', dk, 'attempts', 1)
+local attempts = tonumber(leg[6] or '0') + 1
+move(id, user, state, 'sending', now, { 'attempts', attempts })
 return { 'sending', attempts, leg[4], leg[5], dispatch[2], user }
 `
 
 /**
  * ARGV: prefix, delivery id, now, states it may leave (comma-separated), new
- * state, then field/value pairs to set.
+ * state, the generation it must be in ('' = any), a new generation to give it
+ * ('' = keep), then field/value pairs to set.
  * A delivery going back to `queued` for a retry ends `cancelled` instead when
  * a cancel came while it was being sent, and `expired` when its dispatch's
  * expires_at has passed. Returns {1, previous state, new state} when applied,
- * {0, current state} when not; nil if unknown.
+ * {0, current state} when not (another state, or another generation); nil if unknown.
  */
 export const TRANSITION = PRELUDE + `
 local id, now, to = ARGV[2], ARGV[3], ARGV[5]
 local dk = dkey(id)
-local state = redis.call('HGET', dk, 'state')
+local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel')
+local state = leg[1]
 if not state then return false end
 if not string.find(',' .. ARGV[4] .. ',', ',' .. state .. ',', 1, true) then return { 0, state } end
+if ARGV[6] ~= '' and (leg[2] or '0') ~= ARGV[6] then return { 0, state } end
 local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'expires_at')
 if to == 'queued' then
-  if redis.call('HGET', dk, 'cancel') == '1' then
+  if leg[3] == '1' then
     to = 'cancelled'
   elseif dispatch[2] and tonumber(now) >= tonumber(dispatch[2]) then
     to = 'expired'
   end
 end
-if #ARGV >= 7 then redis.call('HSET', dk, unpack(ARGV, 6)) end
-move(id, dispatch[1], state, to, now)
+local fields = { unpack(ARGV, 8) }
+if ARGV[7] ~= '' then
+  fields[#fields + 1] = 'gen'
+  fields[#fields + 1] = ARGV[7]
+end
+move(id, dispatch[1], state, to, now, fields)
 return { 1, state, to }
 `
 

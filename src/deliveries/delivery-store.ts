@@ -119,14 +119,19 @@ export interface DeliveryStore {
   /** Ends every leg of the dispatch that is still waiting `expired`; returns how many. */
   expire (dispatchId: string): Promise<number>
   start (id: string, generation: number): Promise<StartResult>
-  /** Moves a pending delivery to a terminal state; false when it was already finished. */
-  finish (id: string, state: TerminalState, fields?: TransitionFields): Promise<boolean>
+  /**
+   * Moves a pending delivery to a terminal state; false when it was already finished
+   * (or, with `generation`, when it is in another generation: a newer job has it).
+   */
+  finish (id: string, state: TerminalState, fields?: TransitionFields, generation?: number): Promise<boolean>
   /**
    * Puts a `sending` delivery back to `queued` for its next attempt, or ends it
    * `cancelled`/`expired` when that is what it now is. Returns the state it is
-   * in afterwards, undefined when it was not `sending`.
+   * in afterwards, undefined when it was not `sending`. With `nextGeneration`,
+   * the delivery moves to that generation: its next attempt is a job of its own
+   * (a retry out of a batch), and a rerun of the old job finds it stale.
    */
-  requeue (id: string, fields: TransitionFields): Promise<DeliveryState | undefined>
+  requeue (id: string, fields: TransitionFields, nextGeneration?: number): Promise<DeliveryState | undefined>
   cancel (ids: readonly string[]): Promise<CancelOutcome[]>
   redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
   /** Deletes the user's finished deliveries (that finished before `before`, if given); returns how many. */
@@ -232,8 +237,9 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     return pairs
   }
 
-  async function transition (id: string, from: readonly DeliveryState[], to: DeliveryState, fields: TransitionFields = {}) {
-    return await scripted.deliveryTransition(P, id, Date.now(), from.join(','), to, ...fieldPairs(fields))
+  async function transition (id: string, from: readonly DeliveryState[], to: DeliveryState, fields: TransitionFields = {},
+    generation?: number, nextGeneration?: number) {
+    return await scripted.deliveryTransition(P, id, Date.now(), from.join(','), to, generation ?? '', nextGeneration ?? '', ...fieldPairs(fields))
   }
 
   async function legsOf (dispatchId: string): Promise<number> {
@@ -367,13 +373,13 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
       return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
     },
 
-    async finish (id, state, fields) {
-      const result = await transition(id, ['scheduled', 'queued', 'sending'], state, fields)
+    async finish (id, state, fields, generation) {
+      const result = await transition(id, ['scheduled', 'queued', 'sending'], state, fields, generation)
       return result !== null && result[0] === 1
     },
 
-    async requeue (id, fields) {
-      const result = await transition(id, ['sending'], 'queued', fields)
+    async requeue (id, fields, nextGeneration) {
+      const result = await transition(id, ['sending'], 'queued', fields, undefined, nextGeneration)
       return result !== null && result[0] === 1 ? result[2] as DeliveryState : undefined
     },
 

@@ -13,6 +13,7 @@
 import { Queue, Worker, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
+import type { Messenger } from '../messengers/messenger.js'
 import type { DeliveryStore } from './delivery-store.js'
 import { enqueueLegs, type SendQueues } from './send-queues.js'
 
@@ -62,6 +63,8 @@ export function createDispatchWorker (options: {
   prefix: string
   deliveries: DeliveryStore
   sendQueues: SendQueues
+  /** Messengers whose first attempts go in batch jobs: those without a rate limit (BullMQ's limiter counts jobs). */
+  batched?: readonly Messenger[]
   log: FastifyBaseLogger
 }): Worker<DispatchJobData, unknown, DispatchJobName> {
   const { deliveries, sendQueues, log } = options
@@ -69,7 +72,7 @@ export function createDispatchWorker (options: {
     const { dispatch } = job.data
     if (job.name === 'release') {
       const legs = await deliveries.release(dispatch)
-      await enqueueLegs(sendQueues, legs)
+      await enqueueLegs(sendQueues, legs, options.batched)
       log.debug({ dispatch, deliveries: legs.length }, 'dispatch released to the send queues')
     } else {
       const expired = await deliveries.expire(dispatch)

@@ -12,6 +12,18 @@
  * While the messenger's breaker is open, jobs go back to the queue untouched
  * (no attempt counted) and the whole queue is held (BullMQ's manual rate
  * limit, which every process of the deployment obeys) until a probe may go.
+ *
+ * A batch job (send-queues.ts) carries the first attempt of many deliveries.
+ * Its deliveries are started and sent one by one, as many at a time as the
+ * messenger's concurrency allows (one count of sends in flight per process,
+ * shared by every job), each exactly as a send job's: a retryable failure
+ * gives the delivery a job of its own in its next generation, with the
+ * backoff delay, added before the record moves back to `queued` (a crash in
+ * between leaves it `sending` in the batch's generation, which the batch's
+ * rerun sends again; the new job then finds it stale). A batch stops taking
+ * new deliveries when the breaker opens or the worker closes, lets the sends
+ * in flight finish, and goes back to the queue: whatever it had not started
+ * waits there, and a rerun skips what is finished.
  */
 import { Worker, type Job } from 'bullmq'
 import CircuitBreaker from 'opossum'
@@ -19,7 +31,11 @@ import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessengerAdapter } from '../messengers/adapter.js'
 import type { DeliveryStore } from './delivery-store.js'
-import { parseSendJobId, SEND_BACKOFF, type SendJobData } from './send-queues.js'
+import {
+  BATCH_JOB, batchDeliveryIds, parseSendJobId, SEND_BACKOFF, SEND_JOB, sendJobOptions,
+  type BatchJobData, type SendJobData
+} from './send-queues.js'
+import type { Queue } from 'bullmq'
 
 export interface RetryPolicy {
   attempts: number
@@ -38,10 +54,15 @@ export interface BreakerPolicy {
   resetMs: number
 }
 
-/** Thrown to BullMQ for a failure worth another attempt; carries the messenger's own wait, if it gave one. */
+/**
+ * Thrown to BullMQ for a failure worth another attempt; carries the messenger's
+ * own wait, if it gave one, and the delivery's attempts so far (the backoff
+ * grows with those, not with the job's own count: a retry out of a batch is a
+ * new job).
+ */
 export class RetryableSendError extends Error {
   override name = 'RetryableSendError'
-  constructor (message: string, readonly retryAfterMs?: number) {
+  constructor (message: string, readonly retryAfterMs?: number, readonly attempts?: number) {
     super(message)
   }
 }
@@ -69,9 +90,42 @@ export function retryDelay (policy: RetryPolicy, failures: number, retryAfterMs 
   return Math.max(retryAfterMs, Math.round(exponential / 2 + random() * exponential / 2))
 }
 
+/** A counting semaphore: at most `size` sends in flight, whichever jobs they come from. */
+class Slots {
+  #free: number
+  readonly #waiting: Array<() => void> = []
+
+  constructor (size: number) {
+    this.#free = size
+  }
+
+  async acquire (): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--
+      return
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve))
+  }
+
+  release (): void {
+    const next = this.#waiting.shift()
+    if (next === undefined) this.#free++
+    else next()
+  }
+}
+
+/** One delivery to attempt: from a send job (its own generation) or from a batch (generation 0). */
+interface Target {
+  id: string
+  generation: number
+  batched: boolean
+}
+
 export interface SendWorkerOptions {
   adapter: MessengerAdapter
   deliveries: DeliveryStore
+  /** The messenger's send queue: a retry out of a batch is added to it as a job of its own. */
+  queue: Queue<SendJobData>
   connection: Redis
   prefix: string
   concurrency: number
@@ -86,23 +140,24 @@ export interface SendWorkerOptions {
 
 export interface SendWorker {
   worker: Worker<SendJobData>
-  breaker: CircuitBreaker<[Job<SendJobData>], void>
+  breaker: CircuitBreaker<[Target], void>
 }
 
 export function createSendWorker (options: SendWorkerOptions): SendWorker {
   const { adapter, deliveries, retry } = options
   const log = options.log.child({ messenger: adapter.messenger })
   const url = adapter.displayUrl
+  const slots = new Slots(options.concurrency)
+  let closing = false
 
-  async function finishFailed (id: string, attempts: number, lastError: string): Promise<void> {
-    if (await deliveries.finish(id, 'failed', { url, lastError })) {
+  async function finishFailed (id: string, attempts: number, lastError: string, generation?: number): Promise<void> {
+    if (await deliveries.finish(id, 'failed', { url, lastError }, generation)) {
       log.info({ delivery: id, state: 'failed', attempts, error: lastError }, 'delivery state changed')
     }
   }
 
   /** One attempt at one delivery; runs only when the breaker lets it. */
-  async function attempt (job: Job<SendJobData>): Promise<void> {
-    const { id, generation } = parseSendJobId(job.id as string)
+  async function attempt ({ id, generation, batched }: Target): Promise<void> {
     const started = await deliveries.start(id, generation)
     if (started.kind === 'ended') {
       // It ended just now, at its turn: past its dispatch's expires_at, or cancelled while a crashed attempt held it.
@@ -133,9 +188,18 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
       await finishFailed(id, started.attempts, outcome.error)
       return
     }
-    const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs)
+    const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs, started.attempts)
     if (started.attempts >= retry.attempts) {
       await finishFailed(id, started.attempts, outcome.error)
+      throw new MessengerTrouble(failure, false)
+    }
+    if (batched) {
+      // The next attempt is a job of its own, in the next generation, added before the record says so (see above).
+      const next = generation + 1
+      const delay = retryDelay(retry, started.attempts, outcome.retryAfterMs)
+      await options.queue.add(SEND_JOB, {}, { ...sendJobOptions({ id, messenger: adapter.messenger, generation: next }), delay })
+      const after = await deliveries.requeue(id, { url, lastError: outcome.error }, next)
+      if (after !== undefined) log.info({ delivery: id, state: after, attempts: started.attempts, error: outcome.error }, 'delivery state changed')
       throw new MessengerTrouble(failure, false)
     }
     // Back to `queued` for another attempt, unless it was cancelled meanwhile or its dispatch has expired.
@@ -162,21 +226,70 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   breaker.on('halfOpen', () => log.info('circuit half-open: one probe send'))
   breaker.on('close', () => log.info('circuit closed: sending again'))
 
-  async function process (job: Job<SendJobData>): Promise<void> {
+  /** Holds the whole queue until the breaker lets a probe go, and puts the job back (untouched, no attempt counted). */
+  async function hold (): Promise<never> {
+    const wait = breaker.halfOpen ? PROBE_WAIT_MS : Math.max(PROBE_WAIT_MS, openedAt + options.breaker.resetMs - Date.now())
+    await worker.rateLimit(wait)
+    throw Worker.RateLimitError()
+  }
+
+  const isOpenBreaker = (err: unknown) => (err as { code?: string }).code === 'EOPENBREAKER'
+
+  async function sendOne (job: Job<SendJobData>): Promise<void> {
+    await slots.acquire()
     try {
-      await breaker.fire(job)
+      await breaker.fire({ ...parseSendJobId(job.id as string), batched: false })
     } catch (err) {
       if (err instanceof MessengerTrouble) {
         if (err.retry) throw err.failure
         return
       }
-      if ((err as { code?: string }).code === 'EOPENBREAKER') {
-        const wait = breaker.halfOpen ? PROBE_WAIT_MS : Math.max(PROBE_WAIT_MS, openedAt + options.breaker.resetMs - Date.now())
-        await worker.rateLimit(wait)
-        throw Worker.RateLimitError()
-      }
+      if (isOpenBreaker(err)) return await hold()
       throw err
+    } finally {
+      slots.release()
     }
+  }
+
+  async function sendBatch (data: BatchJobData): Promise<void> {
+    const inFlight = new Set<Promise<void>>()
+    let held = false
+    // An error of ours (Redis away...): stop, and let BullMQ run the batch again later.
+    let broken: { err: unknown } | undefined
+    let left = 0
+    const ids = batchDeliveryIds(data)
+    for (const [i, id] of ids.entries()) {
+      const stop = () => held || broken !== undefined || closing
+      if (!stop()) await slots.acquire()
+      else {
+        left = ids.length - i
+        break
+      }
+      if (stop()) {
+        slots.release()
+        left = ids.length - i
+        break
+      }
+      const sending: Promise<void> = breaker.fire({ id, generation: 0, batched: true }).then(() => {}, (err: unknown) => {
+        if (err instanceof MessengerTrouble) return
+        if (isOpenBreaker(err)) held = true
+        else broken ??= { err }
+      }).finally(() => {
+        slots.release()
+        inFlight.delete(sending)
+      })
+      inFlight.add(sending)
+    }
+    await Promise.all(inFlight)
+    if (broken !== undefined) throw broken.err
+    if (held) return await hold()
+    // Closing with deliveries not yet started: back to the queue for whichever process runs next.
+    if (left > 0) throw Worker.RateLimitError()
+  }
+
+  async function process (job: Job<SendJobData>): Promise<void> {
+    if (job.name === BATCH_JOB) return await sendBatch(job.data as BatchJobData)
+    return await sendOne(job)
   }
 
   const worker = new Worker<SendJobData>(adapter.messenger, process, {
@@ -193,17 +306,26 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     settings: {
       backoffStrategy: (failures, type, err) =>
         type === SEND_BACKOFF || type === undefined
-          ? retryDelay(retry, failures, err instanceof RetryableSendError ? err.retryAfterMs : undefined)
+          ? err instanceof RetryableSendError
+            ? retryDelay(retry, err.attempts ?? failures, err.retryAfterMs)
+            : retryDelay(retry, failures)
           : 0
     }
   })
+  worker.on('closing', () => { closing = true })
 
   worker.on('failed', (job, err) => {
-    // BullMQ gave up on the job without our processor deciding (its stall backstop): record the failure.
+    // BullMQ gave up on the job without our processor deciding (its stall backstop): record the failure of
+    // what the job held and had not finished (a batch's deliveries in their first generation).
     if (job === undefined || err.name !== 'UnrecoverableError') return
-    finishFailed(parseSendJobId(job.id as string).id, job.attemptsStarted, err.message).catch((e: unknown) => {
-      log.error({ err: e, delivery: job.id }, 'could not record a failed delivery')
-    })
+    const targets = job.name === BATCH_JOB
+      ? batchDeliveryIds(job.data as BatchJobData).map((id) => ({ id, generation: 0 }))
+      : [parseSendJobId(job.id as string)]
+    for (const { id, generation } of targets) {
+      finishFailed(id, job.attemptsStarted, err.message, generation).catch((e: unknown) => {
+        log.error({ err: e, delivery: id }, 'could not record a failed delivery')
+      })
+    }
   })
   worker.on('error', (err) => log.error({ err }, 'send worker error'))
   return { worker, breaker }

@@ -38,6 +38,34 @@ local function each_leg (dispatch, first, last, fields, fn)
   end
 end
 
+-- Counter changes (HINCRBY): applied at once, or, between defer_counts() and apply_counts(), summed
+-- and applied once per counter, so that one delivery's -1 and the next one's +1 on a counter cost nothing.
+local deferred = nil
+local function count (key, field, n)
+  if not deferred then
+    redis.call('HINCRBY', key, field, n)
+    return
+  end
+  local fields = deferred.sums[key]
+  if not fields then
+    fields = {}
+    deferred.sums[key] = fields
+  end
+  if not fields[field] then
+    fields[field] = 0
+    deferred.order[#deferred.order + 1] = { key, field }
+  end
+  fields[field] = fields[field] + n
+end
+local function defer_counts () deferred = { sums = {}, order = {} } end
+local function apply_counts ()
+  for _, counter in ipairs(deferred.order) do
+    local n = deferred.sums[counter[1]][counter[2]]
+    if n ~= 0 then redis.call('HINCRBY', counter[1], counter[2], n) end
+  end
+  deferred = nil
+end
+
 -- Moves delivery id (of user) from state 'from' to 'to', keeping counts and indexes in step.
 -- 'fields' (optional): more field/value pairs for the delivery, written in the same HSET.
 local function move (id, user, from, to, now, fields)
@@ -53,16 +81,16 @@ local function move (id, user, from, to, now, fields)
   end
   redis.call('HSET', dk, unpack(set))
   if from == to then return end
-  redis.call('HINCRBY', xk, 'n:' .. from, -1)
-  redis.call('HINCRBY', xk, 'n:' .. to, 1)
-  redis.call('HINCRBY', sk, 'n:' .. from, -1)
-  redis.call('HINCRBY', sk, 'n:' .. to, 1)
+  count(xk, 'n:' .. from, -1)
+  count(xk, 'n:' .. to, 1)
+  count(sk, 'n:' .. from, -1)
+  count(sk, 'n:' .. to, 1)
   if finishing then
-    redis.call('HINCRBY', xk, 'open', -1)
+    count(xk, 'open', -1)
     redis.call('ZADD', fkey(user, to), 0, id)
   elseif TERMINAL[from] and not TERMINAL[to] then
     redis.call('HDEL', dk, 'finished_at')
-    redis.call('HINCRBY', xk, 'open', 1)
+    count(xk, 'open', 1)
     redis.call('ZREM', fkey(user, from), id)
   end
 end
@@ -121,69 +149,100 @@ return suppressed
 `
 
 /**
- * ARGV: prefix, delivery id, now, the job's generation.
- * A pending delivery becomes `sending` and its attempt is counted; returns
- * {'sending', attempts, messenger, address, text, user}. Instead it ends
- * `expired` past its dispatch's expires_at, or `cancelled` when a cancel came
- * while a crashed attempt held it; returns {'ended', that state}. A finished
- * one is left alone: {its state}. A job of an older generation (the delivery was
- * redriven since): {'stale'}. Unknown: nil.
+ * start_leg(id, now, generation of the job): a pending delivery becomes
+ * `sending` and its attempt is counted; returns {'sending', attempts,
+ * messenger, address, text, user}. Instead it ends `expired` past its
+ * dispatch's expires_at, or `cancelled` when a cancel came while a crashed
+ * attempt held it; returns {'ended', that state}. A finished one is left
+ * alone: {its state}. A job of an older generation (the delivery was
+ * redriven, or its retry left a batch, since): {'stale'}. Unknown: false.
  */
-export const START = PRELUDE + `
-local id, now = ARGV[2], ARGV[3]
-local dk = dkey(id)
-local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel', 'messenger', 'address', 'attempts')
-local state = leg[1]
-if not state then return false end
-if TERMINAL[state] then return { state } end
-if (leg[2] or '0') ~= ARGV[4] then return { 'stale' } end
-local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'text', 'expires_at')
-local user = dispatch[1]
-if dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
-  move(id, user, state, 'expired', now)
-  return { 'ended', 'expired' }
+const START_LEG = `
+local function start_leg (id, now, generation)
+  local dk = dkey(id)
+  local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel', 'messenger', 'address', 'attempts')
+  local state = leg[1]
+  if not state then return false end
+  if TERMINAL[state] then return { state } end
+  if (leg[2] or '0') ~= generation then return { 'stale' } end
+  local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'text', 'expires_at')
+  local user = dispatch[1]
+  if dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
+    move(id, user, state, 'expired', now)
+    return { 'ended', 'expired' }
+  end
+  if leg[3] == '1' then
+    move(id, user, state, 'cancelled', now)
+    return { 'ended', 'cancelled' }
+  end
+  local attempts = tonumber(leg[6] or '0') + 1
+  move(id, user, state, 'sending', now, { 'attempts', attempts })
+  return { 'sending', attempts, leg[4], leg[5], dispatch[2], user }
 end
-if leg[3] == '1' then
-  move(id, user, state, 'cancelled', now)
-  return { 'ended', 'cancelled' }
-end
-local attempts = tonumber(leg[6] or '0') + 1
-move(id, user, state, 'sending', now, { 'attempts', attempts })
-return { 'sending', attempts, leg[4], leg[5], dispatch[2], user }
 `
 
 /**
- * ARGV: prefix, delivery id, now, states it may leave (comma-separated), new
- * state, the generation it must be in ('' = any), a new generation to give it
- * ('' = keep), then field/value pairs to set.
+ * transition_leg(id, now, states it may leave (comma-separated), new state,
+ * the generation it must be in ('' = any), a new generation to give it
+ * ('' = keep), {field, value, ...} to set).
  * A delivery going back to `queued` for a retry ends `cancelled` instead when
  * a cancel came while it was being sent, and `expired` when its dispatch's
  * expires_at has passed. Returns {1, previous state, new state} when applied,
- * {0, current state} when not (another state, or another generation); nil if unknown.
+ * {0, current state} when not (another state, or another generation); false if unknown.
  */
-export const TRANSITION = PRELUDE + `
-local id, now, to = ARGV[2], ARGV[3], ARGV[5]
-local dk = dkey(id)
-local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel')
-local state = leg[1]
-if not state then return false end
-if not string.find(',' .. ARGV[4] .. ',', ',' .. state .. ',', 1, true) then return { 0, state } end
-if ARGV[6] ~= '' and (leg[2] or '0') ~= ARGV[6] then return { 0, state } end
-local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'expires_at')
-if to == 'queued' then
-  if leg[3] == '1' then
-    to = 'cancelled'
-  elseif dispatch[2] and tonumber(now) >= tonumber(dispatch[2]) then
-    to = 'expired'
+const TRANSITION_LEG = `
+local function transition_leg (id, now, from, to, generation, nextGeneration, fields)
+  local dk = dkey(id)
+  local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel')
+  local state = leg[1]
+  if not state then return false end
+  if not string.find(',' .. from .. ',', ',' .. state .. ',', 1, true) then return { 0, state } end
+  if generation ~= '' and (leg[2] or '0') ~= generation then return { 0, state } end
+  local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'expires_at')
+  if to == 'queued' then
+    if leg[3] == '1' then
+      to = 'cancelled'
+    elseif dispatch[2] and tonumber(now) >= tonumber(dispatch[2]) then
+      to = 'expired'
+    end
   end
+  if nextGeneration ~= '' then
+    fields[#fields + 1] = 'gen'
+    fields[#fields + 1] = nextGeneration
+  end
+  move(id, dispatch[1], state, to, now, fields)
+  return { 1, state, to }
 end
-local fields = { unpack(ARGV, 8) }
-if ARGV[7] ~= '' then
-  fields[#fields + 1] = 'gen'
-  fields[#fields + 1] = ARGV[7]
-end
-move(id, dispatch[1], state, to, now, fields)
-return { 1, state, to }
+`
+
+/** ARGV: prefix, delivery id, now, the job's generation. Returns start_leg's answer. */
+export const START = PRELUDE + START_LEG + `
+return start_leg(ARGV[2], ARGV[3], ARGV[4])
+`
+
+/**
+ * ARGV: prefix, delivery id, now, states it may leave, new state, generation
+ * ('' = any), new generation ('' = keep), then field/value pairs. Returns
+ * transition_leg's answer.
+ */
+export const TRANSITION = PRELUDE + TRANSITION_LEG + `
+return transition_leg(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], { unpack(ARGV, 8) })
+`
+
+/**
+ * One delivery's end and the next one's start, in one call (a sender going
+ * from one delivery of a batch to the next): ARGV: prefix, now, delivery id,
+ * states it may leave, new state, generation ('' = any), the next delivery's
+ * id and job generation, then field/value pairs for the first. Returns
+ * {transition_leg's answer, start_leg's answer}. The two deliveries' count
+ * changes are summed (the first's `sending` -1 and the next's +1 cancel out).
+ */
+export const TRANSITION_START = PRELUDE + TRANSITION_LEG + START_LEG + `
+defer_counts()
+local finished = transition_leg(ARGV[3], ARGV[2], ARGV[4], ARGV[5], ARGV[6], '', { unpack(ARGV, 9) })
+local started = start_leg(ARGV[7], ARGV[2], ARGV[8])
+apply_counts()
+return { finished, started }
 `
 
 /**

@@ -14,7 +14,7 @@ import { encodeTime } from 'ulid'
 import type { RedisKeys } from '../redis-keys.js'
 import { isMessenger, type Messenger } from '../messengers/messenger.js'
 import {
-  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal, TERMINAL_STATES,
+  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal, PENDING_STATES, TERMINAL_STATES,
   type Delivery, type DeliveryState, type Dispatch, type NewDelivery, type NewDispatch,
   type StateCounts, type TerminalState
 } from './delivery.js'
@@ -26,6 +26,7 @@ interface ScriptedRedis extends Redis {
   deliveryCreate (...args: Array<string | number>): Promise<number>
   deliveryStart (...args: Array<string | number>): Promise<Reply[] | null>
   deliveryTransition (...args: Array<string | number>): Promise<Reply[] | null>
+  deliveryTransitionStart (...args: Array<string | number>): Promise<[Reply[] | null, Reply[] | null]>
   deliveryCancel (...args: Array<string | number>): Promise<string[]>
   deliveryRedrive (...args: Array<string | number>): Promise<Reply[][]>
   deliveryRelease (...args: Array<string | number>): Promise<string[]>
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, string> = {
   deliveryCreate: scripts.CREATE,
   deliveryStart: scripts.START,
   deliveryTransition: scripts.TRANSITION,
+  deliveryTransitionStart: scripts.TRANSITION_START,
   deliveryCancel: scripts.CANCEL,
   deliveryRedrive: scripts.REDRIVE,
   deliveryRelease: scripts.RELEASE,
@@ -120,6 +122,12 @@ export interface DeliveryStore {
   expire (dispatchId: string): Promise<number>
   start (id: string, generation: number): Promise<StartResult>
   /**
+   * `finish(id, state, fields)` and `start(next.id, next.generation)` in one
+   * round trip: a sender that is done with one delivery of a batch and goes
+   * on to the next.
+   */
+  finishAndStart (id: string, state: TerminalState, fields: TransitionFields, next: { id: string, generation: number }): Promise<{ finished: boolean, next: StartResult }>
+  /**
    * Moves a pending delivery to a terminal state; false when it was already finished
    * (or, with `generation`, when it is in another generation: a newer job has it).
    */
@@ -198,6 +206,17 @@ function toDelivery (id: string, leg: Record<string, string>, dispatch: Array<st
     ...(leg.error !== undefined && { lastError: leg.error }),
     ...(leg.provider_message_id !== undefined && { providerMessageId: leg.provider_message_id })
   }
+}
+
+/** The start script's answer. */
+function startResult (result: Reply[] | null): StartResult {
+  if (result === null) return { kind: 'unknown' }
+  const [state, attempts, messenger, address, text, user] = result as [string, number?, string?, string?, string?, string?]
+  if (state === 'stale') return { kind: 'stale' }
+  if (state === 'ended') return { kind: 'ended', state: result[1] as 'expired' | 'cancelled' }
+  if (state !== 'sending') return { kind: 'finished', state: state as DeliveryState }
+  if (!isMessenger(messenger ?? '') || address == null || text == null || user == null) return { kind: 'unknown' }
+  return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
 }
 
 /** A lex range bound: ids sort by creation time because they start with a ULID. */
@@ -363,18 +382,17 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     },
 
     async start (id, generation) {
-      const result = await scripted.deliveryStart(P, id, Date.now(), generation)
-      if (result === null) return { kind: 'unknown' }
-      const [state, attempts, messenger, address, text, user] = result as [string, number?, string?, string?, string?, string?]
-      if (state === 'stale') return { kind: 'stale' }
-      if (state === 'ended') return { kind: 'ended', state: result[1] as 'expired' | 'cancelled' }
-      if (state !== 'sending') return { kind: 'finished', state: state as DeliveryState }
-      if (!isMessenger(messenger ?? '') || address == null || text == null || user == null) return { kind: 'unknown' }
-      return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
+      return startResult(await scripted.deliveryStart(P, id, Date.now(), generation))
+    },
+
+    async finishAndStart (id, state, fields, next) {
+      const [finished, started] = await scripted.deliveryTransitionStart(
+        P, Date.now(), id, PENDING_STATES.join(','), state, '', next.id, next.generation, ...fieldPairs(fields))
+      return { finished: finished !== null && finished[0] === 1, next: startResult(started) }
     },
 
     async finish (id, state, fields, generation) {
-      const result = await transition(id, ['scheduled', 'queued', 'sending'], state, fields, generation)
+      const result = await transition(id, PENDING_STATES, state, fields, generation)
       return result !== null && result[0] === 1
     },
 

@@ -30,7 +30,7 @@ import CircuitBreaker from 'opossum'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessengerAdapter } from '../messengers/adapter.js'
-import type { DeliveryStore } from './delivery-store.js'
+import type { DeliveryStore, StartResult } from './delivery-store.js'
 import {
   BATCH_JOB, batchDeliveryIds, parseSendJobId, SEND_BACKOFF, SEND_JOB, sendJobOptions,
   type BatchJobData, type SendJobData
@@ -118,7 +118,14 @@ class Slots {
 interface Target {
   id: string
   generation: number
-  batched: boolean
+  /**
+   * A batch's delivery: the batch's next one to go on with (undefined when
+   * there is none, or the batch stops). `chained`: to be started together
+   * with this one's finish, which needs the breaker closed.
+   */
+  next?: (chained: boolean) => string | undefined
+  /** Started already, together with the previous delivery's finish. */
+  started?: StartResult
 }
 
 export interface SendWorkerOptions {
@@ -140,7 +147,7 @@ export interface SendWorkerOptions {
 
 export interface SendWorker {
   worker: Worker<SendJobData>
-  breaker: CircuitBreaker<[Target], void>
+  breaker: CircuitBreaker<[Target], Target | undefined>
 }
 
 export function createSendWorker (options: SendWorkerOptions): SendWorker {
@@ -156,37 +163,60 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     }
   }
 
-  /** One attempt at one delivery; runs only when the breaker lets it. */
-  async function attempt ({ id, generation, batched }: Target): Promise<void> {
-    const started = await deliveries.start(id, generation)
+  /** The batch's next delivery after this one, to be started on its own (or nothing). */
+  function onward (target: Target): Target | undefined {
+    const id = target.next?.(false)
+    return id === undefined ? undefined : { id, generation: 0, next: target.next }
+  }
+
+  /**
+   * One attempt at one delivery; runs only when the breaker lets it. Returns
+   * the batch's delivery to go on with, if any (started already when this one
+   * was delivered: one round trip for both records).
+   */
+  async function attempt (target: Target): Promise<Target | undefined> {
+    const { id, generation } = target
+    const batched = target.next !== undefined
+    const started = target.started ?? await deliveries.start(id, generation)
     if (started.kind === 'ended') {
       // It ended just now, at its turn: past its dispatch's expires_at, or cancelled while a crashed attempt held it.
       log.info({ delivery: id, state: started.state }, 'delivery state changed')
-      return
+      return onward(target)
     }
     if (started.kind !== 'send') {
       // Finished elsewhere, redriven since (a newer job has it), or purged: a redelivered job must not send twice.
       log.debug({ delivery: id, outcome: started.kind }, 'job for a delivery that is not pending; skipped')
-      return
+      return onward(target)
     }
     if (started.attempts > retry.attempts) {
       // Every start counts, including ones a crash cut short; a job that keeps killing its sender stops here.
       await finishFailed(id, started.attempts - 1, `gave up after ${retry.attempts} attempts (sender stopped mid-send)`)
-      return
+      return onward(target)
     }
     log.info({ delivery: id, state: 'sending', attempt: started.attempts }, 'delivery state changed')
 
     const outcome = await adapter.send({ address: started.address, text: started.text, idempotencyKey: id })
 
     if (outcome.result === 'delivered') {
-      if (await deliveries.finish(id, 'delivered', { url, providerMessageId: outcome.providerMessageId })) {
+      const fields = { url, providerMessageId: outcome.providerMessageId }
+      const nextId = target.next?.(true)
+      let finished: boolean
+      let following: Target | undefined
+      if (nextId === undefined) {
+        finished = await deliveries.finish(id, 'delivered', fields)
+      } else {
+        const both = await deliveries.finishAndStart(id, 'delivered', fields, { id: nextId, generation: 0 })
+        finished = both.finished
+        following = { id: nextId, generation: 0, next: target.next, started: both.next }
+      }
+      if (finished) {
         log.info({ delivery: id, state: 'delivered', attempts: started.attempts, providerMessageId: outcome.providerMessageId }, 'delivery state changed')
       }
-      return
+      return following
     }
     if (outcome.result === 'permanent') {
       await finishFailed(id, started.attempts, outcome.error)
-      return
+      return onward(target)
     }
     const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs, started.attempts)
     if (started.attempts >= retry.attempts) {
@@ -238,7 +268,7 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   async function sendOne (job: Job<SendJobData>): Promise<void> {
     await slots.acquire()
     try {
-      await breaker.fire({ ...parseSendJobId(job.id as string), batched: false })
+      await breaker.fire(parseSendJobId(job.id as string))
     } catch (err) {
       if (err instanceof MessengerTrouble) {
         if (err.retry) throw err.failure
@@ -251,40 +281,60 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     }
   }
 
-  async function sendBatch (data: BatchJobData): Promise<void> {
-    const inFlight = new Set<Promise<void>>()
-    let held = false
-    // An error of ours (Redis away...): stop, and let BullMQ run the batch again later.
-    let broken: { err: unknown } | undefined
-    let left = 0
-    const ids = batchDeliveryIds(data)
-    for (const [i, id] of ids.entries()) {
-      const stop = () => held || broken !== undefined || closing
-      if (!stop()) await slots.acquire()
-      else {
-        left = ids.length - i
-        break
+  interface BatchState {
+    held: boolean
+    /** An error of ours (Redis away...): stop, and let BullMQ run the batch again later. */
+    broken?: { err: unknown }
+  }
+
+  /**
+   * A sender slot working through a batch: one delivery after another while
+   * the batch has any, each through the breaker; a delivery started together
+   * with the previous one's finish is sent even if the breaker opened in that
+   * moment (it was started while the breaker was closed, like any send in
+   * flight when it opens).
+   */
+  async function lane (first: Target, batch: BatchState): Promise<void> {
+    let target: Target | undefined = first
+    while (target !== undefined) {
+      const current: Target = target
+      try {
+        target = current.started !== undefined && !breaker.closed ? await attempt(current) : await breaker.fire(current)
+      } catch (err) {
+        if (err instanceof MessengerTrouble) target = onward(current)
+        else {
+          if (isOpenBreaker(err)) batch.held = true
+          else batch.broken ??= { err }
+          target = undefined
+        }
       }
-      if (stop()) {
-        slots.release()
-        left = ids.length - i
-        break
-      }
-      const sending: Promise<void> = breaker.fire({ id, generation: 0, batched: true }).then(() => {}, (err: unknown) => {
-        if (err instanceof MessengerTrouble) return
-        if (isOpenBreaker(err)) held = true
-        else broken ??= { err }
-      }).finally(() => {
-        slots.release()
-        inFlight.delete(sending)
-      })
-      inFlight.add(sending)
     }
-    await Promise.all(inFlight)
-    if (broken !== undefined) throw broken.err
-    if (held) return await hold()
-    // Closing with deliveries not yet started: back to the queue for whichever process runs next.
-    if (left > 0) throw Worker.RateLimitError()
+  }
+
+  async function sendBatch (data: BatchJobData): Promise<void> {
+    const ids = batchDeliveryIds(data)
+    const batch: BatchState = { held: false }
+    let taken = 0
+    const next = (chained: boolean): string | undefined => {
+      if (batch.held || batch.broken !== undefined || closing || taken === ids.length) return undefined
+      if (chained && !breaker.closed) return undefined
+      return ids[taken++]
+    }
+    const lanes: Array<Promise<void>> = []
+    while (taken < ids.length) {
+      await slots.acquire()
+      const id = next(false)
+      if (id === undefined) {
+        slots.release()
+        break
+      }
+      lanes.push(lane({ id, generation: 0, next }, batch).finally(() => { slots.release() }))
+    }
+    await Promise.all(lanes)
+    if (batch.broken !== undefined) throw batch.broken.err
+    if (batch.held) return await hold()
+    // Closing with deliveries not yet started: back to the queue for whichever sender runs next.
+    if (taken < ids.length) throw Worker.RateLimitError()
   }
 
   async function process (job: Job<SendJobData>): Promise<void> {

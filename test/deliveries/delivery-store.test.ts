@@ -129,6 +129,28 @@ t.test('start counts attempts and hands over what to send; a finished delivery i
   t.same(await store.start('unknown.00000', 0), { kind: 'unknown' })
 })
 
+t.test('finishing one delivery and starting the next in one call: both records and every count as with two calls', async (t) => {
+  const { store, create, counts } = await setup(t)
+  const { dispatch, ids } = await create()
+  const other = await create({ id: ulid(Date.now() + 1) })
+  await store.start(ids[0]!, 0)
+  const both = await store.finishAndStart(ids[0]!, 'delivered', { providerMessageId: '7' }, { id: ids[1]!, generation: 0 })
+  t.same(both, { finished: true, next: { kind: 'send', attempts: 1, messenger: 'whatsapp', address: '+799200828615', text: 'Hello there', user: 'alice' } })
+  t.match(await store.get(ids[0]!), { state: 'delivered', providerMessageId: '7', attempts: 1 })
+  t.same(await counts(dispatch.id), { delivered: 1, sending: 1, queued: 1 })
+
+  // Across two dispatches, with the first already finished: it stays as it was, the next starts anyway.
+  await store.finish(ids[1]!, 'failed', { lastError: 'x' })
+  t.same(await store.finishAndStart(ids[1]!, 'delivered', {}, { id: other.ids[2]!, generation: 0 }),
+    { finished: false, next: { kind: 'send', attempts: 1, messenger: 'viber', address: 'lera-viber-id', text: 'Hello there', user: 'alice' } })
+  t.same(await store.finishAndStart(other.ids[2]!, 'delivered', {}, { id: other.ids[0]!, generation: 1 }), { finished: true, next: { kind: 'stale' } })
+  t.same(await counts(dispatch.id), { delivered: 1, failed: 1, queued: 1 })
+  t.same(await counts(other.dispatch.id), { delivered: 1, queued: 2 })
+  t.same((await store.userTotals('alice')).counts, {
+    scheduled: 0, queued: 3, sending: 0, delivered: 2, failed: 1, cancelled: 0, expired: 0, suppressed: 0
+  }, 'the user\'s totals agree')
+})
+
 t.test('requeue only moves a delivery that is being sent, keeps its last error, and respects cancel and expiry', async (t) => {
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create()

@@ -199,7 +199,8 @@ function toDelivery (id: string, leg: Record<string, string>, dispatch: Array<st
     createdAt: Number(createdAt),
     sendAt: Number(sendAt),
     ...(expiresAt != null && { expiresAt: Number(expiresAt) }),
-    updatedAt: Number(leg.updated_at),
+    // A delivery not changed since it was created has no updated_at of its own.
+    updatedAt: leg.updated_at === undefined ? Number(createdAt) : Number(leg.updated_at),
     ...(leg.finished_at !== undefined && { finishedAt: Number(leg.finished_at) }),
     ...(leg.duplicate_of !== undefined && { duplicateOf: leg.duplicate_of }),
     ...(leg.url !== undefined && { url: leg.url }),

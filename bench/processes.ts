@@ -33,8 +33,8 @@ export interface Child {
 }
 
 /**
- * Node flags for the service process only (not the mock or the baselines), from BENCH_SERVICE_NODE_FLAGS,
- * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile what a scenario makes the service do.
+ * Node flags for the service process and the bare-route baselines (not the mock), from BENCH_SERVICE_NODE_FLAGS,
+ * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile what a scenario makes the service (or a baseline) do.
  */
 const serviceFlags = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '')
 
@@ -139,12 +139,16 @@ export async function startService (prefix: string, mock: Mock | undefined, env:
   }, port, '/health', serviceFlags)
 }
 
-/** The API baseline: a bare Fastify route answering a constant, with the service's server options and log level. */
-export async function startBareRoute (): Promise<Child> {
+/**
+ * The API baseline: a bare Fastify route answering a constant, with the service's server options and log level;
+ * with `redis`, the same route doing one Redis round trip first (bench/bare-redis-route.ts), on keys under `redis.prefix`.
+ */
+export async function startBareRoute (redis?: { prefix: string }): Promise<Child> {
   const port = await freePort()
-  return await startChild('bare route', 'bench/bare-route.js', {
+  return await startChild(redis === undefined ? 'bare route' : 'bare route with Redis', redis === undefined ? 'bench/bare-route.js' : 'bench/bare-redis-route.js', {
     HOST: '127.0.0.1',
     PORT: String(port),
-    LOG_LEVEL: 'info'
-  }, port, '/bare')
+    LOG_LEVEL: 'info',
+    ...(redis !== undefined && { REDIS_URL: redisUrl(), REDIS_PREFIX: redis.prefix })
+  }, port, '/bare', serviceFlags)
 }

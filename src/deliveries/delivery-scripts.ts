@@ -27,6 +27,18 @@ local function fkey (user, state) return P .. ':finished:' .. user .. ':' .. sta
 local function dispatch_of (id) return string.match(id, '^(.*)%.[^.]*$') end
 local function leg_id (dispatch, index) return string.format('%s.%05d', dispatch, index) end
 
+-- {user, text, expires_at} of the delivery's dispatch, read once per script call (they never change).
+local dispatch_fields = {}
+local function dispatch_info (id)
+  local dispatch = dispatch_of(id)
+  local info = dispatch_fields[dispatch]
+  if not info then
+    info = redis.call('HMGET', xkey(dispatch), 'user', 'text', 'expires_at')
+    dispatch_fields[dispatch] = info
+  end
+  return info
+end
+
 -- Calls fn(id, state, user) for each existing leg of the dispatch from index first to last.
 local function each_leg (dispatch, first, last, fields, fn)
   local user = redis.call('HGET', xkey(dispatch), 'user')
@@ -178,7 +190,7 @@ local function start_leg (id, now, generation)
   if not state then return false end
   if TERMINAL[state] then return { state } end
   if (leg[2] or '0') ~= generation then return { 'stale' } end
-  local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'text', 'expires_at')
+  local dispatch = dispatch_info(id)
   local user = dispatch[1]
   if dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
     move(id, user, state, 'expired', now)
@@ -211,11 +223,11 @@ local function transition_leg (id, now, from, to, generation, nextGeneration, fi
   if not state then return false end
   if not string.find(',' .. from .. ',', ',' .. state .. ',', 1, true) then return { 0, state } end
   if generation ~= '' and (leg[2] or '0') ~= generation then return { 0, state } end
-  local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'expires_at')
+  local dispatch = dispatch_info(id)
   if to == 'queued' then
     if leg[3] == '1' then
       to = 'cancelled'
-    elseif dispatch[2] and tonumber(now) >= tonumber(dispatch[2]) then
+    elseif dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
       to = 'expired'
     end
   end

@@ -10,6 +10,8 @@
  * previous requests created. Both processes stay up for the section, and the
  * bare route is measured right before each of our routes, so that each pair
  * sees the same machine (others' work on it comes and goes within minutes).
+ * A reference figure (no target) pairs the bare route with the same route
+ * doing one Redis round trip (bench/bare-redis-route.ts).
  */
 import autocannon from 'autocannon'
 import { ROUTES, benchContact, type ApiCall } from './routes.js'
@@ -76,7 +78,9 @@ export async function runApi (settings: Settings): Promise<Omit<Section, 'second
   const bare = await startBareRoute()
   const bareCall = (): ApiCall => ({ method: 'GET', path: '/bare', headers: {} })
   const measured: Array<{ label: string, call: ApiCall, ours: Measured, bare: Measured }> = []
+  let reference: { ours: Measured, bare: Measured } | undefined
   try {
+    const bareRedis = await startBareRoute({ prefix })
     const service = await startService(prefix, undefined, { ROLE: 'api' })
     try {
       const listUser = 'bench-list'
@@ -98,8 +102,14 @@ export async function runApi (settings: Settings): Promise<Omit<Section, 'second
       await pair('create contact', () => ROUTES.createContact('bench-create', benchContact(created++)), true)
       await pair(`list ${s.listContacts} contacts`, () => ROUTES.listContacts(listUser))
       await pair(`send to ${s.sendContacts} contacts (${3 * s.sendContacts} deliveries)`, () => ROUTES.send.call({ user: sendUser, contacts: sendNames, text: 'api benchmark' }))
+
+      // The reference: the same bare route with one Redis round trip, paired with the bare route in the same way.
+      if (s.warmupSeconds > 0) await cannon(bareRedis.url, bareCall, s.warmupSeconds, s.connections, false)
+      const bareRun = await cannon(bare.url, bareCall, s.seconds, s.connections, false)
+      reference = { ours: await cannon(bareRedis.url, bareCall, s.seconds, s.connections, false), bare: bareRun }
     } finally {
       await service.stop()
+      await bareRedis.stop()
     }
   } finally {
     await bare.stop()
@@ -111,7 +121,7 @@ export async function runApi (settings: Settings): Promise<Omit<Section, 'second
   const bareName = 'bare route'
   const figures: Figure[] = []
   const notes = [
-    `autocannon in this process, ${s.connections} connections, ${s.seconds} s per run after ${s.warmupSeconds} s of warm-up; service with ROLE=api (HTTP only), LOG_LEVEL=warn`,
+    `autocannon in this process, ${s.connections} connections, ${s.seconds} s per run after ${s.warmupSeconds} s of warm-up; service with ROLE=api (HTTP only); both processes LOG_LEVEL=info, as in production`,
     'baseline: GET /bare answering a constant on a bare Fastify with the service\'s server options, run right before each of ours',
     'throughput counts 2xx answers only; ratio = ours / bare (for latencies: times slower); one load generator on 2 shared cores caps the bare route too'
   ]
@@ -123,6 +133,12 @@ export async function runApi (settings: Settings): Promise<Omit<Section, 'second
     figures.push(compare(SECTION, `${name}: p50`, ours.p50Ms, 'ms', { name: bareName, value: b.p50Ms }))
     figures.push(compare(SECTION, `${name}: p99`, ours.p99Ms, 'ms', { name: bareName, value: b.p99Ms }))
     if (ours.non2xx > 0 || ours.errors > 0) notes.push(`${label}: ${ours.non2xx} non-2xx answers and ${ours.errors} errors (not counted)`)
+  }
+  if (reference !== undefined) {
+    figures.push(compare(SECTION, 'reference: bare route + one Redis round trip (GET /bare): throughput', reference.ours.requestsPerSecond, 'req/s',
+      { name: bareName, value: reference.bare.requestsPerSecond }, { detail: { ours: reference.ours, bare: reference.bare } }))
+    notes.push('reference (no target): the bare route doing one Redis HGET first, through an auto-pipelined client as the service\'s; ' +
+      'what any route that touches Redis once keeps of the bare route here (ours make one to four round trips)')
   }
   return { section: SECTION, figures, notes }
 }

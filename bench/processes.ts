@@ -32,8 +32,14 @@ export interface Child {
   stop (graceMs?: number): Promise<void>
 }
 
-async function startChild (name: string, entry: string, env: Record<string, string>, port: number, readyPath: string): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, join(dist, entry)], {
+/**
+ * Node flags for the service process and the bare-route baselines (not the mock), from BENCH_SERVICE_NODE_FLAGS,
+ * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile what a scenario makes the service (or a baseline) do.
+ */
+const serviceFlags = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '')
+
+async function startChild (name: string, entry: string, env: Record<string, string>, port: number, readyPath: string, flags: string[] = []): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, ...flags, join(dist, entry)], {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -107,7 +113,9 @@ export async function startMock (behaviour: BehaviourConfig = {}): Promise<Mock>
  * The service as its own process on `prefix`, sending to `mock`, rate limits
  * off (the benchmarks measure our pipeline, not the messengers' limits),
  * duplicate suppression off (benchmarks send the same text again and again,
- * and every send must do the whole work), logging warnings only. `env` adds to or overrides this.
+ * and every send must do the whole work), logging at `info` as a production deployment does (the
+ * default LOG_LEVEL: a line per request and per delivery state change, which is work the service does
+ * in production and must be measured with it). `env` adds to or overrides this.
  */
 export async function startService (prefix: string, mock: Mock | undefined, env: Record<string, string> = {}): Promise<Child> {
   const port = await freePort()
@@ -116,7 +124,7 @@ export async function startService (prefix: string, mock: Mock | undefined, env:
     PORT: String(port),
     REDIS_URL: redisUrl(),
     REDIS_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     TIME_ZONE: 'UTC',
     TELEGRAM_RATE_PER_SECOND: '0',
     WHATSAPP_RATE_PER_SECOND: '0',
@@ -131,15 +139,19 @@ export async function startService (prefix: string, mock: Mock | undefined, env:
       VIBER_API_URL: mock.api('viber')
     }),
     ...env
-  }, port, '/health')
+  }, port, '/health', serviceFlags)
 }
 
-/** The API baseline: a bare Fastify route answering a constant, with the service's server options and log level. */
-export async function startBareRoute (): Promise<Child> {
+/**
+ * The API baseline: a bare Fastify route answering a constant, with the service's server options and log level;
+ * with `redis`, the same route doing one Redis round trip first (bench/bare-redis-route.ts), on keys under `redis.prefix`.
+ */
+export async function startBareRoute (redis?: { prefix: string }): Promise<Child> {
   const port = await freePort()
-  return await startChild('bare route', 'bench/bare-route.js', {
+  return await startChild(redis === undefined ? 'bare route' : 'bare route with Redis', redis === undefined ? 'bench/bare-route.js' : 'bench/bare-redis-route.js', {
     HOST: '127.0.0.1',
     PORT: String(port),
-    LOG_LEVEL: 'warn'
-  }, port, '/bare')
+    LOG_LEVEL: 'info',
+    ...(redis !== undefined && { REDIS_URL: redisUrl(), REDIS_PREFIX: redis.prefix })
+  }, port, '/bare', serviceFlags)
 }

@@ -7,9 +7,10 @@ import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import app from './app.js'
 import { ConfigError, loadConfig, loadDotEnv, serverOptions, type Config } from './config.js'
+import { withProcessLog } from './process-log.js'
 
 export async function start (config: Config) {
-  const fastify = Fastify(serverOptions(config))
+  const fastify = Fastify(withProcessLog(serverOptions(config)))
   await fastify.register(app, { config })
 
   closeWithGrace({ delay: 20_000 }, async ({ signal, err }) => {

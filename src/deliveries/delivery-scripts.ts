@@ -27,6 +27,18 @@ local function fkey (user, state) return P .. ':finished:' .. user .. ':' .. sta
 local function dispatch_of (id) return string.match(id, '^(.*)%.[^.]*$') end
 local function leg_id (dispatch, index) return string.format('%s.%05d', dispatch, index) end
 
+-- {user, text, expires_at} of the delivery's dispatch, read once per script call (they never change).
+local dispatch_fields = {}
+local function dispatch_info (id)
+  local dispatch = dispatch_of(id)
+  local info = dispatch_fields[dispatch]
+  if not info then
+    info = redis.call('HMGET', xkey(dispatch), 'user', 'text', 'expires_at')
+    dispatch_fields[dispatch] = info
+  end
+  return info
+end
+
 -- Calls fn(id, state, user) for each existing leg of the dispatch from index first to last.
 local function each_leg (dispatch, first, last, fields, fn)
   local user = redis.call('HGET', xkey(dispatch), 'user')
@@ -38,22 +50,59 @@ local function each_leg (dispatch, first, last, fields, fn)
   end
 end
 
+-- Counter changes (HINCRBY): applied at once, or, between defer_counts() and apply_counts(), summed
+-- and applied once per counter, so that one delivery's -1 and the next one's +1 on a counter cost nothing.
+local deferred = nil
+local function count (key, field, n)
+  if not deferred then
+    redis.call('HINCRBY', key, field, n)
+    return
+  end
+  local fields = deferred.sums[key]
+  if not fields then
+    fields = {}
+    deferred.sums[key] = fields
+  end
+  if not fields[field] then
+    fields[field] = 0
+    deferred.order[#deferred.order + 1] = { key, field }
+  end
+  fields[field] = fields[field] + n
+end
+local function defer_counts () deferred = { sums = {}, order = {} } end
+local function apply_counts ()
+  for _, counter in ipairs(deferred.order) do
+    local n = deferred.sums[counter[1]][counter[2]]
+    if n ~= 0 then redis.call('HINCRBY', counter[1], counter[2], n) end
+  end
+  deferred = nil
+end
+
 -- Moves delivery id (of user) from state 'from' to 'to', keeping counts and indexes in step.
-local function move (id, user, from, to, now)
+-- 'fields' (optional): more field/value pairs for the delivery, written in the same HSET.
+local function move (id, user, from, to, now, fields)
   local dk, xk, sk = dkey(id), xkey(dispatch_of(id)), skey(user)
-  redis.call('HSET', dk, 'state', to, 'updated_at', now)
+  local finishing = TERMINAL[to] and not TERMINAL[from]
+  local set = { 'state', to, 'updated_at', now }
+  if finishing then
+    set[5] = 'finished_at'
+    set[6] = now
+  end
+  if fields then
+    for i = 1, #fields do set[#set + 1] = fields[i] end
+  end
+  redis.call('HSET', dk, unpack(set))
   if from == to then return end
-  redis.call('HINCRBY', xk, 'n:' .. from, -1)
-  redis.call('HINCRBY', xk, 'n:' .. to, 1)
-  redis.call('HINCRBY', sk, 'n:' .. from, -1)
-  redis.call('HINCRBY', sk, 'n:' .. to, 1)
-  if TERMINAL[to] and not TERMINAL[from] then
-    redis.call('HSET', dk, 'finished_at', now)
-    redis.call('HINCRBY', xk, 'open', -1)
+  count(xk, 'n:' .. from, -1)
+  count(xk, 'n:' .. to, 1)
+  count(sk, 'n:' .. from, -1)
+  count(sk, 'n:' .. to, 1)
+  if finishing then
+    count(xk, 'open', -1)
     redis.call('ZADD', fkey(user, to), 0, id)
   elseif TERMINAL[from] and not TERMINAL[to] then
     redis.call('HDEL', dk, 'finished_at')
-    redis.call('HINCRBY', xk, 'open', 1)
+    count(xk, 'open', 1)
     redis.call('ZREM', fkey(user, from), id)
   end
 end
@@ -61,8 +110,9 @@ end
 
 /**
  * ARGV: prefix, dispatch id, user, now, text, send_at, expires_at ('' = none),
- * initial state, dedup window (s, 0 = off), text fingerprint, then
- * (contact, messenger, address) per leg.
+ * initial state, dedup window (s, 0 = off), text fingerprint, and the legs as
+ * one JSON array [contact, messenger, address, contact, ...] (one argument
+ * however many legs: a call with 300,000 arguments overflows the client's stack).
  * Writes the dispatch and its deliveries; a leg repeating a delivered or
  * pending delivery of the same text to the same address within the window
  * is written `suppressed`, pointing at it. Puts the dispatch in the outbox
@@ -72,8 +122,9 @@ export const CREATE = PRELUDE + `
 local id, user, now, initial = ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local window, fingerprint = tonumber(ARGV[9]), ARGV[10]
 local n, suppressed = 0, 0
-for i = 11, #ARGV, 3 do
-  local contact, messenger, address = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+local legs = cjson.decode(ARGV[11])
+for i = 1, #legs, 3 do
+  local contact, messenger, address = legs[i], legs[i + 1], legs[i + 2]
   local did = leg_id(id, n)
   n = n + 1
   local repeats = nil
@@ -86,14 +137,27 @@ for i = 11, #ARGV, 3 do
     end
     if not repeats then redis.call('SET', dedup, did, 'EX', window) end
   end
+  -- Only what the leg does not share with its dispatch: no attempts yet (0), updated when created,
+  -- no contact for a direct address. Fewer fields: less Redis work and memory per delivery.
+  local fields = { 'messenger', messenger, 'address', address }
+  if contact ~= '' then
+    fields[5] = 'contact'
+    fields[6] = contact
+  end
   if repeats then
-    redis.call('HSET', dkey(did), 'contact', contact, 'messenger', messenger, 'address', address,
-      'state', 'suppressed', 'attempts', 0, 'updated_at', now, 'finished_at', now, 'duplicate_of', repeats)
+    fields[#fields + 1] = 'state'
+    fields[#fields + 1] = 'suppressed'
+    fields[#fields + 1] = 'finished_at'
+    fields[#fields + 1] = now
+    fields[#fields + 1] = 'duplicate_of'
+    fields[#fields + 1] = repeats
+    redis.call('HSET', dkey(did), unpack(fields))
     redis.call('ZADD', fkey(user, 'suppressed'), 0, did)
     suppressed = suppressed + 1
   else
-    redis.call('HSET', dkey(did), 'contact', contact, 'messenger', messenger, 'address', address,
-      'state', initial, 'attempts', 0, 'updated_at', now)
+    fields[#fields + 1] = 'state'
+    fields[#fields + 1] = initial
+    redis.call('HSET', dkey(did), unpack(fields))
   end
 end
 local open = n - suppressed
@@ -110,62 +174,100 @@ return suppressed
 `
 
 /**
- * ARGV: prefix, delivery id, now, the job's generation.
- * A pending delivery becomes `sending` and its attempt is counted; returns
- * {'sending', attempts, messenger, address, text, user}. Instead it ends
- * `expired` past its dispatch's expires_at, or `cancelled` when a cancel came
- * while a crashed attempt held it; returns {'ended', that state}. A finished
- * one is left alone: {its state}. A job of an older generation (the delivery was
- * redriven since): {'stale'}. Unknown: nil.
+ * start_leg(id, now, generation of the job): a pending delivery becomes
+ * `sending` and its attempt is counted; returns {'sending', attempts,
+ * messenger, address, text, user}. Instead it ends `expired` past its
+ * dispatch's expires_at, or `cancelled` when a cancel came while a crashed
+ * attempt held it; returns {'ended', that state}. A finished one is left
+ * alone: {its state}. A job of an older generation (the delivery was
+ * redriven, or its retry left a batch, since): {'stale'}. Unknown: false.
  */
-export const START = PRELUDE + `
-local id, now = ARGV[2], ARGV[3]
-local dk = dkey(id)
-local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel', 'messenger', 'address')
-local state = leg[1]
-if not state then return false end
-if TERMINAL[state] then return { state } end
-if (leg[2] or '0') ~= ARGV[4] then return { 'stale' } end
-local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'text', 'expires_at')
-local user = dispatch[1]
-if dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
-  move(id, user, state, 'expired', now)
-  return { 'ended', 'expired' }
+const START_LEG = `
+local function start_leg (id, now, generation)
+  local dk = dkey(id)
+  local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel', 'messenger', 'address', 'attempts')
+  local state = leg[1]
+  if not state then return false end
+  if TERMINAL[state] then return { state } end
+  if (leg[2] or '0') ~= generation then return { 'stale' } end
+  local dispatch = dispatch_info(id)
+  local user = dispatch[1]
+  if dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
+    move(id, user, state, 'expired', now)
+    return { 'ended', 'expired' }
+  end
+  if leg[3] == '1' then
+    move(id, user, state, 'cancelled', now)
+    return { 'ended', 'cancelled' }
+  end
+  local attempts = tonumber(leg[6] or '0') + 1
+  move(id, user, state, 'sending', now, { 'attempts', attempts })
+  return { 'sending', attempts, leg[4], leg[5], dispatch[2], user }
 end
-if leg[3] == '1' then
-  move(id, user, state, 'cancelled', now)
-  return { 'ended', 'cancelled' }
-end
-move(id, user, state, 'sending', now)
-local attempts = redis.call('HINCRBY', dk, 'attempts', 1)
-return { 'sending', attempts, leg[4], leg[5], dispatch[2], user }
 `
 
 /**
- * ARGV: prefix, delivery id, now, states it may leave (comma-separated), new
- * state, then field/value pairs to set.
+ * transition_leg(id, now, states it may leave (comma-separated), new state,
+ * the generation it must be in ('' = any), a new generation to give it
+ * ('' = keep), {field, value, ...} to set).
  * A delivery going back to `queued` for a retry ends `cancelled` instead when
  * a cancel came while it was being sent, and `expired` when its dispatch's
  * expires_at has passed. Returns {1, previous state, new state} when applied,
- * {0, current state} when not; nil if unknown.
+ * {0, current state} when not (another state, or another generation); false if unknown.
  */
-export const TRANSITION = PRELUDE + `
-local id, now, to = ARGV[2], ARGV[3], ARGV[5]
-local dk = dkey(id)
-local state = redis.call('HGET', dk, 'state')
-if not state then return false end
-if not string.find(',' .. ARGV[4] .. ',', ',' .. state .. ',', 1, true) then return { 0, state } end
-local dispatch = redis.call('HMGET', xkey(dispatch_of(id)), 'user', 'expires_at')
-if to == 'queued' then
-  if redis.call('HGET', dk, 'cancel') == '1' then
-    to = 'cancelled'
-  elseif dispatch[2] and tonumber(now) >= tonumber(dispatch[2]) then
-    to = 'expired'
+const TRANSITION_LEG = `
+local function transition_leg (id, now, from, to, generation, nextGeneration, fields)
+  local dk = dkey(id)
+  local leg = redis.call('HMGET', dk, 'state', 'gen', 'cancel')
+  local state = leg[1]
+  if not state then return false end
+  if not string.find(',' .. from .. ',', ',' .. state .. ',', 1, true) then return { 0, state } end
+  if generation ~= '' and (leg[2] or '0') ~= generation then return { 0, state } end
+  local dispatch = dispatch_info(id)
+  if to == 'queued' then
+    if leg[3] == '1' then
+      to = 'cancelled'
+    elseif dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
+      to = 'expired'
+    end
   end
+  if nextGeneration ~= '' then
+    fields[#fields + 1] = 'gen'
+    fields[#fields + 1] = nextGeneration
+  end
+  move(id, dispatch[1], state, to, now, fields)
+  return { 1, state, to }
 end
-if #ARGV >= 7 then redis.call('HSET', dk, unpack(ARGV, 6)) end
-move(id, dispatch[1], state, to, now)
-return { 1, state, to }
+`
+
+/** ARGV: prefix, delivery id, now, the job's generation. Returns start_leg's answer. */
+export const START = PRELUDE + START_LEG + `
+return start_leg(ARGV[2], ARGV[3], ARGV[4])
+`
+
+/**
+ * ARGV: prefix, delivery id, now, states it may leave, new state, generation
+ * ('' = any), new generation ('' = keep), then field/value pairs. Returns
+ * transition_leg's answer.
+ */
+export const TRANSITION = PRELUDE + TRANSITION_LEG + `
+return transition_leg(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], { unpack(ARGV, 8) })
+`
+
+/**
+ * One delivery's end and the next one's start, in one call (a sender going
+ * from one delivery of a batch to the next): ARGV: prefix, now, delivery id,
+ * states it may leave, new state, generation ('' = any), the next delivery's
+ * id and job generation, then field/value pairs for the first. Returns
+ * {transition_leg's answer, start_leg's answer}. The two deliveries' count
+ * changes are summed (the first's `sending` -1 and the next's +1 cancel out).
+ */
+export const TRANSITION_START = PRELUDE + TRANSITION_LEG + START_LEG + `
+defer_counts()
+local finished = transition_leg(ARGV[3], ARGV[2], ARGV[4], ARGV[5], ARGV[6], '', { unpack(ARGV, 9) })
+local started = start_leg(ARGV[7], ARGV[2], ARGV[8])
+apply_counts()
+return { finished, started }
 `
 
 /**

@@ -14,7 +14,7 @@ import { encodeTime } from 'ulid'
 import type { RedisKeys } from '../redis-keys.js'
 import { isMessenger, type Messenger } from '../messengers/messenger.js'
 import {
-  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal, TERMINAL_STATES,
+  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal, PENDING_STATES, TERMINAL_STATES,
   type Delivery, type DeliveryState, type Dispatch, type NewDelivery, type NewDispatch,
   type StateCounts, type TerminalState
 } from './delivery.js'
@@ -26,6 +26,7 @@ interface ScriptedRedis extends Redis {
   deliveryCreate (...args: Array<string | number>): Promise<number>
   deliveryStart (...args: Array<string | number>): Promise<Reply[] | null>
   deliveryTransition (...args: Array<string | number>): Promise<Reply[] | null>
+  deliveryTransitionStart (...args: Array<string | number>): Promise<[Reply[] | null, Reply[] | null]>
   deliveryCancel (...args: Array<string | number>): Promise<string[]>
   deliveryRedrive (...args: Array<string | number>): Promise<Reply[][]>
   deliveryRelease (...args: Array<string | number>): Promise<string[]>
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, string> = {
   deliveryCreate: scripts.CREATE,
   deliveryStart: scripts.START,
   deliveryTransition: scripts.TRANSITION,
+  deliveryTransitionStart: scripts.TRANSITION_START,
   deliveryCancel: scripts.CANCEL,
   deliveryRedrive: scripts.REDRIVE,
   deliveryRelease: scripts.RELEASE,
@@ -119,14 +121,25 @@ export interface DeliveryStore {
   /** Ends every leg of the dispatch that is still waiting `expired`; returns how many. */
   expire (dispatchId: string): Promise<number>
   start (id: string, generation: number): Promise<StartResult>
-  /** Moves a pending delivery to a terminal state; false when it was already finished. */
-  finish (id: string, state: TerminalState, fields?: TransitionFields): Promise<boolean>
+  /**
+   * `finish(id, state, fields)` and `start(next.id, next.generation)` in one
+   * round trip: a sender that is done with one delivery of a batch and goes
+   * on to the next.
+   */
+  finishAndStart (id: string, state: TerminalState, fields: TransitionFields, next: { id: string, generation: number }): Promise<{ finished: boolean, next: StartResult }>
+  /**
+   * Moves a pending delivery to a terminal state; false when it was already finished
+   * (or, with `generation`, when it is in another generation: a newer job has it).
+   */
+  finish (id: string, state: TerminalState, fields?: TransitionFields, generation?: number): Promise<boolean>
   /**
    * Puts a `sending` delivery back to `queued` for its next attempt, or ends it
    * `cancelled`/`expired` when that is what it now is. Returns the state it is
-   * in afterwards, undefined when it was not `sending`.
+   * in afterwards, undefined when it was not `sending`. With `nextGeneration`,
+   * the delivery moves to that generation: its next attempt is a job of its own
+   * (a retry out of a batch), and a rerun of the old job finds it stale.
    */
-  requeue (id: string, fields: TransitionFields): Promise<DeliveryState | undefined>
+  requeue (id: string, fields: TransitionFields, nextGeneration?: number): Promise<DeliveryState | undefined>
   cancel (ids: readonly string[]): Promise<CancelOutcome[]>
   redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
   /** Deletes the user's finished deliveries (that finished before `before`, if given); returns how many. */
@@ -186,13 +199,25 @@ function toDelivery (id: string, leg: Record<string, string>, dispatch: Array<st
     createdAt: Number(createdAt),
     sendAt: Number(sendAt),
     ...(expiresAt != null && { expiresAt: Number(expiresAt) }),
-    updatedAt: Number(leg.updated_at),
+    // A delivery not changed since it was created has no updated_at of its own.
+    updatedAt: leg.updated_at === undefined ? Number(createdAt) : Number(leg.updated_at),
     ...(leg.finished_at !== undefined && { finishedAt: Number(leg.finished_at) }),
     ...(leg.duplicate_of !== undefined && { duplicateOf: leg.duplicate_of }),
     ...(leg.url !== undefined && { url: leg.url }),
     ...(leg.error !== undefined && { lastError: leg.error }),
     ...(leg.provider_message_id !== undefined && { providerMessageId: leg.provider_message_id })
   }
+}
+
+/** The start script's answer. */
+function startResult (result: Reply[] | null): StartResult {
+  if (result === null) return { kind: 'unknown' }
+  const [state, attempts, messenger, address, text, user] = result as [string, number?, string?, string?, string?, string?]
+  if (state === 'stale') return { kind: 'stale' }
+  if (state === 'ended') return { kind: 'ended', state: result[1] as 'expired' | 'cancelled' }
+  if (state !== 'sending') return { kind: 'finished', state: state as DeliveryState }
+  if (!isMessenger(messenger ?? '') || address == null || text == null || user == null) return { kind: 'unknown' }
+  return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
 }
 
 /** A lex range bound: ids sort by creation time because they start with a ULID. */
@@ -232,8 +257,9 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     return pairs
   }
 
-  async function transition (id: string, from: readonly DeliveryState[], to: DeliveryState, fields: TransitionFields = {}) {
-    return await scripted.deliveryTransition(P, id, Date.now(), from.join(','), to, ...fieldPairs(fields))
+  async function transition (id: string, from: readonly DeliveryState[], to: DeliveryState, fields: TransitionFields = {},
+    generation?: number, nextGeneration?: number) {
+    return await scripted.deliveryTransition(P, id, Date.now(), from.join(','), to, generation ?? '', nextGeneration ?? '', ...fieldPairs(fields))
   }
 
   async function legsOf (dispatchId: string): Promise<number> {
@@ -317,12 +343,18 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
   return {
     async createDispatch (dispatch, legs) {
       const initial = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
-      const args: Array<string | number> = [
-        P, dispatch.id, dispatch.user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
-        initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text)
-      ]
-      for (const leg of legs) args.push(leg.contact, leg.messenger, leg.address)
-      return { suppressed: await scripted.deliveryCreate(...args) }
+      const flat: string[] = new Array<string>(3 * legs.length)
+      legs.forEach((leg, i) => {
+        flat[3 * i] = leg.contact
+        flat[3 * i + 1] = leg.messenger
+        flat[3 * i + 2] = leg.address
+      })
+      return {
+        suppressed: await scripted.deliveryCreate(
+          P, dispatch.id, dispatch.user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
+          initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat)
+        )
+      }
     },
 
     async markQueued (dispatchId) {
@@ -351,23 +383,22 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     },
 
     async start (id, generation) {
-      const result = await scripted.deliveryStart(P, id, Date.now(), generation)
-      if (result === null) return { kind: 'unknown' }
-      const [state, attempts, messenger, address, text, user] = result as [string, number?, string?, string?, string?, string?]
-      if (state === 'stale') return { kind: 'stale' }
-      if (state === 'ended') return { kind: 'ended', state: result[1] as 'expired' | 'cancelled' }
-      if (state !== 'sending') return { kind: 'finished', state: state as DeliveryState }
-      if (!isMessenger(messenger ?? '') || address == null || text == null || user == null) return { kind: 'unknown' }
-      return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
+      return startResult(await scripted.deliveryStart(P, id, Date.now(), generation))
     },
 
-    async finish (id, state, fields) {
-      const result = await transition(id, ['scheduled', 'queued', 'sending'], state, fields)
+    async finishAndStart (id, state, fields, next) {
+      const [finished, started] = await scripted.deliveryTransitionStart(
+        P, Date.now(), id, PENDING_STATES.join(','), state, '', next.id, next.generation, ...fieldPairs(fields))
+      return { finished: finished !== null && finished[0] === 1, next: startResult(started) }
+    },
+
+    async finish (id, state, fields, generation) {
+      const result = await transition(id, PENDING_STATES, state, fields, generation)
       return result !== null && result[0] === 1
     },
 
-    async requeue (id, fields) {
-      const result = await transition(id, ['sending'], 'queued', fields)
+    async requeue (id, fields, nextGeneration) {
+      const result = await transition(id, ['sending'], 'queued', fields, undefined, nextGeneration)
       return result !== null && result[0] === 1 ? result[2] as DeliveryState : undefined
     },
 

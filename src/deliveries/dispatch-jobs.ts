@@ -13,6 +13,7 @@
 import { Queue, Worker, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
+import type { Messenger } from '../messengers/messenger.js'
 import type { DeliveryStore } from './delivery-store.js'
 import { enqueueLegs, type SendQueues } from './send-queues.js'
 
@@ -45,11 +46,15 @@ function jobOptions (jobId: string, delayMs: number): JobsOptions {
 /** Adds a dispatch's release job (at send_at) and expire job (at expires_at, if any). */
 export async function scheduleDispatch (queue: DispatchQueue, dispatch: { id: string, sendAt: number, expiresAt?: number }, now = Date.now()): Promise<void> {
   const data = { dispatch: dispatch.id }
+  const release = jobOptions(`release-${dispatch.id}`, dispatch.sendAt - now)
+  if (dispatch.expiresAt === undefined) {
+    // One job: a plain add. addBulk builds an ioredis pipeline, which copies every BullMQ script onto it.
+    await queue.add('release', data, release)
+    return
+  }
   await queue.addBulk([
-    { name: 'release', data, opts: jobOptions(`release-${dispatch.id}`, dispatch.sendAt - now) },
-    ...(dispatch.expiresAt === undefined
-      ? []
-      : [{ name: 'expire' as const, data, opts: jobOptions(`expire-${dispatch.id}`, dispatch.expiresAt - now) }])
+    { name: 'release', data, opts: release },
+    { name: 'expire', data, opts: jobOptions(`expire-${dispatch.id}`, dispatch.expiresAt - now) }
   ])
 }
 
@@ -58,6 +63,8 @@ export function createDispatchWorker (options: {
   prefix: string
   deliveries: DeliveryStore
   sendQueues: SendQueues
+  /** Messengers whose first attempts go in batch jobs: those without a rate limit (BullMQ's limiter counts jobs). */
+  batched?: readonly Messenger[]
   log: FastifyBaseLogger
 }): Worker<DispatchJobData, unknown, DispatchJobName> {
   const { deliveries, sendQueues, log } = options
@@ -65,7 +72,7 @@ export function createDispatchWorker (options: {
     const { dispatch } = job.data
     if (job.name === 'release') {
       const legs = await deliveries.release(dispatch)
-      await enqueueLegs(sendQueues, legs)
+      await enqueueLegs(sendQueues, legs, options.batched)
       log.debug({ dispatch, deliveries: legs.length }, 'dispatch released to the send queues')
     } else {
       const expired = await deliveries.expire(dispatch)

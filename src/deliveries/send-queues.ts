@@ -1,16 +1,36 @@
 /**
  * The pending sends: one BullMQ queue per messenger, so that a slow or failing
  * messenger only ever fills its own queue and its own workers.
+ *
+ * Two kinds of job:
+ *   send   one delivery: its id is the job's (see sendJobId); used for
+ *          redriven deliveries, for retries, and for messengers with a rate
+ *          limit (BullMQ's limiter counts jobs);
+ *   batch  the first attempt of up to BATCH_SPAN deliveries of one dispatch
+ *          (leg indexes k*BATCH_SPAN .. (k+1)*BATCH_SPAN-1 on that messenger).
+ *          BullMQ's own work per job (two Lua scripts of ~100 us of Redis and
+ *          the worker's bookkeeping) then counts once per batch instead of once
+ *          per delivery: it was most of the pipeline's cost. The sender still
+ *          starts, sends and records each delivery on its own (send-worker.ts).
  */
 import { Queue, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { MESSENGERS, type Messenger } from '../messengers/messenger.js'
+import { deliveryId, dispatchOf } from './delivery.js'
 import type { WaitingLeg } from './delivery-store.js'
 
-/** A job carries nothing: its id names the delivery, whose record holds the rest (read when it is sent). */
-export type SendJobData = Record<string, never>
+/** A send job carries nothing (its id names the delivery, whose record holds the rest); a batch its dispatch and leg indexes. */
+export type SendJobData = Record<string, never> | BatchJobData
+
+export interface BatchJobData {
+  dispatch: string
+  legs: number[]
+}
 
 export const SEND_JOB = 'send'
+export const BATCH_JOB = 'batch'
+/** Leg indexes per batch: up to this many deliveries (a dispatch to one messenger), a third of it with all three. */
+export const BATCH_SPAN = 100
 /** Name of the custom backoff strategy the send workers register (see send-worker.ts). */
 export const SEND_BACKOFF = 'messenger'
 
@@ -54,12 +74,46 @@ export function sendJobOptions (leg: WaitingLeg): JobsOptions {
   }
 }
 
-/** Adds the legs' jobs to their messengers' queues, to be sent now (a pipelined bulk add per queue). */
-export async function enqueueLegs (queues: SendQueues, legs: readonly WaitingLeg[]): Promise<void> {
+/**
+ * A batch's job id: fixed by the dispatch and the index range, whichever of its
+ * legs are still waiting, so queueing a dispatch again (outbox recovery) is a
+ * no-op while the batch waits and never puts one delivery in two batches.
+ */
+export function batchJobId (dispatch: string, batch: number): string {
+  return `${dispatch}.b${batch}`
+}
+
+export function batchDeliveryIds (data: BatchJobData): string[] {
+  return data.legs.map((index) => deliveryId(data.dispatch, index))
+}
+
+function legIndex (id: string): number {
+  return Number(id.slice(id.lastIndexOf('.') + 1))
+}
+
+/**
+ * Adds the legs' jobs to their messengers' queues, to be sent now (a pipelined
+ * bulk add per queue). First attempts (generation 0) of the messengers in
+ * `batched` go in batches; every other leg gets a send job of its own.
+ */
+export async function enqueueLegs (queues: SendQueues, legs: readonly WaitingLeg[], batched: readonly Messenger[] = []): Promise<void> {
   await Promise.all(MESSENGERS.map(async (messenger) => {
-    const jobs = legs
-      .filter((leg) => leg.messenger === messenger)
-      .map((leg) => ({ name: SEND_JOB, data: {}, opts: sendJobOptions(leg) }))
+    const jobs: Array<{ name: string, data: SendJobData, opts: JobsOptions }> = []
+    const batches = new Map<string, BatchJobData>()
+    for (const leg of legs) {
+      if (leg.messenger !== messenger) continue
+      if (leg.generation !== 0 || !batched.includes(messenger)) {
+        jobs.push({ name: SEND_JOB, data: {}, opts: sendJobOptions(leg) })
+        continue
+      }
+      const dispatch = dispatchOf(leg.id)
+      const index = legIndex(leg.id)
+      const id = batchJobId(dispatch, Math.floor(index / BATCH_SPAN))
+      const batch = batches.get(id)
+      if (batch === undefined) batches.set(id, { dispatch, legs: [index] })
+      else batch.legs.push(index)
+    }
+    for (const [jobId, data] of batches) jobs.push({ name: BATCH_JOB, data, opts: { ...sendJobOptions({ id: jobId, messenger, generation: 0 }), jobId } })
     if (jobs.length > 0) await queues[messenger].addBulk(jobs)
   }))
 }

@@ -12,14 +12,30 @@
  * While the messenger's breaker is open, jobs go back to the queue untouched
  * (no attempt counted) and the whole queue is held (BullMQ's manual rate
  * limit, which every process of the deployment obeys) until a probe may go.
+ *
+ * A batch job (send-queues.ts) carries the first attempt of many deliveries.
+ * Its deliveries are started and sent one by one, as many at a time as the
+ * messenger's concurrency allows (one count of sends in flight per process,
+ * shared by every job), each exactly as a send job's: a retryable failure
+ * gives the delivery a job of its own in its next generation, with the
+ * backoff delay, added before the record moves back to `queued` (a crash in
+ * between leaves it `sending` in the batch's generation, which the batch's
+ * rerun sends again; the new job then finds it stale). A batch stops taking
+ * new deliveries when the breaker opens or the worker closes, lets the sends
+ * in flight finish, and goes back to the queue: whatever it had not started
+ * waits there, and a rerun skips what is finished.
  */
 import { Worker, type Job } from 'bullmq'
 import CircuitBreaker from 'opossum'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessengerAdapter } from '../messengers/adapter.js'
-import type { DeliveryStore } from './delivery-store.js'
-import { parseSendJobId, SEND_BACKOFF, type SendJobData } from './send-queues.js'
+import type { DeliveryStore, StartResult } from './delivery-store.js'
+import {
+  BATCH_JOB, batchDeliveryIds, parseSendJobId, SEND_BACKOFF, SEND_JOB, sendJobOptions,
+  type BatchJobData, type SendJobData
+} from './send-queues.js'
+import type { Queue } from 'bullmq'
 
 export interface RetryPolicy {
   attempts: number
@@ -38,10 +54,15 @@ export interface BreakerPolicy {
   resetMs: number
 }
 
-/** Thrown to BullMQ for a failure worth another attempt; carries the messenger's own wait, if it gave one. */
+/**
+ * Thrown to BullMQ for a failure worth another attempt; carries the messenger's
+ * own wait, if it gave one, and the delivery's attempts so far (the backoff
+ * grows with those, not with the job's own count: a retry out of a batch is a
+ * new job).
+ */
 export class RetryableSendError extends Error {
   override name = 'RetryableSendError'
-  constructor (message: string, readonly retryAfterMs?: number) {
+  constructor (message: string, readonly retryAfterMs?: number, readonly attempts?: number) {
     super(message)
   }
 }
@@ -69,9 +90,49 @@ export function retryDelay (policy: RetryPolicy, failures: number, retryAfterMs 
   return Math.max(retryAfterMs, Math.round(exponential / 2 + random() * exponential / 2))
 }
 
+/** A counting semaphore: at most `size` sends in flight, whichever jobs they come from. */
+class Slots {
+  #free: number
+  readonly #waiting: Array<() => void> = []
+
+  constructor (size: number) {
+    this.#free = size
+  }
+
+  async acquire (): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--
+      return
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve))
+  }
+
+  release (): void {
+    const next = this.#waiting.shift()
+    if (next === undefined) this.#free++
+    else next()
+  }
+}
+
+/** One delivery to attempt: from a send job (its own generation) or from a batch (generation 0). */
+interface Target {
+  id: string
+  generation: number
+  /**
+   * A batch's delivery: the batch's next one to go on with (undefined when
+   * there is none, or the batch stops). `chained`: to be started together
+   * with this one's finish, which needs the breaker closed.
+   */
+  next?: (chained: boolean) => string | undefined
+  /** Started already, together with the previous delivery's finish. */
+  started?: StartResult
+}
+
 export interface SendWorkerOptions {
   adapter: MessengerAdapter
   deliveries: DeliveryStore
+  /** The messenger's send queue: a retry out of a batch is added to it as a job of its own. */
+  queue: Queue<SendJobData>
   connection: Redis
   prefix: string
   concurrency: number
@@ -86,56 +147,89 @@ export interface SendWorkerOptions {
 
 export interface SendWorker {
   worker: Worker<SendJobData>
-  breaker: CircuitBreaker<[Job<SendJobData>], void>
+  breaker: CircuitBreaker<[Target], Target | undefined>
 }
 
 export function createSendWorker (options: SendWorkerOptions): SendWorker {
   const { adapter, deliveries, retry } = options
   const log = options.log.child({ messenger: adapter.messenger })
   const url = adapter.displayUrl
+  const slots = new Slots(options.concurrency)
+  let closing = false
 
-  async function finishFailed (id: string, attempts: number, lastError: string): Promise<void> {
-    if (await deliveries.finish(id, 'failed', { url, lastError })) {
+  async function finishFailed (id: string, attempts: number, lastError: string, generation?: number): Promise<void> {
+    if (await deliveries.finish(id, 'failed', { url, lastError }, generation)) {
       log.info({ delivery: id, state: 'failed', attempts, error: lastError }, 'delivery state changed')
     }
   }
 
-  /** One attempt at one delivery; runs only when the breaker lets it. */
-  async function attempt (job: Job<SendJobData>): Promise<void> {
-    const { id, generation } = parseSendJobId(job.id as string)
-    const started = await deliveries.start(id, generation)
+  /** The batch's next delivery after this one, to be started on its own (or nothing). */
+  function onward (target: Target): Target | undefined {
+    const id = target.next?.(false)
+    return id === undefined ? undefined : { id, generation: 0, next: target.next }
+  }
+
+  /**
+   * One attempt at one delivery; runs only when the breaker lets it. Returns
+   * the batch's delivery to go on with, if any (started already when this one
+   * was delivered: one round trip for both records).
+   */
+  async function attempt (target: Target): Promise<Target | undefined> {
+    const { id, generation } = target
+    const batched = target.next !== undefined
+    const started = target.started ?? await deliveries.start(id, generation)
     if (started.kind === 'ended') {
       // It ended just now, at its turn: past its dispatch's expires_at, or cancelled while a crashed attempt held it.
       log.info({ delivery: id, state: started.state }, 'delivery state changed')
-      return
+      return onward(target)
     }
     if (started.kind !== 'send') {
       // Finished elsewhere, redriven since (a newer job has it), or purged: a redelivered job must not send twice.
       log.debug({ delivery: id, outcome: started.kind }, 'job for a delivery that is not pending; skipped')
-      return
+      return onward(target)
     }
     if (started.attempts > retry.attempts) {
       // Every start counts, including ones a crash cut short; a job that keeps killing its sender stops here.
       await finishFailed(id, started.attempts - 1, `gave up after ${retry.attempts} attempts (sender stopped mid-send)`)
-      return
+      return onward(target)
     }
     log.info({ delivery: id, state: 'sending', attempt: started.attempts }, 'delivery state changed')
 
     const outcome = await adapter.send({ address: started.address, text: started.text, idempotencyKey: id })
 
     if (outcome.result === 'delivered') {
-      if (await deliveries.finish(id, 'delivered', { url, providerMessageId: outcome.providerMessageId })) {
+      const fields = { url, providerMessageId: outcome.providerMessageId }
+      const nextId = target.next?.(true)
+      let finished: boolean
+      let following: Target | undefined
+      if (nextId === undefined) {
+        finished = await deliveries.finish(id, 'delivered', fields)
+      } else {
+        const both = await deliveries.finishAndStart(id, 'delivered', fields, { id: nextId, generation: 0 })
+        finished = both.finished
+        following = { id: nextId, generation: 0, next: target.next, started: both.next }
+      }
+      if (finished) {
         log.info({ delivery: id, state: 'delivered', attempts: started.attempts, providerMessageId: outcome.providerMessageId }, 'delivery state changed')
       }
-      return
+      return following
     }
     if (outcome.result === 'permanent') {
       await finishFailed(id, started.attempts, outcome.error)
-      return
+      return onward(target)
     }
-    const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs)
+    const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs, started.attempts)
     if (started.attempts >= retry.attempts) {
       await finishFailed(id, started.attempts, outcome.error)
+      throw new MessengerTrouble(failure, false)
+    }
+    if (batched) {
+      // The next attempt is a job of its own, in the next generation, added before the record says so (see above).
+      const next = generation + 1
+      const delay = retryDelay(retry, started.attempts, outcome.retryAfterMs)
+      await options.queue.add(SEND_JOB, {}, { ...sendJobOptions({ id, messenger: adapter.messenger, generation: next }), delay })
+      const after = await deliveries.requeue(id, { url, lastError: outcome.error }, next)
+      if (after !== undefined) log.info({ delivery: id, state: after, attempts: started.attempts, error: outcome.error }, 'delivery state changed')
       throw new MessengerTrouble(failure, false)
     }
     // Back to `queued` for another attempt, unless it was cancelled meanwhile or its dispatch has expired.
@@ -162,21 +256,90 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   breaker.on('halfOpen', () => log.info('circuit half-open: one probe send'))
   breaker.on('close', () => log.info('circuit closed: sending again'))
 
-  async function process (job: Job<SendJobData>): Promise<void> {
+  /** Holds the whole queue until the breaker lets a probe go, and puts the job back (untouched, no attempt counted). */
+  async function hold (): Promise<never> {
+    const wait = breaker.halfOpen ? PROBE_WAIT_MS : Math.max(PROBE_WAIT_MS, openedAt + options.breaker.resetMs - Date.now())
+    await worker.rateLimit(wait)
+    throw Worker.RateLimitError()
+  }
+
+  const isOpenBreaker = (err: unknown) => (err as { code?: string }).code === 'EOPENBREAKER'
+
+  async function sendOne (job: Job<SendJobData>): Promise<void> {
+    await slots.acquire()
     try {
-      await breaker.fire(job)
+      await breaker.fire(parseSendJobId(job.id as string))
     } catch (err) {
       if (err instanceof MessengerTrouble) {
         if (err.retry) throw err.failure
         return
       }
-      if ((err as { code?: string }).code === 'EOPENBREAKER') {
-        const wait = breaker.halfOpen ? PROBE_WAIT_MS : Math.max(PROBE_WAIT_MS, openedAt + options.breaker.resetMs - Date.now())
-        await worker.rateLimit(wait)
-        throw Worker.RateLimitError()
-      }
+      if (isOpenBreaker(err)) return await hold()
       throw err
+    } finally {
+      slots.release()
     }
+  }
+
+  interface BatchState {
+    held: boolean
+    /** An error of ours (Redis away...): stop, and let BullMQ run the batch again later. */
+    broken?: { err: unknown }
+  }
+
+  /**
+   * A sender slot working through a batch: one delivery after another while
+   * the batch has any, each through the breaker; a delivery started together
+   * with the previous one's finish is sent even if the breaker opened in that
+   * moment (it was started while the breaker was closed, like any send in
+   * flight when it opens).
+   */
+  async function lane (first: Target, batch: BatchState): Promise<void> {
+    let target: Target | undefined = first
+    while (target !== undefined) {
+      const current: Target = target
+      try {
+        target = current.started !== undefined && !breaker.closed ? await attempt(current) : await breaker.fire(current)
+      } catch (err) {
+        if (err instanceof MessengerTrouble) target = onward(current)
+        else {
+          if (isOpenBreaker(err)) batch.held = true
+          else batch.broken ??= { err }
+          target = undefined
+        }
+      }
+    }
+  }
+
+  async function sendBatch (data: BatchJobData): Promise<void> {
+    const ids = batchDeliveryIds(data)
+    const batch: BatchState = { held: false }
+    let taken = 0
+    const next = (chained: boolean): string | undefined => {
+      if (batch.held || batch.broken !== undefined || closing || taken === ids.length) return undefined
+      if (chained && !breaker.closed) return undefined
+      return ids[taken++]
+    }
+    const lanes: Array<Promise<void>> = []
+    while (taken < ids.length) {
+      await slots.acquire()
+      const id = next(false)
+      if (id === undefined) {
+        slots.release()
+        break
+      }
+      lanes.push(lane({ id, generation: 0, next }, batch).finally(() => { slots.release() }))
+    }
+    await Promise.all(lanes)
+    if (batch.broken !== undefined) throw batch.broken.err
+    if (batch.held) return await hold()
+    // Closing with deliveries not yet started: back to the queue for whichever sender runs next.
+    if (taken < ids.length) throw Worker.RateLimitError()
+  }
+
+  async function process (job: Job<SendJobData>): Promise<void> {
+    if (job.name === BATCH_JOB) return await sendBatch(job.data as BatchJobData)
+    return await sendOne(job)
   }
 
   const worker = new Worker<SendJobData>(adapter.messenger, process, {
@@ -193,17 +356,26 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     settings: {
       backoffStrategy: (failures, type, err) =>
         type === SEND_BACKOFF || type === undefined
-          ? retryDelay(retry, failures, err instanceof RetryableSendError ? err.retryAfterMs : undefined)
+          ? err instanceof RetryableSendError
+            ? retryDelay(retry, err.attempts ?? failures, err.retryAfterMs)
+            : retryDelay(retry, failures)
           : 0
     }
   })
+  worker.on('closing', () => { closing = true })
 
   worker.on('failed', (job, err) => {
-    // BullMQ gave up on the job without our processor deciding (its stall backstop): record the failure.
+    // BullMQ gave up on the job without our processor deciding (its stall backstop): record the failure of
+    // what the job held and had not finished (a batch's deliveries in their first generation).
     if (job === undefined || err.name !== 'UnrecoverableError') return
-    finishFailed(parseSendJobId(job.id as string).id, job.attemptsStarted, err.message).catch((e: unknown) => {
-      log.error({ err: e, delivery: job.id }, 'could not record a failed delivery')
-    })
+    const targets = job.name === BATCH_JOB
+      ? batchDeliveryIds(job.data as BatchJobData).map((id) => ({ id, generation: 0 }))
+      : [parseSendJobId(job.id as string)]
+    for (const { id, generation } of targets) {
+      finishFailed(id, job.attemptsStarted, err.message, generation).catch((e: unknown) => {
+        log.error({ err: e, delivery: id }, 'could not record a failed delivery')
+      })
+    }
   })
   worker.on('error', (err) => log.error({ err }, 'send worker error'))
   return { worker, breaker }

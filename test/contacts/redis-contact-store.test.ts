@@ -47,3 +47,14 @@ t.test('the scripts are defined once per client, whatever the number of stores',
   t.equal(await second.create('u', { name: 'A' }), false, 'both stores write through the same scripts')
   t.strictSame(await second.findByTags('u', { any: ['x'] }), [{ name: 'A', tags: ['x'] }])
 })
+
+t.test('a page comes from Redis as one JSON text: names with quotes, backslashes, slashes and any script survive it', async (t) => {
+  const prefix = freshPrefix()
+  const store = createRedisContactStore(testRedis(t, prefix), redisKeys(prefix), OPTIONS)
+  const names = ['say "hi"', 'back\\slash', 'a/b', 'Зоя', '😀 party', 'tab-free ]},[{']
+  for (const name of names) t.equal(await store.create('u', { name, telegram: '1001', tags: ['x'] }), true)
+  const listed = (await store.page('u', { limit: 10 })).contacts
+  t.strictSame(listed.map((c) => c.name).sort(), [...names].sort())
+  t.ok(listed.every((c) => c.telegram === '1001' && c.tags?.[0] === 'x'))
+  t.strictSame((await store.findByTags('u', { any: ['x'] })).map((c) => c.name).sort(), [...names].sort())
+})

@@ -8,9 +8,10 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { ulid } from 'ulid'
 import { createDeliveryStore, type DeliveryStore } from '../../src/deliveries/delivery-store.js'
-import { deliveryId, DELIVERY_STATES, TERMINAL_STATES, type Delivery, type NewDelivery, type NewDispatch } from '../../src/deliveries/delivery.js'
+import { deliveryId, DELIVERY_STATES, MAX_DELIVERIES_PER_DISPATCH, TERMINAL_STATES, type Delivery, type NewDelivery, type NewDispatch } from '../../src/deliveries/delivery.js'
 import { redisKeys } from '../../src/redis-keys.js'
-import { freshPrefix, testRedis } from '../helpers/redis.js'
+import { Redis } from 'ioredis'
+import { freshPrefix, REDIS_URL, testRedis } from '../helpers/redis.js'
 
 const LEGS: NewDelivery[] = [
   { contact: 'Artem', messenger: 'telegram', address: '@ArtemZaitsev' },
@@ -79,6 +80,24 @@ t.test('a dispatch is written with all its deliveries, queued, and sits in the o
   t.same(await store.legIds(dispatch.id), ids)
 })
 
+t.test('the largest dispatch allowed is written in one call, and any contact name survives the way there', async (t) => {
+  const prefix = freshPrefix()
+  testRedis(t, prefix)
+  // As the app's client: commands of concurrent requests are pipelined together.
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
+  t.teardown(async () => { await redis.quit() })
+  const store = createDeliveryStore(redis, redisKeys(prefix))
+  const odd = 'Зоя "Z" \\ {} [] 😀 , .00001'
+  const legs: NewDelivery[] = Array.from({ length: MAX_DELIVERIES_PER_DISPATCH }, (_, i) =>
+    ({ contact: i === 1 ? odd : `c${i}`, messenger: 'telegram', address: String(1000 + i) }))
+  const now = Date.now()
+  const id = ulid(now)
+  await store.createDispatch({ id, user: 'alice', text: 'Hello all', sendAt: now, createdAt: now, dedupWindowSeconds: 0 }, legs)
+  t.match(await store.getDispatch(id), { total: MAX_DELIVERIES_PER_DISPATCH, counts: { queued: MAX_DELIVERIES_PER_DISPATCH } })
+  t.match(await store.get(deliveryId(id, 1)), { contact: odd, messenger: 'telegram', address: '1001', state: 'queued' })
+  t.match(await store.get(deliveryId(id, MAX_DELIVERIES_PER_DISPATCH - 1)), { contact: `c${MAX_DELIVERIES_PER_DISPATCH - 1}`, address: String(1000 + MAX_DELIVERIES_PER_DISPATCH - 1) })
+})
+
 t.test('a future dispatch is scheduled until released; release hands over every waiting leg once per generation', async (t) => {
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create({ sendAt: Date.now() + 60_000 })
@@ -108,6 +127,28 @@ t.test('start counts attempts and hands over what to send; a finished delivery i
   t.match(await store.get(id), { state: 'delivered', attempts: 2, providerMessageId: '42', url: 'http://x/bot<token>/sendMessage' })
   t.ok((await store.get(id))?.finishedAt)
   t.same(await store.start('unknown.00000', 0), { kind: 'unknown' })
+})
+
+t.test('finishing one delivery and starting the next in one call: both records and every count as with two calls', async (t) => {
+  const { store, create, counts } = await setup(t)
+  const { dispatch, ids } = await create()
+  const other = await create({ id: ulid(Date.now() + 1) })
+  await store.start(ids[0]!, 0)
+  const both = await store.finishAndStart(ids[0]!, 'delivered', { providerMessageId: '7' }, { id: ids[1]!, generation: 0 })
+  t.same(both, { finished: true, next: { kind: 'send', attempts: 1, messenger: 'whatsapp', address: '+799200828615', text: 'Hello there', user: 'alice' } })
+  t.match(await store.get(ids[0]!), { state: 'delivered', providerMessageId: '7', attempts: 1 })
+  t.same(await counts(dispatch.id), { delivered: 1, sending: 1, queued: 1 })
+
+  // Across two dispatches, with the first already finished: it stays as it was, the next starts anyway.
+  await store.finish(ids[1]!, 'failed', { lastError: 'x' })
+  t.same(await store.finishAndStart(ids[1]!, 'delivered', {}, { id: other.ids[2]!, generation: 0 }),
+    { finished: false, next: { kind: 'send', attempts: 1, messenger: 'viber', address: 'lera-viber-id', text: 'Hello there', user: 'alice' } })
+  t.same(await store.finishAndStart(other.ids[2]!, 'delivered', {}, { id: other.ids[0]!, generation: 1 }), { finished: true, next: { kind: 'stale' } })
+  t.same(await counts(dispatch.id), { delivered: 1, failed: 1, queued: 1 })
+  t.same(await counts(other.dispatch.id), { delivered: 1, queued: 2 })
+  t.same((await store.userTotals('alice')).counts, {
+    scheduled: 0, queued: 3, sending: 0, delivered: 2, failed: 1, cancelled: 0, expired: 0, suppressed: 0
+  }, 'the user\'s totals agree')
 })
 
 t.test('requeue only moves a delivery that is being sent, keeps its last error, and respects cancel and expiry', async (t) => {

@@ -5,26 +5,9 @@
  */
 import t from 'tap'
 import { PassThrough } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
-import { deliveryId, type Delivery } from '../../src/deliveries/delivery.js'
+import { deliveryId } from '../../src/deliveries/delivery.js'
 import { build, eventually } from '../helpers/app.js'
-
-async function contacts (app: FastifyInstance, count: number, ids: (i: number) => Record<string, string>): Promise<string[]> {
-  const names = Array.from({ length: count }, (_, i) => `c${i}`)
-  for (const [i, name] of names.entries()) {
-    await app.inject({ method: 'POST', url: '/api/contacts', payload: { user_name: 'u', contact: { name, messangers: ids(i) } } })
-  }
-  return names
-}
-
-async function send (app: FastifyInstance, names: string[], message: string): Promise<{ dispatch_id: string, deliveries: number }> {
-  return (await app.inject({ method: 'PUT', url: '/api/contacts', payload: { user_name: 'u', contacts: names, message } })).json()
-}
-
-async function all (app: FastifyInstance, dispatchId: string, count: number): Promise<Delivery[]> {
-  const found = await Promise.all(Array.from({ length: count }, (_, i) => app.deliveries.get(deliveryId(dispatchId, i))))
-  return found.filter((d): d is Delivery => d !== undefined)
-}
+import { all, contacts, send } from '../helpers/legacy-sends.js'
 
 t.test('a rate limit slows only its own messenger', async (t) => {
   const { app, mock } = await build(t, { env: { TELEGRAM_RATE_PER_SECOND: '5' } })

@@ -27,6 +27,7 @@ export default fp(async function senders (fastify) {
   const senders: SendWorker[] = MESSENGERS.map((messenger) => createSendWorker({
     adapter: adapters[messenger],
     deliveries: fastify.deliveries,
+    queue: fastify.sendQueues[messenger],
     connection: connect(`fanout-send-${messenger}`),
     prefix: redisKeys.queuePrefix,
     concurrency: config.messengers[messenger].concurrency,
@@ -46,6 +47,7 @@ export default fp(async function senders (fastify) {
     prefix: redisKeys.queuePrefix,
     deliveries: fastify.deliveries,
     sendQueues: fastify.sendQueues,
+    batched: MESSENGERS.filter((messenger) => config.messengers[messenger].ratePerSecond === 0),
     log: fastify.log
   })
   const maintenance = await startMaintenance({

@@ -9,6 +9,7 @@ export default fp(async function redis (fastify) {
     ...redisCredentials(fastify.config.redis),
     // Fail a request instead of queueing commands forever while Redis is away.
     maxRetriesPerRequest: 2,
-    connectionName: 'fanout-api'
+    connectionName: 'fanout-api',
+    enableAutoPipelining: true
   })
 }, { name: 'redis', dependencies: ['config'] })

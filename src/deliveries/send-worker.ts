@@ -26,6 +26,7 @@
  * waits there, and a rerun skips what is finished.
  */
 import { Worker, type Job } from 'bullmq'
+import pLimit from 'p-limit'
 import CircuitBreaker from 'opossum'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
@@ -90,30 +91,6 @@ export function retryDelay (policy: RetryPolicy, failures: number, retryAfterMs 
   return Math.max(retryAfterMs, Math.round(exponential / 2 + random() * exponential / 2))
 }
 
-/** A counting semaphore: at most `size` sends in flight, whichever jobs they come from. */
-class Slots {
-  #free: number
-  readonly #waiting: Array<() => void> = []
-
-  constructor (size: number) {
-    this.#free = size
-  }
-
-  async acquire (): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--
-      return
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve))
-  }
-
-  release (): void {
-    const next = this.#waiting.shift()
-    if (next === undefined) this.#free++
-    else next()
-  }
-}
-
 /** One delivery to attempt: from a send job (its own generation) or from a batch (generation 0). */
 interface Target {
   id: string
@@ -154,7 +131,8 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   const { adapter, deliveries, retry } = options
   const log = options.log.child({ messenger: adapter.messenger })
   const url = adapter.displayUrl
-  const slots = new Slots(options.concurrency)
+  // Sends in flight in this process, whichever jobs (single or batch) they come from.
+  const inFlight = pLimit(options.concurrency)
   let closing = false
 
   async function finishFailed (id: string, attempts: number, lastError: string, generation?: number): Promise<void> {
@@ -266,9 +244,8 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   const isOpenBreaker = (err: unknown) => (err as { code?: string }).code === 'EOPENBREAKER'
 
   async function sendOne (job: Job<SendJobData>): Promise<void> {
-    await slots.acquire()
     try {
-      await breaker.fire(parseSendJobId(job.id as string))
+      await inFlight(async () => { await breaker.fire(parseSendJobId(job.id as string)) })
     } catch (err) {
       if (err instanceof MessengerTrouble) {
         if (err.retry) throw err.failure
@@ -276,8 +253,6 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
       }
       if (isOpenBreaker(err)) return await hold()
       throw err
-    } finally {
-      slots.release()
     }
   }
 
@@ -320,17 +295,11 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
       if (chained && !breaker.closed) return undefined
       return ids[taken++]
     }
-    const lanes: Array<Promise<void>> = []
-    while (taken < ids.length) {
-      await slots.acquire()
+    // As many lanes as could send at once; each takes its first delivery when a send slot frees (none left: it ends).
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, ids.length) }, async () => await inFlight(async () => {
       const id = next(false)
-      if (id === undefined) {
-        slots.release()
-        break
-      }
-      lanes.push(lane({ id, generation: 0, next }, batch).finally(() => { slots.release() }))
-    }
-    await Promise.all(lanes)
+      if (id !== undefined) await lane({ id, generation: 0, next }, batch)
+    })))
     if (batch.broken !== undefined) throw batch.broken.err
     if (batch.held) return await hold()
     // Closing with deliveries not yet started: back to the queue for whichever sender runs next.

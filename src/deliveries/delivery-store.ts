@@ -14,7 +14,7 @@ import { encodeTime } from 'ulid'
 import type { RedisKeys } from '../redis-keys.js'
 import { isMessenger, type Messenger } from '../messengers/messenger.js'
 import {
-  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal, PENDING_STATES, TERMINAL_STATES,
+  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal, legIndexOf, PENDING_STATES, TERMINAL_STATES,
   type Delivery, type DeliveryState, type Dispatch, type NewDelivery, type NewDispatch,
   type StateCounts, type TerminalState
 } from './delivery.js'
@@ -313,7 +313,7 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     // A cursor resumes its own dispatch just below its leg.
     const resume = filter.after === undefined
       ? undefined
-      : { dispatch: dispatchOf(filter.after), index: Number(filter.after.slice(filter.after.lastIndexOf('.') + 1)) - 1 }
+      : { dispatch: dispatchOf(filter.after), index: legIndexOf(filter.after) - 1 }
     if (filter.dispatch !== undefined) {
       if (!within(filter.dispatch, upper, lower) || (resume !== undefined && resume.dispatch !== filter.dispatch)) return
       yield * legsDown(filter.dispatch, resume?.index ?? await legsOf(filter.dispatch) - 1)

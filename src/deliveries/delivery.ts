@@ -96,3 +96,8 @@ export function dispatchOf (id: string): string {
   const dot = id.lastIndexOf('.')
   return dot === -1 ? id : id.slice(0, dot)
 }
+
+/** The leg index a delivery id ends with (the inverse of deliveryId, as dispatchOf is). */
+export function legIndexOf (id: string): number {
+  return Number(id.slice(id.lastIndexOf('.') + 1))
+}

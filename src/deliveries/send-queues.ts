@@ -16,7 +16,7 @@
 import { Queue, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { MESSENGERS, type Messenger } from '../messengers/messenger.js'
-import { deliveryId, dispatchOf } from './delivery.js'
+import { deliveryId, dispatchOf, legIndexOf } from './delivery.js'
 import type { WaitingLeg } from './delivery-store.js'
 
 /** A send job carries nothing (its id names the delivery, whose record holds the rest); a batch its dispatch and leg indexes. */
@@ -87,10 +87,6 @@ export function batchDeliveryIds (data: BatchJobData): string[] {
   return data.legs.map((index) => deliveryId(data.dispatch, index))
 }
 
-function legIndex (id: string): number {
-  return Number(id.slice(id.lastIndexOf('.') + 1))
-}
-
 /**
  * Adds the legs' jobs to their messengers' queues, to be sent now (a pipelined
  * bulk add per queue). First attempts (generation 0) of the messengers in
@@ -107,7 +103,7 @@ export async function enqueueLegs (queues: SendQueues, legs: readonly WaitingLeg
         continue
       }
       const dispatch = dispatchOf(leg.id)
-      const index = legIndex(leg.id)
+      const index = legIndexOf(leg.id)
       const id = batchJobId(dispatch, Math.floor(index / BATCH_SPAN))
       const batch = batches.get(id)
       if (batch === undefined) batches.set(id, { dispatch, legs: [index] })

@@ -25,7 +25,7 @@
  * in flight finish, and goes back to the queue: whatever it had not started
  * waits there, and a rerun skips what is finished.
  */
-import { Worker, type Job } from 'bullmq'
+import { Worker, type Job, type Queue } from 'bullmq'
 import pLimit from 'p-limit'
 import CircuitBreaker from 'opossum'
 import type { Redis } from 'ioredis'
@@ -36,7 +36,6 @@ import {
   BATCH_JOB, batchDeliveryIds, parseSendJobId, SEND_BACKOFF, SEND_JOB, sendJobOptions,
   type BatchJobData, type SendJobData
 } from './send-queues.js'
-import type { Queue } from 'bullmq'
 
 export interface RetryPolicy {
   attempts: number

@@ -38,8 +38,8 @@ export interface IssuedKey extends KeyInfo {
 export interface UserInfo {
   name: string
   createdAt: number
-  /** Keys not revoked. */
-  activeKeys: number
+  /** Every key of the user, revoked ones too, oldest first. */
+  keys: KeyInfo[]
 }
 
 /** Why a key write did nothing. */
@@ -63,7 +63,7 @@ export interface UserStore {
 
 const KEY_PATTERN = /^fo_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
 
-function sha256 (text: string): Buffer {
+export function sha256 (text: string): Buffer {
   return createHash('sha256').update(text).digest()
 }
 
@@ -162,10 +162,8 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
   }
 
   async function get (name: string): Promise<UserInfo | undefined> {
-    const createdAt = await redis.hget(keys.user(name), 'created_at')
-    if (createdAt === null) return undefined
-    const active = (await keyRecords(name)).filter((k) => k.revokedAt === undefined).length
-    return { name, createdAt: Number(createdAt), activeKeys: active }
+    const [createdAt, userKeys] = await Promise.all([redis.hget(keys.user(name), 'created_at'), keyRecords(name)])
+    return createdAt === null ? undefined : { name, createdAt: Number(createdAt), keys: userKeys }
   }
 
   async function write (user: string, op: 'issue' | 'rotate' | 'revoke', oldId: string, label = ''): Promise<{ status: string, issued: IssuedKey }> {
@@ -183,10 +181,8 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
       const now = Date.now()
       const fresh = newKey()
       if (await scripted.userCreate(p, name, now, fresh.id, fresh.hash, label) === 0) return undefined
-      return {
-        user: { name, createdAt: now, activeKeys: 1 },
-        key: { id: fresh.id, key: fresh.key, createdAt: now, ...(label !== '' && { label }) }
-      }
+      const key: KeyInfo = { id: fresh.id, createdAt: now, ...(label !== '' && { label }) }
+      return { user: { name, createdAt: now, keys: [key] }, key: { ...key, key: fresh.key } }
     },
 
     get,

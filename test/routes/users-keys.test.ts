@@ -76,10 +76,10 @@ t.test('the administrator lists users in pages; a lost key is replaced by the ad
   const revoked = await app.inject({ method: 'DELETE', url: `/v1/admin/users/bob/keys/${issued.json().id as string}`, headers: ADMIN })
   t.match(revoked.json(), { id: issued.json().id, revoked_at: /Z$/ })
   t.equal((await app.inject({ method: 'GET', url: '/v1/keys', headers: bearer(issued.json().key) })).statusCode, 401, 'revoked by the administrator: refused')
-  const alice = await createUser(app, 'erin')
-  t.equal((await app.inject({ method: 'DELETE', url: `/v1/admin/users/bob/keys/${alice.keyId}`, headers: ADMIN })).statusCode, 404,
+  const erin = await createUser(app, 'erin')
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/admin/users/bob/keys/${erin.keyId}`, headers: ADMIN })).statusCode, 404,
     'a key of another user is not bob\'s to revoke')
-  t.equal((await app.inject({ method: 'GET', url: '/v1/keys', headers: bearer(alice.key) })).statusCode, 200, 'and still works')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/keys', headers: bearer(erin.key) })).statusCode, 200, 'and still works')
 })
 
 t.test('a user rotates and revokes its keys; each change holds from the next request on', async (t) => {

@@ -15,14 +15,14 @@
  * Decorates `fastify.users` (the user store) and the two onRequest hooks the
  * route plugins add: `authenticateUser` and `authenticateAdmin`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Compile } from 'typebox/compile'
 import { checkAuthSettings } from '../../config.js'
 import { forbidden, unauthenticated } from '../../errors.js'
 import { UserName } from '../../schemas/common.js'
-import { createUserStore, type UserStore } from '../../users/user-store.js'
+import { createUserStore, sha256, type UserStore } from '../../users/user-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -58,10 +58,6 @@ function credentialsOf (request: FastifyRequest): Credentials | undefined {
     if (colon > 0) return { scheme: 'basic', user: decoded.slice(0, colon), key: decoded.slice(colon + 1) }
   }
   throw unauthenticated('the Authorization header must be `Bearer <API key>` or `Basic base64(user_name:API key)`')
-}
-
-function sha256 (text: string): Buffer {
-  return createHash('sha256').update(text).digest()
 }
 
 export default fp(async function auth (fastify) {

@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Contact } from '../../contacts/contact-store.js'
 import { invalidField } from '../../errors.js'
 import { actAs } from '../../plugins/app/auth.js'
+import { emptyBodyAsObject } from '../empty-body.js'
 import { epochToLegacyTime, legacyTimeToEpoch } from '../../legacy-time.js'
 import { normalizeAddress, type Messenger } from '../../messengers/messenger.js'
 import {
@@ -19,11 +20,6 @@ const DEFAULT_FAILED_LIMIT = 1000
 
 const errors = { 400: LegacyError, 401: LegacyError, 403: LegacyError, 413: LegacyError, 415: LegacyError, 422: LegacyError, 429: LegacyError }
 const tags = ['legacy']
-
-/** A GET may come with no body at all (`?user_name=`): validate it as an empty object. */
-async function emptyBodyAsObject (request: FastifyRequest) {
-  request.body ??= {}
-}
 
 /**
  * The user of a request: the owner of its API key, which the `user_name` the

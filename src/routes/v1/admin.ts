@@ -11,7 +11,8 @@ import {
   UserParams, userErrors
 } from '../../schemas/users.js'
 import { DEFAULT_PAGE } from '../../schemas/contacts.js'
-import { emptyBodyAsObject, issued, keyRefused } from './keys.js'
+import { emptyBodyAsObject } from '../empty-body.js'
+import { issued, keyRefused } from './keys.js'
 import { issuedKeyView, keyView, userView } from './views.js'
 
 const tags = ['admin']
@@ -47,7 +48,7 @@ const admin: FastifyPluginAsyncTypebox = async function (fastify) {
     const { name } = request.params
     const user = await users.get(name)
     if (user === undefined) throw keyRefused('no-user', name)
-    return { ...userView(user), keys: (await users.keys(name)).map(keyView) }
+    return { ...userView(user), keys: user.keys.map(keyView) }
   })
 
   fastify.post('/users/:name/keys', {

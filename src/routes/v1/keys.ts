@@ -4,19 +4,14 @@
  * working at once) and revoke one. Key ids of other users answer 404.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { conflict, notFound } from '../../errors.js'
+import { emptyBodyAsObject } from '../empty-body.js'
 import { ErrorBody } from '../../schemas/common.js'
 import { IssuedKey, KeyInfo, KeyList, KeyParams, NewKeyBody, userErrors } from '../../schemas/users.js'
 import { MAX_ACTIVE_KEYS, type IssuedKey as Issued, type KeyRefusal } from '../../users/user-store.js'
 import { issuedKeyView, keyView } from './views.js'
 
 const tags = ['keys']
-
-/** No body at all is an empty one: a key needs no label. */
-export async function emptyBodyAsObject (request: FastifyRequest): Promise<void> {
-  request.body ??= {}
-}
 
 /** A refused key write as the error the client sees. */
 export function keyRefused (refusal: KeyRefusal, user: string, keyId?: string): Error {

@@ -73,5 +73,5 @@ export function issuedKeyView (k: IssuedKey) {
 }
 
 export function userView (u: UserInfo) {
-  return { name: u.name, created_at: iso(u.createdAt), active_keys: u.activeKeys }
+  return { name: u.name, created_at: iso(u.createdAt), active_keys: u.keys.filter((k) => k.revokedAt === undefined).length }
 }

@@ -73,6 +73,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(auth)
   await fastify.register(contacts)
   await fastify.register(deliveries)
+  // The senders start work on fastify.redis at once, so every plugin before
+  // them defines its Lua commands first (see the note in rate-limit.ts).
   if (opts.config.role !== 'api') await fastify.register(senders)
   await fastify.register(errorHandler)
   await fastify.register(openapi)

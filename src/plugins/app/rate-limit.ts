@@ -7,6 +7,14 @@
  *
  * Its hook is added to each route and runs after the authentication hooks, so
  * the key is known; a request with bad credentials is refused before it counts.
+ *
+ * It has a Redis connection of its own. Its store defines Lua commands when it
+ * is registered, and ioredis breaks an auto-pipeline that was already queued
+ * when a command is defined (the queued pipeline lacks the new command, the
+ * call fails, and the pipeline's answer then throws outside any request,
+ * ioredis issue #1931). The shared client may have such a pipeline queued by
+ * then, since the senders' sweeps start before this plugin; this connection
+ * has sent nothing when the store defines its commands.
  */
 import fastifyRateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
@@ -14,11 +22,13 @@ import fp from 'fastify-plugin'
 export default fp(async function rateLimit (fastify) {
   const { max, windowMs } = fastify.config.rateLimit
   if (max === 0) return
+  const redis = fastify.redis.duplicate({ connectionName: 'fanout-rate-limit' })
+  fastify.addHook('onClose', async () => { await redis.quit() })
   await fastify.register(fastifyRateLimit, {
     global: true,
     max,
     timeWindow: windowMs,
-    redis: fastify.redis,
+    redis,
     nameSpace: fastify.redisKeys.rateLimit,
     enableDraftSpec: true,
     keyGenerator: (request) => request.apiKeyId !== undefined

@@ -26,8 +26,12 @@ export function invalidField (field: string, message: string): CodedError {
   return Object.assign(new InvalidField(`${field} ${message}`), { details: [{ field, message }] })
 }
 
-/** The `WWW-Authenticate` of every 401: the two schemes the service takes. */
-export const AUTH_CHALLENGE = 'Bearer realm="messenger-fanout", Basic realm="messenger-fanout", charset="UTF-8"'
+/**
+ * The `WWW-Authenticate` of every 401: the two schemes the service takes.
+ * Basic comes first: browsers act on the first challenge only, and Basic is
+ * the one that makes them ask for a name and key (the admin page).
+ */
+export const AUTH_CHALLENGE = 'Basic realm="messenger-fanout", charset="UTF-8", Bearer realm="messenger-fanout"'
 
 /** A 401: no credentials, or none that are valid (the error handler adds `WWW-Authenticate`). */
 export function unauthenticated (message: string): CodedError {

@@ -120,7 +120,7 @@ t.test('with authentication on: the same commands plus `-u test:<key>`; without 
 
   const refused = await curl(ORIGIN.create)
   t.equal(refused.status, 401, 'the bare command: 401')
-  t.match(refused.head, /www-authenticate: Bearer realm="messenger-fanout", Basic realm="messenger-fanout"/i)
+  t.match(refused.head, /www-authenticate: Basic realm="messenger-fanout", charset="UTF-8", Bearer realm="messenger-fanout"/i)
   t.match(refused.body, { success: false, error: { code: 'UNAUTHENTICATED' } })
 
   for (const [name, command] of Object.entries(ORIGIN)) {

@@ -156,7 +156,7 @@ t.test('every route: denied without valid credentials of the right user, and not
     for (const [what, headers] of unauthenticated) {
       const res = await send(app, route, fixture, headers)
       t.equal(res.statusCode, 401, `${name}, ${what}: 401`)
-      t.match(res.headers['www-authenticate'], /^Bearer realm="messenger-fanout", Basic realm=/, `${name}, ${what}: WWW-Authenticate`)
+      t.match(res.headers['www-authenticate'], /^Basic realm="messenger-fanout", charset="UTF-8", Bearer realm=/, `${name}, ${what}: WWW-Authenticate`)
       t.equal(res.json().error.code, 'UNAUTHENTICATED')
       t.notOk(res.body.includes(attacker.key) || res.body.includes(madeUp), `${name}, ${what}: the key is not echoed`)
       checks++

@@ -4,7 +4,8 @@
  *
  *   Authorization: Bearer <key>                        a user's API key
  *   Authorization: Basic base64(<user_name>:<key>)     the same key, with its user's name (as one origin system did)
- *   Authorization: Bearer <ADMIN_API_KEY>              the administrator, on /v1/admin only
+ *   Authorization: Bearer <ADMIN_API_KEY>              the administrator, on /v1/admin and /metrics only
+ *   Authorization: Basic base64(admin:<ADMIN_API_KEY>) the same, as a browser sends it (the admin page)
  *
  * Missing or invalid credentials are a 401 with `WWW-Authenticate`; the
  * message never says which part was wrong (unknown key, revoked key, another
@@ -12,8 +13,15 @@
  * loopback only, see config.ts) nothing is checked here and the routes take
  * the user from the request, as before keys existed.
  *
- * Decorates `fastify.users` (the user store) and the two onRequest hooks the
- * route plugins add: `authenticateUser` and `authenticateAdmin`.
+ * A browser keeps Basic credentials and sends them with every request to the
+ * service, including ones another site's page makes it send. Such requests
+ * (`Sec-Fetch-Site: cross-site` or `same-site`) may not use Basic: a 403.
+ * (The API takes only JSON bodies and sends no CORS headers, so another site
+ * could not read an answer or send a JSON body anyway; this closes the rest.)
+ *
+ * Decorates `fastify.users` (the user store) and the onRequest hooks the
+ * route plugins add: `authenticateUser`, `authenticateAdmin` and, for the
+ * admin page, `authenticateUserOrAdmin`.
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
@@ -31,6 +39,8 @@ declare module 'fastify' {
     authenticateUser: (request: FastifyRequest) => Promise<void>
     /** onRequest hook of the admin routes: only the administrator key passes, whatever AUTH says. */
     authenticateAdmin: (request: FastifyRequest) => Promise<void>
+    /** onRequest hook of the admin page: the administrator key sets `request.isAdmin`, a user's key `request.userName`; AUTH=off lets anyone in. */
+    authenticateUserOrAdmin: (request: FastifyRequest) => Promise<void>
   }
   interface FastifyRequest {
     /** The user this request acts for; '' until known. */
@@ -46,6 +56,9 @@ const INVALID = 'the credentials are not valid (an unknown, revoked or mistyped 
 
 type Credentials = { scheme: 'bearer', key: string } | { scheme: 'basic', user: string, key: string }
 
+/** The user name that goes with the administrator key in Basic credentials. */
+export const ADMIN_BASIC_USER = 'admin'
+
 /** The credentials in the Authorization header; undefined when there is none; a 401 when it cannot be read. */
 function credentialsOf (request: FastifyRequest): Credentials | undefined {
   const header = request.headers.authorization
@@ -60,6 +73,16 @@ function credentialsOf (request: FastifyRequest): Credentials | undefined {
   throw unauthenticated('the Authorization header must be `Bearer <API key>` or `Basic base64(user_name:API key)`')
 }
 
+/** The credentials, refused when they are a browser's saved Basic ones sent for another site's page. */
+function givenCredentials (request: FastifyRequest): Credentials | undefined {
+  const given = credentialsOf(request)
+  const site = request.headers['sec-fetch-site']
+  if (given?.scheme === 'basic' && (site === 'cross-site' || site === 'same-site')) {
+    throw forbidden('a request made by another site\'s page may not use the browser\'s saved credentials')
+  }
+  return given
+}
+
 export default fp(async function auth (fastify) {
   const { config } = fastify
   checkAuthSettings(config)
@@ -67,6 +90,7 @@ export default fp(async function auth (fastify) {
   // Hashed once: the comparison is then of two fixed-length digests, in constant time.
   const adminDigest = config.auth.adminKey === undefined ? undefined : sha256(config.auth.adminKey)
   const isAdminKey = (key: string) => adminDigest !== undefined && timingSafeEqual(sha256(key), adminDigest)
+  const isAdmin = (given: Credentials) => isAdminKey(given.key) && (given.scheme === 'bearer' || given.user === ADMIN_BASIC_USER)
 
   /** The user and key the credentials are valid for; undefined when they are not (Basic must name the key's owner). */
   async function ownerOf (given: Credentials): Promise<{ user: string, keyId: string } | undefined> {
@@ -81,9 +105,9 @@ export default fp(async function auth (fastify) {
 
   fastify.decorate('authenticateUser', async function (request: FastifyRequest) {
     if (!config.auth.enabled) return
-    const given = credentialsOf(request)
+    const given = givenCredentials(request)
     if (given === undefined) throw unauthenticated(MISSING)
-    if (given.scheme === 'bearer' && isAdminKey(given.key)) {
+    if (isAdmin(given)) {
       throw forbidden('the administrator key manages users (/v1/admin); act as a user with that user\'s key')
     }
     const owner = await ownerOf(given)
@@ -93,15 +117,29 @@ export default fp(async function auth (fastify) {
   })
 
   fastify.decorate('authenticateAdmin', async function (request: FastifyRequest) {
-    const given = credentialsOf(request)
+    const given = givenCredentials(request)
     if (given === undefined) throw unauthenticated(MISSING)
-    if (given.scheme === 'bearer' && isAdminKey(given.key)) {
+    if (isAdmin(given)) {
       request.isAdmin = true
       return
     }
     if (adminDigest === undefined) throw unauthenticated('no administrator key is configured (ADMIN_API_KEY), so no one may manage users')
     if (await ownerOf(given) !== undefined) throw forbidden('this route needs the administrator key, not a user\'s')
     throw unauthenticated(INVALID)
+  })
+
+  fastify.decorate('authenticateUserOrAdmin', async function (request: FastifyRequest) {
+    const given = givenCredentials(request)
+    if (given !== undefined && isAdmin(given)) {
+      request.isAdmin = true
+      return
+    }
+    if (given === undefined && !config.auth.enabled) return
+    if (given === undefined) throw unauthenticated(MISSING)
+    const owner = await ownerOf(given)
+    if (owner === undefined) throw unauthenticated(INVALID)
+    request.userName = owner.user
+    request.apiKeyId = owner.keyId
   })
 }, { name: 'auth', dependencies: ['config', 'redis'] })
 

@@ -18,6 +18,7 @@ import errorHandler from './plugins/app/error-handler.js'
 import openapi from './plugins/app/openapi.js'
 import rateLimit from './plugins/app/rate-limit.js'
 import senders from './plugins/app/senders.js'
+import adminPageRoutes from './routes/admin-page.js'
 import legacyRoutes from './routes/api/legacy.js'
 import healthRoutes from './routes/health.js'
 import v1Routes from './routes/v1/index.js'
@@ -83,6 +84,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(healthRoutes)
   await fastify.register(legacyRoutes, { prefix: '/api' })
   await fastify.register(v1Routes, { prefix: '/v1' })
+  await fastify.register(adminPageRoutes)
 }
 
 // Not encapsulated: the app is the whole service, and the process (or a test) may reach its decorators.

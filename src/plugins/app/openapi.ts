@@ -13,6 +13,11 @@ import { ErrorBody } from '../../schemas/common.js'
 /** Every route but these needs credentials. */
 const OPEN = new Set(['/health'])
 const isAdminRoute = (url: string) => url.startsWith('/v1/admin/')
+const forbiddenWhen = (path: string) => isAdminRoute(path)
+  ? 'A user\'s key on an administrator route'
+  : path === '/admin'
+    ? 'Basic credentials sent with a request another site\'s page made'
+    : 'The request names another user than the key\'s owner'
 
 export default fp(async function openapi (fastify) {
   await fastify.register(swagger, {
@@ -40,6 +45,7 @@ export default fp(async function openapi (fastify) {
         { name: 'deliveries', description: 'One leg of a dispatch: one address on one messenger' },
         { name: 'keys', description: 'The user\'s own API keys' },
         { name: 'admin', description: 'Users and their keys, for the administrator key only' },
+        { name: 'admin page', description: 'The web page for a browser, at /admin: HTTP Basic with user_name:API key, or admin:<ADMIN_API_KEY>' },
         { name: 'legacy', description: 'Legacy: the API of the origin system, whose curl examples work verbatim. New clients use /v1.' },
         { name: 'health', description: 'Liveness and readiness' }
       ]
@@ -53,7 +59,7 @@ export default fp(async function openapi (fastify) {
       const responses = {
         ...schema.response as Record<string, unknown>,
         401: { ...ErrorBody, description: 'No credentials, or invalid ones (unknown, revoked, another user\'s name)' },
-        403: { ...ErrorBody, description: isAdminRoute(path) ? 'A user\'s key on an administrator route' : 'The request names another user than the key\'s owner' },
+        403: { ...ErrorBody, description: forbiddenWhen(path) },
         429: { ...ErrorBody, description: 'Too many requests for this key; see Retry-After' }
       }
       const secured: FastifySchema = { ...schema, response: responses, security: isAdminRoute(path) ? [{ apiKey: [] }] : [{ apiKey: [] }, { basic: [] }] }

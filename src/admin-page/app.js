@@ -1,0 +1,286 @@
+/*
+ * The admin page's script: plain JavaScript as the browser runs it (no build
+ * step, no framework). The server says who is signed in on <body>:
+ *   data-role="user"      data-user=<user_name>  a user (HTTP Basic user_name:API key)
+ *   data-role="admin"                            the administrator (HTTP Basic admin:<ADMIN_API_KEY>)
+ *   data-role="anonymous"                        AUTH=off and no credentials: the page asks for a user
+ *                                                name, keeps it in localStorage, sends it as X-User-Name
+ * The browser sends its Basic credentials with the API calls by itself.
+ * Every piece of data goes into the page as text (DOM nodes, textContent),
+ * never as HTML. An API error shows its `error.message`.
+ */
+'use strict'
+
+const role = document.body.dataset.role
+const STORED_USER = 'fanout.userName'
+/** The user the API calls act for (sent as X-User-Name); '' for the administrator. */
+let userName = role === 'user' ? document.body.dataset.user : role === 'anonymous' ? (localStorage.getItem(STORED_USER) ?? '') : ''
+
+const $ = (id) => document.getElementById(id)
+
+/** An element with properties (never innerHTML) and children (strings become text nodes). */
+function el (tag, props, ...children) {
+  const node = Object.assign(document.createElement(tag), props)
+  node.append(...children.map((child) => child ?? ''))
+  return node
+}
+const cells = (...values) => values.map((value) => el('td', {}, value))
+const button = (label, onclick, disabled = false) => el('button', { type: 'button', textContent: label, onclick, disabled })
+const when = (iso) => iso === undefined ? '' : new Date(iso).toLocaleString()
+const list = (text) => text.split(',').map((part) => part.trim()).filter((part) => part !== '')
+
+function say (text, isError = false) {
+  const box = $('message')
+  box.textContent = text
+  box.className = isError ? 'error' : 'ok'
+  box.setAttribute('role', isError ? 'alert' : 'status')
+  box.hidden = false
+}
+
+/** Runs something the person asked for; says `done` (text or a function of the result) when it worked, the error when not. */
+async function act (what, done) {
+  try {
+    const result = await what()
+    if (done !== undefined) say(typeof done === 'function' ? done(result) : done)
+  } catch (err) {
+    say(err.message, true)
+  }
+}
+
+/** One API call; answers the parsed JSON, throws the API's error message. */
+async function api (method, path, body) {
+  const headers = { accept: 'application/json' }
+  if (userName !== '') headers['x-user-name'] = userName
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined && { body: JSON.stringify(body) }) })
+  const text = await res.text()
+  let data = null
+  try { data = text === '' ? null : JSON.parse(text) } catch { data = null }
+  if (!res.ok) throw new Error(data?.error?.message ?? `${res.status} ${res.statusText}`)
+  return data
+}
+
+/**
+ * A table filled page by page through the API's `next_cursor`: `reload()`
+ * starts again from the first page, the "More" button adds the next one.
+ */
+function pagedTable ({ name, path, query = () => ({}), items, row }) {
+  const rows = $(`${name}-rows`)
+  let next
+  let generation = 0
+  async function load (fromStart) {
+    const mine = fromStart ? ++generation : generation
+    const params = new URLSearchParams({ ...query(), ...(!fromStart && next !== undefined && { cursor: next }) })
+    const data = await api('GET', `${path}${params.size > 0 ? `?${params}` : ''}`)
+    if (mine !== generation) return // a newer reload started meanwhile
+    if (fromStart) rows.replaceChildren()
+    rows.append(...items(data).map(row))
+    next = data.next_cursor
+    $(`${name}-more`).hidden = next === undefined
+    $(`${name}-empty`).hidden = rows.childElementCount > 0
+  }
+  $(`${name}-more`).addEventListener('click', () => act(() => load(false)))
+  return { reload: () => load(true) }
+}
+
+/** Submitting the form runs `what` with its fields; the form is cleared when it worked. */
+function onSubmit (id, what, done) {
+  const form = $(id)
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const fields = Object.fromEntries(new FormData(form))
+    void act(async () => {
+      const result = await what(fields)
+      form.reset()
+      return result
+    }, done)
+  })
+}
+
+// ---- a user's view: contacts, sending, dispatches, deliveries ----
+
+const contacts = pagedTable({
+  name: 'contacts',
+  path: '/v1/contacts',
+  query: () => ({ limit: '50' }),
+  items: (data) => data.contacts,
+  row: (contact) => {
+    const pick = el('input', { type: 'checkbox', value: contact.name })
+    pick.setAttribute('aria-label', `Send to ${contact.name}`)
+    return el('tr', {}, el('td', {}, pick), ...cells(contact.name, contact.telegram, contact.whatsapp, contact.viber, (contact.tags ?? []).join(', ')),
+      el('td', {}, button('Delete', () => act(async () => {
+        await api('DELETE', `/v1/contacts/${encodeURIComponent(contact.name)}`)
+        await contacts.reload()
+      }, `Contact ${contact.name} deleted`))))
+  }
+})
+
+const dispatches = pagedTable({
+  name: 'dispatches',
+  path: '/v1/dispatches',
+  query: () => ({ limit: '20' }),
+  items: (data) => data.dispatches,
+  row: (dispatch) => {
+    const counts = Object.entries(dispatch.counts).filter(([, n]) => n > 0).map(([state, n]) => `${state} ${n}`).join(', ')
+    return el('tr', {}, ...cells(when(dispatch.created_at), dispatch.text, dispatch.status, when(dispatch.send_at), String(dispatch.total), counts))
+  }
+})
+
+const PENDING = ['scheduled', 'queued', 'sending']
+
+const deliveries = pagedTable({
+  name: 'deliveries',
+  path: '/v1/deliveries',
+  query: () => ({ limit: '50', ...($('delivery-state').value !== '' && { state: $('delivery-state').value }) }),
+  items: (data) => data.deliveries,
+  row: (delivery) => el('tr', {},
+    ...cells(when(delivery.created_at), delivery.contact ?? '(address)', delivery.messenger, delivery.address, delivery.state,
+      String(delivery.attempts), delivery.last_error),
+    el('td', {},
+      button('Re-drive', () => deliveryAction(delivery, 'redrive',
+        (report) => report.redriven.length > 0 ? `${delivery.messenger} to ${delivery.address}: queued again` : `${delivery.messenger} to ${delivery.address} was not failed`),
+      delivery.state !== 'failed'),
+      button('Cancel', () => deliveryAction(delivery, 'cancel',
+        (report) => report.cancelled.length > 0
+          ? `${delivery.messenger} to ${delivery.address}: cancelled`
+          : report.in_flight.length > 0
+            ? `${delivery.messenger} to ${delivery.address} is being sent right now: it may arrive; if it fails it is not retried`
+            : `${delivery.messenger} to ${delivery.address} had already finished`),
+      !PENDING.includes(delivery.state)))
+  )
+})
+
+function deliveryAction (delivery, action, done) {
+  return act(async () => {
+    const report = await api('POST', `/v1/deliveries/${encodeURIComponent(delivery.id)}/${action}`)
+    await Promise.all([deliveries.reload(), dispatches.reload()])
+    return report
+  }, done)
+}
+
+onSubmit('contact-form', async (fields) => {
+  const contact = { name: fields.name }
+  for (const messenger of ['telegram', 'whatsapp', 'viber']) {
+    if (fields[messenger].trim() !== '') contact[messenger] = fields[messenger].trim()
+  }
+  const tags = list(fields.tags)
+  if (tags.length > 0) contact.tags = tags
+  await api('POST', '/v1/contacts', contact)
+  await contacts.reload()
+  return contact
+}, (contact) => `Contact ${contact.name} added`)
+
+onSubmit('send-form', async (fields) => {
+  const picked = [...document.querySelectorAll('#contact-rows input[type=checkbox]:checked')].map((box) => box.value)
+  const tags = list(fields.tags)
+  const dispatch = {
+    text: fields.text,
+    ...(picked.length > 0 && { contacts: picked }),
+    ...(tags.length > 0 && { tags: { any: tags } }),
+    ...(fields.send_at !== '' && { send_at: new Date(fields.send_at).toISOString() })
+  }
+  const accepted = await api('POST', '/v1/dispatches', dispatch)
+  for (const box of document.querySelectorAll('#contact-rows input[type=checkbox]')) box.checked = false
+  await Promise.all([dispatches.reload(), deliveries.reload()])
+  return accepted
+}, (accepted) => [
+  `${accepted.state === 'scheduled' ? 'Scheduled' : 'Sending'}: ${accepted.deliveries} deliveries`,
+  accepted.suppressed > 0 ? `${accepted.suppressed} suppressed as repeats` : '',
+  accepted.unknown.length > 0 ? `unknown contacts: ${accepted.unknown.join(', ')}` : '',
+  accepted.without_addresses.length > 0 ? `contacts without an address: ${accepted.without_addresses.join(', ')}` : ''
+].filter((part) => part !== '').join('; '))
+
+$('delivery-state').addEventListener('change', () => act(() => deliveries.reload()))
+$('deliveries-refresh').addEventListener('click', () => act(() => deliveries.reload()))
+$('dispatches-refresh').addEventListener('click', () => act(() => dispatches.reload()))
+
+function startUser () {
+  $('sign-in').hidden = true
+  $('user-view').hidden = false
+  const who = $('who')
+  if (role === 'user') {
+    who.replaceChildren(`Signed in as ${userName}. Close the browser to sign out.`)
+  } else {
+    who.replaceChildren(`Acting as ${userName} (authentication is off). `, button('Change user', () => {
+      localStorage.removeItem(STORED_USER)
+      userName = ''
+      $('user-view').hidden = true
+      askForUser()
+    }))
+  }
+  void act(() => Promise.all([contacts.reload(), dispatches.reload(), deliveries.reload()]))
+}
+
+function askForUser () {
+  $('who').replaceChildren('Authentication is off.')
+  $('sign-in').hidden = false
+}
+
+onSubmit('sign-in-form', async (fields) => {
+  userName = fields.user.trim()
+  localStorage.setItem(STORED_USER, userName)
+  startUser()
+})
+
+// ---- the administrator's view: users and their keys ----
+
+const users = pagedTable({
+  name: 'users',
+  path: '/v1/admin/users',
+  query: () => ({ limit: '50' }),
+  items: (data) => data.users,
+  row: (user) => el('tr', {}, ...cells(user.name, when(user.created_at), String(user.active_keys)),
+    el('td', {}, button('Keys', () => act(() => showKeys(user.name)))))
+})
+
+/** The user whose keys are shown. */
+let keysOf = ''
+
+async function showKeys (name) {
+  const user = await api('GET', `/v1/admin/users/${encodeURIComponent(name)}`)
+  keysOf = name
+  $('keys-user').textContent = name
+  $('key-rows').replaceChildren(...user.keys.map((key) => el('tr', {},
+    ...cells(key.id, key.label, when(key.created_at), when(key.revoked_at)),
+    el('td', {}, button('Revoke', () => act(async () => {
+      await api('DELETE', `/v1/admin/users/${encodeURIComponent(name)}/keys/${encodeURIComponent(key.id)}`)
+      await Promise.all([showKeys(name), users.reload()])
+    }, `Key ${key.id} of ${name} revoked`), key.revoked_at !== undefined)))))
+  $('user-keys').hidden = false
+}
+
+function showNewKey (user, key) {
+  $('new-key-user').textContent = user
+  $('new-key-value').textContent = key.key
+  $('new-key').hidden = false
+}
+
+$('new-key-hide').addEventListener('click', () => {
+  $('new-key-value').textContent = ''
+  $('new-key').hidden = true
+})
+
+onSubmit('user-form', async (fields) => {
+  const created = await api('POST', '/v1/admin/users', { name: fields.name, ...(fields.label !== '' && { label: fields.label }) })
+  showNewKey(created.user.name, created.key)
+  await Promise.all([users.reload(), showKeys(created.user.name)])
+  return created
+}, (created) => `User ${created.user.name} created`)
+
+onSubmit('key-form', async (fields) => {
+  const name = keysOf
+  const key = await api('POST', `/v1/admin/users/${encodeURIComponent(name)}/keys`, fields.label !== '' ? { label: fields.label } : {})
+  showNewKey(name, key)
+  await Promise.all([users.reload(), showKeys(name)])
+  return key
+}, (key) => `Key ${key.id} issued`)
+
+function startAdmin () {
+  $('who').textContent = 'Signed in as the administrator. Close the browser to sign out.'
+  $('admin-view').hidden = false
+  void act(() => users.reload())
+}
+
+if (role === 'admin') startAdmin()
+else if (userName === '') askForUser()
+else startUser()

@@ -171,7 +171,7 @@ onSubmit('contact-form', async (fields) => {
 }, (contact) => `Contact ${contact.name} added`)
 
 onSubmit('send-form', async (fields) => {
-  const picked = [...document.querySelectorAll('#contact-rows input[type=checkbox]:checked')].map((box) => box.value)
+  const picked = [...document.querySelectorAll('#contacts-rows input[type=checkbox]:checked')].map((box) => box.value)
   const tags = list(fields.tags)
   const dispatch = {
     text: fields.text,
@@ -180,7 +180,7 @@ onSubmit('send-form', async (fields) => {
     ...(fields.send_at !== '' && { send_at: new Date(fields.send_at).toISOString() })
   }
   const accepted = await api('POST', '/v1/dispatches', dispatch)
-  for (const box of document.querySelectorAll('#contact-rows input[type=checkbox]')) box.checked = false
+  for (const box of document.querySelectorAll('#contacts-rows input[type=checkbox]')) box.checked = false
   await Promise.all([dispatches.reload(), deliveries.reload()])
   return accepted
 }, (accepted) => [
@@ -240,7 +240,7 @@ async function showKeys (name) {
   const user = await api('GET', `/v1/admin/users/${encodeURIComponent(name)}`)
   keysOf = name
   $('keys-user').textContent = name
-  $('key-rows').replaceChildren(...user.keys.map((key) => el('tr', {},
+  $('keys-rows').replaceChildren(...user.keys.map((key) => el('tr', {},
     ...cells(key.id, key.label, when(key.created_at), when(key.revoked_at)),
     el('td', {}, button('Revoke', () => act(async () => {
       await api('DELETE', `/v1/admin/users/${encodeURIComponent(name)}/keys/${encodeURIComponent(key.id)}`)

@@ -1,0 +1,235 @@
+/**
+ * The admin page in a real browser (Debian's chromium driven by
+ * playwright-core) against a real, listening service: a person signs in with
+ * HTTP Basic as a browser does, works the page, and the API then shows what
+ * the page did. Assertions are on what the person sees and on the API's
+ * state afterwards; every wait is for something to appear, none is timed.
+ */
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { request } from 'undici'
+import { PAGE_HEADERS } from '../../src/routes/admin-page.js'
+import { ADMIN_KEY, AUTH_ENV, build, eventually } from '../helpers/app.js'
+import { bearer, createUser } from '../helpers/auth.js'
+
+type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const browser: Browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync']
+})
+t.teardown(() => browser.close())
+
+interface Opened { page: Page, context: BrowserContext, dialogs: string[] }
+
+/**
+ * A fresh browser profile at /admin, signed in with these Basic credentials
+ * (if any). It records every dialog that opens, and an error the page's
+ * script throws fails the test.
+ */
+async function open (t: Test, base: string, credentials?: { username: string, password: string }): Promise<Opened> {
+  const context = await browser.newContext({ ...(credentials !== undefined && { httpCredentials: credentials }) })
+  t.teardown(() => context.close())
+  context.setDefaultTimeout(15_000)
+  const page = await context.newPage()
+  const dialogs: string[] = []
+  page.on('dialog', (dialog) => { dialogs.push(dialog.message()); void dialog.dismiss() })
+  page.on('pageerror', (error) => { t.fail(`the page's script threw: ${error.message}`) })
+  const res = await page.goto(`${base}/admin`)
+  t.equal(res?.status(), 200, 'the page opens')
+  return { page, context, dialogs }
+}
+
+/** Waits until the page's message line says `text` (the API's error message, or what was done). */
+async function says (page: Page, text: string): Promise<void> {
+  await page.locator('#message').getByText(text, { exact: false }).waitFor()
+}
+
+const rowOf = (page: Page, table: string, text: string) => page.locator(`#${table}-rows tr`, { hasText: text })
+
+async function api (app: FastifyInstance, method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: Json) {
+  return await app.inject({ method, url, headers, ...(payload !== undefined && { payload }) })
+}
+
+const XSS = '<img src=x onerror=alert(1)>'
+
+t.test('with authentication on', async (t) => {
+  const { app, mock } = await build(t, { env: AUTH_ENV })
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const alice = await createUser(app, 'alice')
+  const asAlice = bearer(alice.key)
+
+  t.test('without credentials: a 401 with a Basic challenge, for the page and its files', async (t) => {
+    for (const path of ['/admin', '/admin/app.js', '/admin/app.css']) {
+      const res = await request(`${base}${path}`)
+      t.equal(res.statusCode, 401, `${path}: 401`)
+      t.match(res.headers['www-authenticate'], /^Basic realm=/, `${path}: Basic first, so a browser asks for a name and key`)
+      t.equal((await res.body.json() as Json).error.code, 'UNAUTHENTICATED')
+    }
+    const page = await request(`${base}/admin`, { headers: bearer(alice.key) })
+    t.equal(page.statusCode, 200)
+    t.match(page.headers, PAGE_HEADERS, 'the page carries its security headers')
+    t.match(await page.body.text(), /<body data-role="user" data-user="alice">/)
+  })
+
+  t.test('a user adds a contact, sends to it, sees the Viber leg fail and re-drives it', async (t) => {
+    const { page, dialogs } = await open(t, base, { username: 'alice', password: alice.key })
+    await page.getByText('Signed in as alice').waitFor()
+    await page.getByText('No contacts yet.').waitFor()
+
+    const form = page.locator('#contact-form')
+    await form.getByLabel('Name').fill('Lera')
+    await form.getByLabel('Telegram').fill('123456789')
+    await form.getByLabel('Viber').fill('lera-viber-id')
+    await form.getByLabel('Tags').fill('team, family')
+    await form.getByRole('button', { name: 'Add contact' }).click()
+    await says(page, 'Contact Lera added')
+    t.match(await rowOf(page, 'contacts', 'Lera').innerText(), /Lera\s+123456789\s+lera-viber-id\s+team, family/, 'the new contact is listed')
+    t.same((await api(app, 'GET', '/v1/contacts/Lera', asAlice)).json(), { name: 'Lera', telegram: '123456789', viber: 'lera-viber-id', tags: ['team', 'family'] },
+      'the API has the contact as entered')
+
+    // The API's error message reaches the person: the same name again is refused.
+    await form.getByLabel('Name').fill('Lera')
+    await form.getByRole('button', { name: 'Add contact' }).click()
+    const refusal = (await api(app, 'POST', '/v1/contacts', asAlice, { name: 'Lera' })).json().error.message as string
+    await says(page, refusal)
+    t.equal(await page.getByRole('alert').innerText(), refusal, 'the API\'s error message is shown')
+
+    await page.getByLabel('Send to Lera').check()
+    await page.locator('#send-form').getByLabel('Text').fill('Standup in 5')
+    await page.getByRole('button', { name: 'Send', exact: true }).click()
+    await says(page, 'Sending: 2 deliveries')
+
+    // The failed list is what the deliveries table opens on; the mock's Viber always fails.
+    t.equal(await page.locator('#delivery-state').inputValue(), 'failed', 'the deliveries open on the failed ones')
+    const viberRow = rowOf(page, 'deliveries', 'lera-viber-id')
+    await eventually(async () => {
+      await page.locator('#deliveries-refresh').click()
+      return await viberRow.count() === 1
+    }, 'the Viber leg in the failed list')
+    t.match(await viberRow.innerText(), /Lera\s+viber\s+lera-viber-id\s+failed\s+1\s+viber 6: receiverNotSubscribed/,
+      'messenger, address, state, attempts and last error')
+    t.equal(await rowOf(page, 'deliveries', '123456789').count(), 0, 'the Telegram leg is not among the failed')
+
+    const failed = (await api(app, 'GET', '/v1/deliveries?state=failed', asAlice)).json().deliveries as Json[]
+    t.equal(failed.length, 1)
+    const viberLeg = failed[0]!
+    t.match(viberLeg, { messenger: 'viber', address: 'lera-viber-id', state: 'failed', text: 'Standup in 5' })
+
+    await viberRow.getByRole('button', { name: 'Re-drive' }).click()
+    await says(page, 'viber to lera-viber-id: queued again')
+    // The redriven leg went to the messenger again, and failed again (the mock's Viber always fails).
+    await eventually(async () => (await mock.received({ messenger: 'viber', recipient: 'lera-viber-id' })).count === 2, 'a second Viber send')
+    const again = await eventually(async () => {
+      const leg = (await api(app, 'GET', `/v1/deliveries/${viberLeg.id}`, asAlice)).json()
+      return leg.state === 'failed' && leg.updated_at !== viberLeg.updated_at && leg
+    }, 'the redriven leg to fail again')
+    t.equal(again.attempts, 1, 'with a fresh attempt budget')
+
+    await page.locator('#dispatches-refresh').click()
+    const dispatchRow = rowOf(page, 'dispatches', 'Standup in 5')
+    await dispatchRow.getByText('finished').waitFor()
+    t.match(await dispatchRow.innerText(), /delivered 1, failed 1/, 'the dispatch with its counts')
+
+    // A send for later, cancelled from the page.
+    await page.getByLabel('Send to Lera').check()
+    await page.locator('#send-form').getByLabel('Text').fill('Next year')
+    await page.locator('#send-form').getByLabel('Send at').fill(`${new Date().getFullYear() + 1}-01-01T09:00`)
+    await page.getByRole('button', { name: 'Send', exact: true }).click()
+    await says(page, 'Scheduled: 2 deliveries')
+    await page.locator('#delivery-state').selectOption('scheduled')
+    const scheduledRow = rowOf(page, 'deliveries', 'lera-viber-id')
+    await scheduledRow.waitFor()
+    await scheduledRow.getByRole('button', { name: 'Cancel' }).click()
+    await says(page, 'viber to lera-viber-id: cancelled')
+    const legs = (await api(app, 'GET', '/v1/deliveries?messenger=viber', asAlice)).json().deliveries as Json[]
+    t.same(legs.map((leg) => [leg.text, leg.state]), [['Next year', 'cancelled'], ['Standup in 5', 'failed']], 'the API shows the cancel')
+
+    // A contact whose name is markup shows as text, and nothing runs.
+    await form.getByLabel('Name').fill(XSS)
+    await form.getByLabel('Telegram').fill('42')
+    await form.getByRole('button', { name: 'Add contact' }).click()
+    await says(page, `Contact ${XSS} added`)
+    await page.locator('#contacts-rows').getByText(XSS, { exact: true }).waitFor()
+    t.equal(await page.locator('img').count(), 0, 'no image element was made of it')
+    await rowOf(page, 'contacts', XSS).getByRole('button', { name: 'Delete' }).click()
+    await says(page, `Contact ${XSS} deleted`)
+    t.equal((await api(app, 'GET', `/v1/contacts/${encodeURIComponent(XSS)}`, asAlice)).statusCode, 404, 'the API no longer has it')
+    t.same(dialogs, [], 'no dialog opened')
+  })
+
+  t.test('another user\'s page shows none of the first user\'s data', async (t) => {
+    const bob = await createUser(app, 'bob')
+    const { page } = await open(t, base, { username: 'bob', password: bob.key })
+    await page.getByText('Signed in as bob').waitFor()
+    await page.getByText('No contacts yet.').waitFor()
+    await page.getByText('No dispatches yet.').waitFor()
+    await page.locator('#delivery-state').selectOption('')
+    await page.getByText('No deliveries in this state.').waitFor()
+    const seen = await page.locator('body').innerText()
+    for (const text of ['Lera', 'Standup in 5', 'lera-viber-id', '123456789', 'alice']) t.notOk(seen.includes(text), `bob's page does not show "${text}"`)
+
+    // With Bob's credentials, naming Alice gets nothing either.
+    const asBobForAlice = await request(`${base}/v1/contacts`, { headers: { ...bearer(bob.key), 'x-user-name': 'alice' } })
+    t.equal(asBobForAlice.statusCode, 403)
+    await asBobForAlice.body.dump()
+  })
+
+  t.test('the administrator creates a user and issues keys shown once; the keys work, a revoked one does not', async (t) => {
+    const { page, dialogs } = await open(t, base, { username: 'admin', password: ADMIN_KEY })
+    await page.getByText('Signed in as the administrator').waitFor()
+    await rowOf(page, 'users', 'alice').waitFor()
+
+    const form = page.locator('#user-form')
+    await form.getByLabel('Name').fill('carol')
+    await form.getByLabel('Key label').fill('laptop')
+    await form.getByRole('button', { name: 'Create user' }).click()
+    await says(page, 'User carol created')
+    await page.locator('#new-key').getByText('it is not shown again').waitFor()
+    const key = await page.locator('#new-key-value').innerText()
+    t.match(key, /^fo_/, 'the new key is shown')
+    t.match(await rowOf(page, 'users', 'carol').innerText(), /carol\s+.+\s+1/, 'carol is listed with one active key')
+    t.equal((await api(app, 'GET', '/v1/contacts', bearer(key))).statusCode, 200, 'the key shown works against the API')
+
+    await page.getByRole('button', { name: 'Done' }).click()
+    t.equal(await page.locator('#new-key-value').innerText(), '', 'and is gone once done with')
+
+    // A second key for carol, then revoked from the keys table.
+    await page.locator('#key-form').getByLabel('Label').fill('phone')
+    await page.getByRole('button', { name: 'Issue a key' }).click()
+    await page.locator('#new-key').getByText('it is not shown again').waitFor()
+    const second = await page.locator('#new-key-value').innerText()
+    t.equal((await api(app, 'GET', '/v1/contacts', bearer(second))).statusCode, 200, 'the second key works')
+    await rowOf(page, 'keys', 'phone').getByRole('button', { name: 'Revoke' }).click()
+    await says(page, 'of carol revoked')
+    t.equal((await api(app, 'GET', '/v1/contacts', bearer(second))).statusCode, 401, 'the revoked key no longer works')
+    t.equal((await api(app, 'GET', '/v1/contacts', bearer(key))).statusCode, 200, 'the first one still does')
+    t.equal(await rowOf(page, 'keys', 'phone').getByRole('button', { name: 'Revoke' }).isDisabled(), true, 'a revoked key cannot be revoked again')
+    t.same(dialogs, [])
+  })
+})
+
+t.test('with authentication off, the page asks for a user name and then works', async (t) => {
+  const { app } = await build(t)
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const { page, dialogs } = await open(t, base)
+  await page.getByText('Which user?').waitFor()
+  await page.getByLabel('User name').fill('dora')
+  await page.getByRole('button', { name: 'Open' }).click()
+  await page.getByText('Acting as dora').waitFor()
+
+  const form = page.locator('#contact-form')
+  await form.getByLabel('Name').fill('Artem')
+  await form.getByLabel('WhatsApp').fill('+15551234567')
+  await form.getByRole('button', { name: 'Add contact' }).click()
+  await says(page, 'Contact Artem added')
+  t.same((await api(app, 'GET', '/v1/contacts', { 'x-user-name': 'dora' })).json().contacts, [{ name: 'Artem', whatsapp: '+15551234567' }],
+    'the contact is in dora\'s book')
+
+  await page.reload()
+  await rowOf(page, 'contacts', 'Artem').waitFor()
+  t.match(await page.locator('#who').innerText(), /Acting as dora/, 'the name is kept across reloads')
+  t.same(dialogs, [])
+})

@@ -7,7 +7,8 @@
  *   - another user's valid key: the victim's ids answer 404 (not 403: ids
  *     cannot be probed), listings show only the caller's own data, a legacy
  *     body naming the victim is a 403, an admin route is a 403;
- *   - the administrator key on a user route, a user key on an admin route: 403;
+ *   - the administrator key on a user route, a user key on an admin route: 403
+ *     (a route open to both, the admin page, lets either in: 200);
  *   - none of these answers carries the victim's data, and none changed it;
  *   - then the owner's key (or the administrator's) does get through, so the
  *     denials above are about the credentials, not a broken request.
@@ -48,12 +49,15 @@ interface RouteCase {
   /** What the rightful caller gets, in this table's order (later cases may depend on earlier ones). */
   owner: number
   admin?: true
+  /** Open to a user's key and the administrator key alike (the admin page): the "wrong role" gets in too. */
+  both?: true
 }
 
 const victimBody = (f: Fixture, rest: Json = {}) => ({ user_name: f.victim.name, ...rest })
 
 /** Every route, in the order the owner's requests run at the end. */
 const ROUTES: RouteCase[] = [
+  { method: 'GET', path: '/admin', url: () => '/admin', against: 'own-data', owner: 200, both: true },
   { method: 'GET', path: '/v1/contacts', url: () => '/v1/contacts', against: 'own-data', owner: 200 },
   { method: 'POST', path: '/v1/contacts', url: () => '/v1/contacts', body: () => ({ name: 'Another', telegram: '4242' }), against: 'own-data', owner: 201 },
   { method: 'GET', path: '/v1/contacts/{name}', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}`, against: 'not-found', owner: 200 },
@@ -164,7 +168,11 @@ t.test('every route: denied without valid credentials of the right user, and not
 
     const wrongRole = route.admin === true ? bearer(victim.key) : ADMIN
     const refused = await send(app, route, fixture, wrongRole)
-    t.equal(refused.statusCode, 403, `${name}: ${route.admin === true ? 'a user key on an admin route' : 'the administrator key on a user route'}: 403`)
+    if (route.both === true) {
+      t.equal(refused.statusCode, 200, `${name}: open to users and the administrator: the administrator key gets in`)
+    } else {
+      t.equal(refused.statusCode, 403, `${name}: ${route.admin === true ? 'a user key on an admin route' : 'the administrator key on a user route'}: 403`)
+    }
     checks++
 
     const res = await send(app, route, fixture, bearer(attacker.key))
@@ -175,6 +183,8 @@ t.test('every route: denied without valid credentials of the right user, and not
     } else if (route.against === 'forbidden') {
       t.equal(res.statusCode, 403, `${name}, another user's key: 403`)
       if (route.admin !== true) t.match(res.json().error, { code: 'FORBIDDEN', details: [{ field: 'user_name' }] }, `${name}: names user_name`)
+    } else if (route.both === true) {
+      t.equal(res.statusCode, 200, `${name}, another user's key: 200, with the caller's own data only`)
     } else {
       t.ok(res.statusCode < 500 && ![401, 403].includes(res.statusCode), `${name}, another user's key: the caller's own data (${res.statusCode})`)
     }

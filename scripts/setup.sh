@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks, once: Node packages and the
 # Debian packages this run needs (redis-server when no REDIS_URL is given or
-# tests will run; curl for the tests that replay the origin curl examples).
+# tests will run; curl for the tests that replay the origin curl examples;
+# chromium for the admin page's browser test).
 # Then compiles the TypeScript. Run by `npm start` and `npm test`; safe to rerun.
 #   NEED_REDIS_SERVER=yes|no|auto   (auto: yes unless REDIS_URL is set)
 #   NEED_CURL=yes|no                (default no)
+#   NEED_CHROMIUM=yes|no            (default no; the test drives /usr/bin/chromium)
 #   SKIP_BUILD=1                    (tests run the TypeScript directly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,7 @@ if [ "$need_redis" = auto ]; then
 fi
 if [ "$need_redis" = yes ] && ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
 if [ "${NEED_CURL:-no}" = yes ] && ! command -v curl >/dev/null 2>&1; then missing+=(curl); fi
+if [ "${NEED_CHROMIUM:-no}" = yes ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (apt-get)"

@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NEED_REDIS_SERVER=yes NEED_CURL=yes SKIP_BUILD=1 bash scripts/setup.sh
+NEED_REDIS_SERVER=yes NEED_CURL=yes NEED_CHROMIUM=yes SKIP_BUILD=1 bash scripts/setup.sh
 npx tsc --noEmit -p tsconfig.json
 bash scripts/with-redis.sh npx tap "$@"

@@ -63,18 +63,20 @@ async function api (method, path, body) {
 /**
  * A table filled page by page through the API's `next_cursor`: `reload()`
  * starts again from the first page, the "More" button adds the next one.
+ * `name` is both the list's field in the answer and the prefix of its
+ * elements' ids (`<name>-rows`, `<name>-empty`, `<name>-more`).
  */
-function pagedTable ({ name, path, query = () => ({}), items, row }) {
+function pagedTable ({ name, path, limit, query = () => ({}), row }) {
   const rows = $(`${name}-rows`)
   let next
   let generation = 0
   async function load (fromStart) {
     const mine = fromStart ? ++generation : generation
-    const params = new URLSearchParams({ ...query(), ...(!fromStart && next !== undefined && { cursor: next }) })
-    const data = await api('GET', `${path}${params.size > 0 ? `?${params}` : ''}`)
+    const params = new URLSearchParams({ limit: String(limit), ...query(), ...(!fromStart && next !== undefined && { cursor: next }) })
+    const data = await api('GET', `${path}?${params}`)
     if (mine !== generation) return // a newer reload started meanwhile
     if (fromStart) rows.replaceChildren()
-    rows.append(...items(data).map(row))
+    rows.append(...data[name].map(row))
     next = data.next_cursor
     $(`${name}-more`).hidden = next === undefined
     $(`${name}-empty`).hidden = rows.childElementCount > 0
@@ -102,8 +104,7 @@ function onSubmit (id, what, done) {
 const contacts = pagedTable({
   name: 'contacts',
   path: '/v1/contacts',
-  query: () => ({ limit: '50' }),
-  items: (data) => data.contacts,
+  limit: 50,
   row: (contact) => {
     const pick = el('input', { type: 'checkbox', value: contact.name })
     pick.setAttribute('aria-label', `Send to ${contact.name}`)
@@ -118,8 +119,7 @@ const contacts = pagedTable({
 const dispatches = pagedTable({
   name: 'dispatches',
   path: '/v1/dispatches',
-  query: () => ({ limit: '20' }),
-  items: (data) => data.dispatches,
+  limit: 20,
   row: (dispatch) => {
     const counts = Object.entries(dispatch.counts).filter(([, n]) => n > 0).map(([state, n]) => `${state} ${n}`).join(', ')
     return el('tr', {}, ...cells(when(dispatch.created_at), dispatch.text, dispatch.status, when(dispatch.send_at), String(dispatch.total), counts))
@@ -131,8 +131,8 @@ const PENDING = ['scheduled', 'queued', 'sending']
 const deliveries = pagedTable({
   name: 'deliveries',
   path: '/v1/deliveries',
-  query: () => ({ limit: '50', ...($('delivery-state').value !== '' && { state: $('delivery-state').value }) }),
-  items: (data) => data.deliveries,
+  limit: 50,
+  query: () => $('delivery-state').value === '' ? {} : { state: $('delivery-state').value },
   row: (delivery) => el('tr', {},
     ...cells(when(delivery.created_at), delivery.contact ?? '(address)', delivery.messenger, delivery.address, delivery.state,
       String(delivery.attempts), delivery.last_error),
@@ -227,8 +227,7 @@ onSubmit('sign-in-form', async (fields) => {
 const users = pagedTable({
   name: 'users',
   path: '/v1/admin/users',
-  query: () => ({ limit: '50' }),
-  items: (data) => data.users,
+  limit: 50,
   row: (user) => el('tr', {}, ...cells(user.name, when(user.created_at), String(user.active_keys)),
     el('td', {}, button('Keys', () => act(() => showKeys(user.name)))))
 })

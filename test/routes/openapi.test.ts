@@ -22,7 +22,8 @@ const ROUTES = [
   'POST /v1/dispatches', 'GET /v1/dispatches', 'GET /v1/dispatches/{id}', 'POST /v1/dispatches/{id}/cancel', 'POST /v1/dispatches/{id}/redrive',
   'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive',
   'GET /v1/keys', 'POST /v1/keys', 'POST /v1/keys/{id}/rotate', 'DELETE /v1/keys/{id}',
-  'POST /v1/admin/users', 'GET /v1/admin/users', 'GET /v1/admin/users/{name}', 'POST /v1/admin/users/{name}/keys', 'DELETE /v1/admin/users/{name}/keys/{id}'
+  'POST /v1/admin/users', 'GET /v1/admin/users', 'GET /v1/admin/users/{name}', 'POST /v1/admin/users/{name}/keys', 'DELETE /v1/admin/users/{name}/keys/{id}',
+  'GET /admin'
 ]
 
 t.test('the OpenAPI document is valid and documents every route with tags and responses, errors included', async (t) => {
@@ -67,6 +68,8 @@ t.test('the OpenAPI document is valid and documents every route with tags and re
   }
   t.ok(doc.paths['/v1/dispatches']?.post?.responses?.['422'], 'the 422 of an impossible dispatch is documented')
   t.ok(doc.paths['/v1/contacts']?.post?.responses?.['409'], 'the 409 of a taken name is documented')
+  t.match(doc.paths['/admin']?.get?.responses?.['200'], { content: { 'text/html': { schema: { type: 'string' } } } }, 'the admin page is documented as HTML')
+  t.notOk(Object.keys(doc.paths).some((path) => path.startsWith('/admin/')), 'the page\'s script and style sheet are not')
 
   const ui = await app.inject({ method: 'GET', url: '/docs/' })
   t.equal(ui.statusCode, 200)

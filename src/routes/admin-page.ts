@@ -73,7 +73,7 @@ const adminPage: FastifyPluginAsyncTypebox = async function (fastify) {
   }, async (request, reply) => {
     const { role, user } = roleOf(request)
     return await reply.type('text/html; charset=utf-8')
-      .send(html.replace('{{role}}', role).replace('{{user}}', escapeHtml(user)))
+      .send(html.replace('{{role}}', role).replace('{{user}}', () => escapeHtml(user)))
   })
 
   for (const [file, asset] of Object.entries(assets)) {

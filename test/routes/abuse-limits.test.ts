@@ -57,6 +57,15 @@ t.test('without a key (AUTH=off), the count is per client address', async (t) =>
   const statuses = []
   for (const user of ['a', 'b', 'c']) statuses.push((await app.inject({ method: 'GET', url: '/v1/contacts', headers: { 'x-user-name': user } })).statusCode)
   t.same(statuses, [200, 200, 429], 'naming other users in the header does not escape the limit')
+  const spoofed = await app.inject({ method: 'GET', url: '/v1/contacts', headers: { 'x-user-name': 'd', 'x-forwarded-for': '203.0.113.9' } })
+  t.equal(spoofed.statusCode, 429, 'nor does an X-Forwarded-For header when no proxy is trusted')
+})
+
+t.test('behind a trusted proxy (TRUST_PROXY), each client behind it has its own count', async (t) => {
+  const { app } = await build(t, { env: { RATE_LIMIT_MAX: '2', TRUST_PROXY: '127.0.0.1' } })
+  const from = async (client: string) => (await app.inject({ method: 'GET', url: '/v1/contacts', headers: { 'x-user-name': 'a', 'x-forwarded-for': client } })).statusCode
+  t.same([await from('203.0.113.1'), await from('203.0.113.1'), await from('203.0.113.1')], [200, 200, 429], 'one client reaches the limit')
+  t.equal(await from('203.0.113.2'), 200, 'another client behind the same proxy is still served')
 })
 
 t.test('bodies, books, dispatches and texts have limits, each a clear 4xx that writes nothing', async (t) => {

@@ -87,7 +87,8 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/v1/admin/users', url: () => '/v1/admin/users', against: 'forbidden', owner: 200, admin: true },
   { method: 'GET', path: '/v1/admin/users/{name}', url: (f) => `/v1/admin/users/${f.victim.name}`, against: 'forbidden', owner: 200, admin: true },
   { method: 'POST', path: '/v1/admin/users/{name}/keys', url: (f) => `/v1/admin/users/${f.victim.name}/keys`, body: () => ({}), against: 'forbidden', owner: 201, admin: true },
-  { method: 'DELETE', path: '/v1/admin/users/{name}/keys/{id}', url: (f) => `/v1/admin/users/${f.victim.name}/keys/${f.spareKeyId}`, against: 'forbidden', owner: 200, admin: true }
+  { method: 'DELETE', path: '/v1/admin/users/{name}/keys/{id}', url: (f) => `/v1/admin/users/${f.victim.name}/keys/${f.spareKeyId}`, against: 'forbidden', owner: 200, admin: true },
+  { method: 'GET', path: '/metrics', url: () => '/metrics', against: 'forbidden', owner: 200, admin: true }
 ]
 
 async function send (app: FastifyInstance, route: RouteCase, f: Fixture, headers: Record<string, string>): Promise<LightMyRequestResponse> {

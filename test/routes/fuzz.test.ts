@@ -62,7 +62,7 @@ t.test(`fuzz: ${RUNS_PER_ROUTE} random requests per route, no 5xx, always our er
   let sent = 0
   const statuses = new Map<number, number>()
   for (const route of routes) {
-    const auth = route.path.startsWith('/v1/admin/') ? { authorization: `Bearer ${ADMIN_KEY}` } : asUser
+    const auth = route.path.startsWith('/v1/admin/') || route.path === '/metrics' ? { authorization: `Bearer ${ADMIN_KEY}` } : asUser
     const params = (route.path.match(/\{[^}]+\}/g) ?? []).length
     await fc.assert(fc.asyncProperty(fc.array(param, { minLength: params, maxLength: params }), query, body, fc.option(fc.string({ maxLength: 300 })),
       async (values, search, payload, idempotencyKey) => {

@@ -12,7 +12,8 @@ import { ErrorBody } from '../../schemas/common.js'
 
 /** Every route but these needs credentials. */
 const OPEN = new Set(['/health'])
-const isAdminRoute = (url: string) => url.startsWith('/v1/admin/')
+/** Routes for the administrator key only. */
+const isAdminRoute = (url: string) => url.startsWith('/v1/admin/') || url === '/metrics'
 const forbiddenWhen = (path: string) => isAdminRoute(path)
   ? 'A user\'s key on an administrator route'
   : path === '/admin'
@@ -29,14 +30,14 @@ export default fp(async function openapi (fastify) {
         description: 'Keep a contact book of Telegram, WhatsApp and Viber identities, send a text to chosen contacts ' +
           '(now or within a window), and query every delivery back. Every route but /health acts for the user whose ' +
           'API key it carries (`Authorization: Bearer <key>`, or HTTP Basic with `user_name:key`) and sees only that ' +
-          'user\'s data; /v1/admin takes the administrator key. With AUTH=off (a trial on loopback only) the ' +
+          'user\'s data; /v1/admin and /metrics take the administrator key. With AUTH=off (a trial on loopback only) the ' +
           '`X-User-Name` header names the user instead. Errors are `{error: {code, message, details?}}`; ' +
           '`details` names the fields at fault. Answers carry `RateLimit-*` headers; past the limit, a 429 with `Retry-After`.'
       },
       components: {
         securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'A user\'s API key, or on /v1/admin the ADMIN_API_KEY' },
-          basic: { type: 'http', scheme: 'basic', description: 'user_name as the user name, the API key as the password' }
+          apiKey: { type: 'http', scheme: 'bearer', description: 'A user\'s API key, or on /v1/admin and /metrics the ADMIN_API_KEY' },
+          basic: { type: 'http', scheme: 'basic', description: 'user_name as the user name, the API key as the password; on /v1/admin and /metrics, `admin` and the ADMIN_API_KEY' }
         }
       },
       tags: [
@@ -62,7 +63,7 @@ export default fp(async function openapi (fastify) {
         403: { ...ErrorBody, description: forbiddenWhen(path) },
         429: { ...ErrorBody, description: 'Too many requests for this key; see Retry-After' }
       }
-      const secured: FastifySchema = { ...schema, response: responses, security: isAdminRoute(path) ? [{ apiKey: [] }] : [{ apiKey: [] }, { basic: [] }] }
+      const secured: FastifySchema = { ...schema, response: responses, security: [{ apiKey: [] }, { basic: [] }] }
       if (!path.startsWith('/v1/') || isAdminRoute(path)) return { url: path, schema: secured }
       const headers = (schema.headers ?? { type: 'object', properties: {} }) as { properties?: Record<string, unknown> }
       return {

@@ -25,7 +25,7 @@ export default fp(async function senders (fastify) {
   }
 
   const senders: SendWorker[] = MESSENGERS.map((messenger) => createSendWorker({
-    adapter: adapters[messenger],
+    adapter: fastify.metrics.countSends(adapters[messenger]),
     deliveries: fastify.deliveries,
     queue: fastify.sendQueues[messenger],
     connection: connect(`fanout-send-${messenger}`),
@@ -42,6 +42,9 @@ export default fp(async function senders (fastify) {
     stalledIntervalMs: config.delivery.stalledIntervalMs,
     log: fastify.log
   }))
+  senders.forEach(({ breaker }, i) => {
+    fastify.metrics.watchBreaker(MESSENGERS[i]!, () => breaker.opened ? 2 : breaker.halfOpen ? 1 : 0)
+  })
   const dispatchWorker = createDispatchWorker({
     connection: connect('fanout-dispatches'),
     prefix: redisKeys.queuePrefix,
@@ -70,4 +73,4 @@ export default fp(async function senders (fastify) {
     await Promise.all(MESSENGERS.map((messenger) => adapters[messenger].close()))
     await Promise.all(connections.map((connection) => connection.quit()))
   })
-}, { name: 'senders', dependencies: ['config', 'deliveries'] })
+}, { name: 'senders', dependencies: ['config', 'deliveries', 'metrics'] })

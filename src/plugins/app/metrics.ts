@@ -1,0 +1,131 @@
+/**
+ * Prometheus metrics (prom-client), served by `GET /metrics` to the
+ * administrator. Two kinds of figures:
+ *
+ *   - this process's own: HTTP requests and their durations, sends and their
+ *     outcomes per messenger, each messenger's circuit breaker, and Node's
+ *     process figures (CPU, memory, event loop lag). Sum them over processes.
+ *   - the whole service's, read from Redis at each scrape: jobs in every queue
+ *     by state, and deliveries held by state. Every process reports the same
+ *     values; take one (`max`), do not sum.
+ *
+ * A registry per app, not prom-client's global one: a process may hold more
+ * than one app (the tests do), and each must count only its own.
+ */
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { DELIVERY_STATES } from '../../deliveries/delivery.js'
+import type { MessengerAdapter } from '../../messengers/adapter.js'
+import type { Messenger } from '../../messengers/messenger.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
+
+/** A circuit breaker's state as a number a graph can show: 0 closed, 1 half-open (one probe), 2 open. */
+export type BreakerState = 0 | 1 | 2
+
+export interface Metrics {
+  registry: Registry
+  /** The adapter, counting each send's outcome and duration. */
+  countSends: (adapter: MessengerAdapter) => MessengerAdapter
+  /** Reports the messenger's breaker state at each scrape. */
+  watchBreaker: (messenger: Messenger, state: () => BreakerState) => void
+}
+
+const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed'] as const
+
+export default fp(async function metrics (fastify: FastifyInstance) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'fanout_' })
+
+  const requests = new Counter({
+    name: 'fanout_http_requests_total',
+    help: 'HTTP requests answered by this process, by route and status',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [registry]
+  })
+  const requestSeconds = new Histogram({
+    name: 'fanout_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request in this process, by route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry]
+  })
+  fastify.addHook('onResponse', async (request, reply) => {
+    // The route's pattern, not the URL: ids would make a series per request.
+    const route = request.routeOptions.url ?? 'unmatched'
+    requests.inc({ method: request.method, route, status_code: reply.statusCode })
+    requestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+  })
+
+  const sends = new Counter({
+    name: 'fanout_sends_total',
+    help: 'Sends to a messenger from this process, by outcome: delivered, retryable (the messenger\'s trouble) or permanent (a bad recipient)',
+    labelNames: ['messenger', 'outcome'] as const,
+    registers: [registry]
+  })
+  const sendSeconds = new Histogram({
+    name: 'fanout_send_duration_seconds',
+    help: 'Time a messenger took to answer a send from this process',
+    labelNames: ['messenger'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry]
+  })
+  const breakers = new Map<Messenger, () => BreakerState>()
+  new Gauge({ // eslint-disable-line no-new
+    name: 'fanout_circuit_state',
+    help: 'A messenger\'s circuit breaker in this process: 0 closed, 1 half-open, 2 open (its deliveries wait, using no attempts)',
+    labelNames: ['messenger'] as const,
+    registers: [registry],
+    collect () {
+      for (const [messenger, state] of breakers) this.set({ messenger }, state())
+    }
+  })
+
+  const { sendQueues, dispatchQueue, deliveries } = fastify
+  const queues = [...Object.values(sendQueues), dispatchQueue]
+  new Gauge({ // eslint-disable-line no-new
+    name: 'fanout_queue_jobs',
+    help: 'Jobs in each queue by state, for the whole service (the same from every process)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect () {
+      const counts = await Promise.all(queues.map(async (queue) => await queue.getJobCounts(...QUEUE_STATES)))
+      queues.forEach((queue, i) => {
+        for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[i]![state] ?? 0)
+      })
+    }
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'fanout_deliveries',
+    help: 'Deliveries held (until retention purges them) by state, over all users, for the whole service (the same from every process)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect () {
+      const users = await deliveries.users()
+      const totals = await Promise.all(users.map(async (user) => (await deliveries.userTotals(user)).counts))
+      for (const state of DELIVERY_STATES) this.set({ state }, totals.reduce((sum, counts) => sum + counts[state], 0))
+    }
+  })
+
+  fastify.decorate('metrics', {
+    registry,
+    countSends: (adapter) => ({
+      messenger: adapter.messenger,
+      displayUrl: adapter.displayUrl,
+      close: async () => { await adapter.close() },
+      async send (request) {
+        const stop = sendSeconds.startTimer({ messenger: adapter.messenger })
+        const outcome = await adapter.send(request)
+        stop()
+        sends.inc({ messenger: adapter.messenger, outcome: outcome.result })
+        return outcome
+      }
+    }),
+    watchBreaker: (messenger, state) => { breakers.set(messenger, state) }
+  } satisfies Metrics)
+}, { name: 'metrics', dependencies: ['deliveries'] })

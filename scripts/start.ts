@@ -130,7 +130,7 @@ async function main (): Promise<void> {
   const serviceUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   launch('service', process.execPath, [join(dist, 'src', 'server.js')], env)
   await waitFor('the service', () => httpAnswers(`${serviceUrl}/health`))
-  lines.push(`service          ${serviceUrl} (API at ${serviceUrl}/v1, docs at ${serviceUrl}/docs, legacy API at ${serviceUrl}/api, health at ${serviceUrl}/health)`)
+  lines.push(`service          ${serviceUrl} (API at ${serviceUrl}/v1, docs at ${serviceUrl}/docs, admin page at ${serviceUrl}/admin, legacy API at ${serviceUrl}/api, health at ${serviceUrl}/health)`)
 
   console.log(['', 'messenger fan-out is up:', ...lines.map((l) => `  ${l}`), ...notes.map((n) => `  ${n}`), '  stop with Ctrl-C', ''].join('\n'))
 }

@@ -153,6 +153,8 @@ export interface DeliveryStore {
   listDispatches (user: string, options: { after?: string, limit: number }): Promise<Page<Dispatch>>
   /** Counts per state over all the user's deliveries, and the number of dispatches. */
   userTotals (user: string): Promise<{ dispatches: number, counts: StateCounts }>
+  /** Counts per state over all the user's deliveries (userTotals without the dispatch count). */
+  stateCounts (user: string): Promise<StateCounts>
   /** Every user with delivery history. */
   users (): Promise<string[]>
 }
@@ -340,6 +342,10 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
       (filter.messenger === undefined || d.messenger === filter.messenger)
   }
 
+  async function stateCounts (user: string): Promise<StateCounts> {
+    return countsOf(await redis.hgetall(keys.stats(user)))
+  }
+
   return {
     async createDispatch (dispatch, legs) {
       const initial = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
@@ -499,9 +505,11 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     },
 
     async userTotals (user) {
-      const [stats, dispatches] = await Promise.all([redis.hgetall(keys.stats(user)), redis.zcard(keys.dispatches(user))])
-      return { dispatches, counts: countsOf(stats) }
+      const [counts, dispatches] = await Promise.all([stateCounts(user), redis.zcard(keys.dispatches(user))])
+      return { dispatches, counts }
     },
+
+    stateCounts,
 
     async users () {
       return await redis.smembers(keys.users)

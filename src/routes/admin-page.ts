@@ -19,9 +19,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { ErrorBody } from '../schemas/common.js'
+import { RequestErrors } from '../schemas/common.js'
 
-export const PAGE_HEADERS = {
+const PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
@@ -67,8 +67,7 @@ const adminPage: FastifyPluginAsyncTypebox = async function (fastify) {
       summary: 'The web admin page, for a browser: sign in with HTTP Basic (user_name:API key, or admin:<ADMIN_API_KEY>)',
       description: 'A user sees their contact book, sends texts and works their deliveries (the failed ones first); ' +
         'the administrator manages users and their keys. With AUTH=off and no credentials the page asks for a user name.',
-      // A GET may carry a body here (the legacy API's GETs do): one that cannot be read is a 400, 413 or 415.
-      response: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } }, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody }
+      response: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } }, ...RequestErrors }
     }
   }, async (request, reply) => {
     const { role, user } = roleOf(request)

@@ -1,6 +1,7 @@
 /** Liveness and readiness: up when Redis answers (and MongoDB, when configured). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { RequestErrors } from '../schemas/common.js'
 
 const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -12,7 +13,7 @@ const health: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.get('/health', {
     // Probes poll it; it holds no user data.
     config: { rateLimit: false },
-    schema: { tags: ['health'], summary: 'Is the service able to serve?', response: { 200: Health, 503: Health } }
+    schema: { tags: ['health'], summary: 'Is the service able to serve?', response: { 200: Health, 503: Health, ...RequestErrors } }
   }, async (_request, reply) => {
     const redis = await fastify.redis.ping().then(() => true, () => false)
     const mongodb = fastify.config.mongodb === undefined

@@ -29,3 +29,10 @@ export const ErrorBody = Type.Object({
     details: Type.Optional(Type.Array(FieldProblem))
   })
 }, { description: 'An error; `details` names the fields at fault' })
+
+/**
+ * What any route may answer besides its own statuses: a body it cannot read
+ * (every route reads one when sent, a GET's too: 400, 413, 415), a field at
+ * fault (400), or a fault of ours (500).
+ */
+export const RequestErrors = { 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody }

@@ -1,6 +1,6 @@
 /** Users and API keys: the admin routes (/v1/admin/users) and a user's own keys (/v1/keys). */
 import { Type, type Static } from 'typebox'
-import { ErrorBody, UserName } from './common.js'
+import { ErrorBody, RequestErrors, UserName } from './common.js'
 import { DEFAULT_PAGE, MAX_PAGE } from './contacts.js'
 
 const Label = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\p{Cc}]+$', description: 'What the key is for, e.g. "billing server"' })
@@ -62,4 +62,4 @@ export const KeyParams = Type.Object({ id: KeyId })
 export const UserParams = Type.Object({ name: UserName })
 export const UserKeyParams = Type.Object({ name: UserName, id: KeyId })
 
-export const userErrors = { 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody }
+export const userErrors = { 404: ErrorBody, ...RequestErrors }

@@ -4,6 +4,7 @@
  * deliveries without using their attempts, and lets them go after a probe.
  */
 import t from 'tap'
+import type { FastifyInstance } from 'fastify'
 import { PassThrough } from 'node:stream'
 import { deliveryId } from '../../src/deliveries/delivery.js'
 import { build, eventually } from '../helpers/app.js'
@@ -26,6 +27,12 @@ t.test('a rate limit slows only its own messenger', async (t) => {
   t.ok(spread('whatsapp') < spread('telegram'), `WhatsApp was not held back: all 12 in ${spread('whatsapp')} ms, before Telegram's last`)
 })
 
+/** WhatsApp's `fanout_circuit_state` as /metrics would give it. */
+async function breakerMetric (app: FastifyInstance): Promise<string | undefined> {
+  const text = await app.metrics.registry.getSingleMetricAsString('fanout_circuit_state')
+  return /fanout_circuit_state\{messenger="whatsapp"\} (\d+)/.exec(text)?.[1]
+}
+
 t.test('a failing messenger\'s breaker opens, holds its deliveries without using attempts, and closes after a probe', async (t) => {
   const lines: Array<Record<string, unknown>> = []
   const stream = new PassThrough()
@@ -41,6 +48,8 @@ t.test('a failing messenger\'s breaker opens, holds its deliveries without using
   const { dispatch_id: dispatchId } = await send(app, names, 'held')
 
   await eventually(async () => lines.some((l) => String(l.msg).startsWith('circuit open')), 'the breaker to open')
+  // The metric an operator watches: 2 open (1 if its reset time has passed already and a probe is out).
+  t.match(await breakerMetric(app), /^[12]$/, 'the metrics show WhatsApp\'s breaker not closed')
   const atOpen = (await mock.received({ messenger: 'whatsapp' })).count
   await new Promise((resolve) => setTimeout(resolve, 800))
   t.equal((await mock.received({ messenger: 'whatsapp' })).count, atOpen, 'no call reached the messenger while the breaker was open')
@@ -57,6 +66,7 @@ t.test('a failing messenger\'s breaker opens, holds its deliveries without using
   t.ok(done.every((d) => d.attempts <= 2), 'each used at most the attempt that failed before the breaker opened, and one more')
   t.ok(lines.some((l) => l.msg === 'circuit half-open: one probe send'))
   t.ok(lines.some((l) => l.msg === 'circuit closed: sending again'))
+  t.equal(await breakerMetric(app), '0', 'and the metrics show it closed again')
   t.ok((await mock.received({ messenger: 'whatsapp', outcome: 'HTTP 503' })).count <= 6, 'only a handful of calls went to the failing messenger')
 })
 

@@ -9,7 +9,6 @@ import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { request } from 'undici'
-import { PAGE_HEADERS } from '../../src/routes/admin-page.js'
 import { ADMIN_KEY, AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { bearer, createUser } from '../helpers/auth.js'
 
@@ -70,7 +69,13 @@ t.test('with authentication on', async (t) => {
     }
     const page = await request(`${base}/admin`, { headers: bearer(alice.key) })
     t.equal(page.statusCode, 200)
-    t.match(page.headers, PAGE_HEADERS, 'the page carries its security headers')
+    // Spelled out, not imported from the route: a weakened policy must fail here.
+    const csp = String(page.headers['content-security-policy'])
+    for (const directive of ["default-src 'none'", "script-src 'self';", "style-src 'self';", "connect-src 'self';", "frame-ancestors 'none'", "base-uri 'none'"]) {
+      t.ok(csp.includes(directive), `the page's CSP has ${directive}`)
+    }
+    t.notMatch(csp, /unsafe|\*|data:/, 'and allows no inline code, wildcard or data: source')
+    t.match(page.headers, { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' })
     t.match(await page.body.text(), /<body data-role="user" data-user="alice">/)
   })
 

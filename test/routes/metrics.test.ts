@@ -4,9 +4,8 @@
  * and outcome, deliveries by state, queue depths and breaker states.
  */
 import t from 'tap'
-import { AUTH_ENV, build, eventually } from '../helpers/app.js'
+import { ADMIN_KEY, AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { ADMIN, basic, bearer, createUser } from '../helpers/auth.js'
-import { ADMIN_KEY } from '../helpers/app.js'
 
 /** The samples of a Prometheus text answer, keyed by `name{labels}` as printed. */
 function samples (text: string): Map<string, number> {

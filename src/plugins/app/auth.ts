@@ -57,7 +57,7 @@ const INVALID = 'the credentials are not valid (an unknown, revoked or mistyped 
 type Credentials = { scheme: 'bearer', key: string } | { scheme: 'basic', user: string, key: string }
 
 /** The user name that goes with the administrator key in Basic credentials. */
-export const ADMIN_BASIC_USER = 'admin'
+const ADMIN_BASIC_USER = 'admin'
 
 /** The credentials in the Authorization header; undefined when there is none; a 401 when it cannot be read. */
 function credentialsOf (request: FastifyRequest): Credentials | undefined {
@@ -98,6 +98,14 @@ export default fp(async function auth (fastify) {
     return owner === undefined || (given.scheme === 'basic' && given.user !== owner.user) ? undefined : owner
   }
 
+  /** The request acts for the owner of the credentials' key; a 401 when they are not a valid user key. */
+  async function actAsOwner (request: FastifyRequest, given: Credentials): Promise<void> {
+    const owner = await ownerOf(given)
+    if (owner === undefined) throw unauthenticated(INVALID)
+    request.userName = owner.user
+    request.apiKeyId = owner.keyId
+  }
+
   fastify.decorate('users', users)
   fastify.decorateRequest('userName', '')
   fastify.decorateRequest('apiKeyId', undefined)
@@ -110,10 +118,7 @@ export default fp(async function auth (fastify) {
     if (isAdmin(given)) {
       throw forbidden('the administrator key manages users (/v1/admin); act as a user with that user\'s key')
     }
-    const owner = await ownerOf(given)
-    if (owner === undefined) throw unauthenticated(INVALID)
-    request.userName = owner.user
-    request.apiKeyId = owner.keyId
+    await actAsOwner(request, given)
   })
 
   fastify.decorate('authenticateAdmin', async function (request: FastifyRequest) {
@@ -130,16 +135,12 @@ export default fp(async function auth (fastify) {
 
   fastify.decorate('authenticateUserOrAdmin', async function (request: FastifyRequest) {
     const given = givenCredentials(request)
-    if (given !== undefined && isAdmin(given)) {
-      request.isAdmin = true
+    if (given === undefined) {
+      if (config.auth.enabled) throw unauthenticated(MISSING)
       return
     }
-    if (given === undefined && !config.auth.enabled) return
-    if (given === undefined) throw unauthenticated(MISSING)
-    const owner = await ownerOf(given)
-    if (owner === undefined) throw unauthenticated(INVALID)
-    request.userName = owner.user
-    request.apiKeyId = owner.keyId
+    if (isAdmin(given)) request.isAdmin = true
+    else await actAsOwner(request, given)
   })
 }, { name: 'auth', dependencies: ['config', 'redis'] })
 

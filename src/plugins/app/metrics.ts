@@ -25,15 +25,18 @@ declare module 'fastify' {
   }
 }
 
-/** A circuit breaker's state as a number a graph can show: 0 closed, 1 half-open (one probe), 2 open. */
-export type BreakerState = 0 | 1 | 2
+/** What the metrics read of a messenger's circuit breaker (opossum's CircuitBreaker has these). */
+export interface BreakerView {
+  readonly opened: boolean
+  readonly halfOpen: boolean
+}
 
 export interface Metrics {
   registry: Registry
   /** The adapter, counting each send's outcome and duration. */
   countSends: (adapter: MessengerAdapter) => MessengerAdapter
   /** Reports the messenger's breaker state at each scrape. */
-  watchBreaker: (messenger: Messenger, state: () => BreakerState) => void
+  watchBreaker: (messenger: Messenger, breaker: BreakerView) => void
 }
 
 const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed'] as const
@@ -75,14 +78,14 @@ export default fp(async function metrics (fastify: FastifyInstance) {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry]
   })
-  const breakers = new Map<Messenger, () => BreakerState>()
+  const breakers = new Map<Messenger, BreakerView>()
   new Gauge({ // eslint-disable-line no-new
     name: 'fanout_circuit_state',
     help: 'A messenger\'s circuit breaker in this process: 0 closed, 1 half-open, 2 open (its deliveries wait, using no attempts)',
     labelNames: ['messenger'] as const,
     registers: [registry],
     collect () {
-      for (const [messenger, state] of breakers) this.set({ messenger }, state())
+      for (const [messenger, breaker] of breakers) this.set({ messenger }, breaker.opened ? 2 : breaker.halfOpen ? 1 : 0)
     }
   })
 
@@ -107,7 +110,7 @@ export default fp(async function metrics (fastify: FastifyInstance) {
     registers: [registry],
     async collect () {
       const users = await deliveries.users()
-      const totals = await Promise.all(users.map(async (user) => (await deliveries.userTotals(user)).counts))
+      const totals = await Promise.all(users.map(async (user) => await deliveries.stateCounts(user)))
       for (const state of DELIVERY_STATES) this.set({ state }, totals.reduce((sum, counts) => sum + counts[state], 0))
     }
   })
@@ -126,6 +129,6 @@ export default fp(async function metrics (fastify: FastifyInstance) {
         return outcome
       }
     }),
-    watchBreaker: (messenger, state) => { breakers.set(messenger, state) }
+    watchBreaker: (messenger, breaker) => { breakers.set(messenger, breaker) }
   } satisfies Metrics)
 }, { name: 'metrics', dependencies: ['deliveries'] })

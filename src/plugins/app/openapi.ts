@@ -14,11 +14,15 @@ import { ErrorBody } from '../../schemas/common.js'
 const OPEN = new Set(['/health'])
 /** Routes for the administrator key only. */
 const isAdminRoute = (url: string) => url.startsWith('/v1/admin/') || url === '/metrics'
-const forbiddenWhen = (path: string) => isAdminRoute(path)
-  ? 'A user\'s key on an administrator route'
-  : path === '/admin'
-    ? 'Basic credentials sent with a request another site\'s page made'
-    : 'The request names another user than the key\'s owner'
+/** Every cause of a route's 403; the last (auth.ts refuses it on every route) comes with all of them. */
+function forbiddenWhen (path: string): string {
+  const own = isAdminRoute(path)
+    ? ['A user\'s key on an administrator route']
+    : path === '/admin'
+      ? []
+      : ['The administrator key on a user\'s route', 'the request names another user than the key\'s owner']
+  return [...own, 'Basic credentials sent with a request another site\'s page made (Sec-Fetch-Site: cross-site or same-site)'].join('; or ')
+}
 
 export default fp(async function openapi (fastify) {
   await fastify.register(swagger, {

@@ -24,26 +24,27 @@ export default fp(async function senders (fastify) {
     return connection
   }
 
-  const senders: SendWorker[] = MESSENGERS.map((messenger) => createSendWorker({
-    adapter: fastify.metrics.countSends(adapters[messenger]),
-    deliveries: fastify.deliveries,
-    queue: fastify.sendQueues[messenger],
-    connection: connect(`fanout-send-${messenger}`),
-    prefix: redisKeys.queuePrefix,
-    concurrency: config.messengers[messenger].concurrency,
-    ratePerSecond: config.messengers[messenger].ratePerSecond,
-    breaker: config.breaker,
-    retry: {
-      attempts: config.delivery.attempts,
-      baseDelayMs: config.delivery.retryBaseDelayMs,
-      maxDelayMs: config.delivery.retryMaxDelayMs
-    },
-    lockDurationMs: config.delivery.lockDurationMs,
-    stalledIntervalMs: config.delivery.stalledIntervalMs,
-    log: fastify.log
-  }))
-  senders.forEach(({ breaker }, i) => {
-    fastify.metrics.watchBreaker(MESSENGERS[i]!, () => breaker.opened ? 2 : breaker.halfOpen ? 1 : 0)
+  const senders: SendWorker[] = MESSENGERS.map((messenger) => {
+    const sender = createSendWorker({
+      adapter: fastify.metrics.countSends(adapters[messenger]),
+      deliveries: fastify.deliveries,
+      queue: fastify.sendQueues[messenger],
+      connection: connect(`fanout-send-${messenger}`),
+      prefix: redisKeys.queuePrefix,
+      concurrency: config.messengers[messenger].concurrency,
+      ratePerSecond: config.messengers[messenger].ratePerSecond,
+      breaker: config.breaker,
+      retry: {
+        attempts: config.delivery.attempts,
+        baseDelayMs: config.delivery.retryBaseDelayMs,
+        maxDelayMs: config.delivery.retryMaxDelayMs
+      },
+      lockDurationMs: config.delivery.lockDurationMs,
+      stalledIntervalMs: config.delivery.stalledIntervalMs,
+      log: fastify.log
+    })
+    fastify.metrics.watchBreaker(messenger, sender.breaker)
+    return sender
   })
   const dispatchWorker = createDispatchWorker({
     connection: connect('fanout-dispatches'),

@@ -7,11 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, isLoopback, loadConfig, loadDotEnv } from '../src/config.js'
+import { redisPingReply } from './redis-probe.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const dist = join(root, 'dist')
@@ -69,13 +70,9 @@ async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs =
   throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`)
 }
 
-function redisAnswers (port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'))
-    // NOAUTH: up, and asking for the password (REDIS_PASSWORD), which the service sends.
-    socket.once('data', (data) => { socket.destroy(); resolve(/^(\+PONG|-NOAUTH)/.test(data.toString())) })
-    socket.once('error', () => resolve(false))
-  })
+async function redisAnswers (port: number): Promise<boolean> {
+  // NOAUTH: up, and asking for the password (REDIS_PASSWORD), which the service sends.
+  return /^(\+PONG|-NOAUTH)/.test(await redisPingReply(port) ?? '')
 }
 
 async function httpAnswers (url: string): Promise<boolean> {

@@ -15,7 +15,7 @@
  *   {p}:users               set   users with delivery history (the retention sweep walks them)
  *   {p}:user:{name}         hash  an account: created_at (users/user-store.ts)
  *   {p}:user-names          zset  every account name, score 0
- *   {p}:user-keys:{name}    zset  the account's API key ids, by creation time
+ *   {p}:user-keys:{name}    zset  the account's API key ids, in the order they were made
  *   {p}:api-key:{id}        hash  user, hash of the secret, created_at, label?, revoked_at?
  *   {p}:rate:{key id or client address}  string  requests in the current rate-limit window (@fastify/rate-limit)
  *   {p}:outbox              zset  dispatch ids whose jobs may not all be queued yet, by accept time

@@ -5,7 +5,7 @@
  * answer a 400 naming the field.
  */
 import { Type, type Static } from 'typebox'
-import { ContactName, RequestErrors } from './common.js'
+import { ContactName } from './common.js'
 
 export const MAX_TAGS = 32
 export const MAX_PAGE = 1000
@@ -93,6 +93,3 @@ export const ContactList = Type.Object({
 })
 
 export const Removed = Type.Null({ description: 'The contact is removed' })
-
-/** What every /v1 contact route may answer besides its own statuses. */
-export const contactErrors = RequestErrors

@@ -6,7 +6,7 @@
 import { Type, type Static } from 'typebox'
 import { MAX_DELIVERIES_PER_DISPATCH, DELIVERY_STATES } from '../deliveries/delivery.js'
 import { MESSENGERS } from '../messengers/messenger.js'
-import { ContactName, RequestErrors } from './common.js'
+import { ContactName } from './common.js'
 import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
 
 const ULID = '[0-9A-HJKMNP-TV-Z]{26}'
@@ -148,4 +148,3 @@ export const IdempotencyHeaders = Type.Object({
   }))
 })
 
-export const errors = RequestErrors

@@ -29,9 +29,7 @@ export const User = Type.Object({
 })
 
 export const UserDetail = Type.Object({
-  name: Type.String(),
-  created_at: Time,
-  active_keys: Type.Integer(),
+  ...User.properties,
   keys: Type.Array(KeyInfo, { description: 'Every key of the user, revoked ones too, oldest first' })
 })
 

@@ -3,7 +3,7 @@
  *
  *   {p}:user:{name}        hash  created_at
  *   {p}:user-names         zset  every user name, score 0 (lex order: keyset pages)
- *   {p}:user-keys:{name}   zset  the user's key ids, by creation time (ms)
+ *   {p}:user-keys:{name}   zset  the user's key ids, in the order they were made (score: creation ms, kept increasing)
  *   {p}:api-key:{id}       hash  user, hash (SHA-256 of the secret, hex), created_at, label?, revoked_at?
  *
  * A key is `fo_<id>_<secret>`: the id (16 hex digits) finds its record in one
@@ -93,7 +93,10 @@ local function issue (id, hash, label)
   local record = p .. ':api-key:' .. id
   redis.call('HSET', record, 'user', user, 'hash', hash, 'created_at', now)
   if label ~= '' then redis.call('HSET', record, 'label', label) end
-  redis.call('ZADD', userKeys, now, id)
+  -- Scored by creation time, kept strictly increasing so that keys made in one millisecond stay in
+  -- the order they were made (equal scores would sort by their random ids).
+  local last = redis.call('ZRANGE', userKeys, -1, -1, 'WITHSCORES')[2]
+  redis.call('ZADD', userKeys, math.max(tonumber(now), last and tonumber(last) + 1 or 0), id)
   return true
 end
 `
@@ -166,14 +169,13 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
     return createdAt === null ? undefined : { name, createdAt: Number(createdAt), keys: userKeys }
   }
 
-  async function write (user: string, op: 'issue' | 'rotate' | 'revoke', oldId: string, label = ''): Promise<{ status: string, issued: IssuedKey }> {
+  /** Issues a new key (op `issue`) or replaces `oldId` with one (op `rotate`), in the key script. */
+  async function issueKey (user: string, op: 'issue' | 'rotate', oldId: string, label = ''): Promise<IssuedKey | KeyRefusal> {
     const now = Date.now()
     const fresh = newKey()
     const [status, kept] = await scripted.userKeyWrite(p, user, now, op, oldId, fresh.id, fresh.hash, label)
-    return {
-      status,
-      issued: { id: fresh.id, key: fresh.key, createdAt: now, ...(kept !== '' && { label: kept }) }
-    }
+    if (status !== 'ok') return status as KeyRefusal
+    return { id: fresh.id, key: fresh.key, createdAt: now, ...(kept !== '' && { label: kept }) }
   }
 
   return {
@@ -196,21 +198,16 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
 
     keys: keyRecords,
 
-    async issue (user, label) {
-      const { status, issued } = await write(user, 'issue', '', label)
-      return status === 'ok' ? issued : status as KeyRefusal
-    },
+    issue: async (user, label) => await issueKey(user, 'issue', '', label),
 
     async revoke (user, keyId) {
-      const { status } = await write(user, 'revoke', keyId)
+      // Issues nothing, so no new key is made for it.
+      const [status] = await scripted.userKeyWrite(p, user, Date.now(), 'revoke', keyId, '', '', '')
       if (status !== 'ok') return 'no-key'
       return keyInfo(keyId, await redis.hgetall(keys.apiKey(keyId)))
     },
 
-    async rotate (user, keyId) {
-      const { status, issued } = await write(user, 'rotate', keyId)
-      return status === 'ok' ? issued : status as KeyRefusal
-    },
+    rotate: async (user, keyId) => await issueKey(user, 'rotate', keyId),
 
     async verify (key) {
       const match = KEY_PATTERN.exec(key)

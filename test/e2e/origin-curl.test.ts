@@ -124,7 +124,7 @@ t.test('with authentication on: the same commands plus `-u test:<key>`; without 
   t.match(refused.body, { success: false, error: { code: 'UNAUTHENTICATED' } })
 
   for (const [name, command] of Object.entries(ORIGIN)) {
-    if (name === 'failed' || name === 'remove') continue
+    if (name === 'remove') continue // run last: the list below still shows the contact
     const answer = await curl(command, `-u test:${key}`)
     t.equal(answer.status, 200, `${name} with -u test:<key>`)
   }

@@ -8,9 +8,9 @@
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createConnection } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { freePort } from '../../scripts/free-port.js'
+import { redisPingReply } from '../../scripts/redis-probe.js'
 import { AUTH_ENV, ADMIN_KEY, build, eventually } from '../helpers/app.js'
 import { basic, bearer, createUser } from '../helpers/auth.js'
 import { startMock } from '../helpers/mock.js'
@@ -25,11 +25,7 @@ async function redisWithPassword (t: Test): Promise<string> {
     { stdio: 'ignore' })
   t.teardown(async () => { child.kill('SIGTERM'); if (child.exitCode === null) await once(child, 'exit') })
   const url = `redis://127.0.0.1:${port}`
-  await eventually(async () => await new Promise<boolean>((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'))
-    socket.once('data', (data) => { socket.destroy(); resolve(data.toString().startsWith('-NOAUTH')) })
-    socket.once('error', () => resolve(false))
-  }), 'redis-server to ask for its password')
+  await eventually(async () => (await redisPingReply(port))?.startsWith('-NOAUTH') === true, 'redis-server to ask for its password')
   return url
 }
 
@@ -86,7 +82,10 @@ t.test('no secret in logs, answers or error messages', async (t) => {
     'the administrator key': ADMIN_KEY,
     'the user\'s key': alice.key,
     'the user\'s key secret': alice.key.slice(20),
+    // The mistyped key sent above holds all but the last two characters of the real one.
+    'the user\'s key, as mistyped': alice.key.slice(0, -2),
     'the Basic credentials': Buffer.from(`alice:${alice.key}`).toString('base64'),
+    'the administrator key in Basic credentials': Buffer.from(`alice:${ADMIN_KEY}`).toString('base64'),
     ...Object.fromEntries(Object.entries(TOKENS).map(([messenger, token]) => [`the ${messenger} token`, token]))
   }
   for (const [what, secret] of Object.entries(secrets)) {

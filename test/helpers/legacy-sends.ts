@@ -15,8 +15,14 @@ export async function send (app: FastifyInstance, names: string[], message: stri
   return (await app.inject({ method: 'PUT', url: '/api/contacts', payload: { user_name: 'u', contacts: names, message } })).json()
 }
 
-/** The dispatch's first `count` deliveries that exist. */
+/**
+ * The dispatch's first `count` deliveries. Throws when one of them does not
+ * exist: a send that made fewer would otherwise pass every `.every(...)` a
+ * test asks of the list (an empty list passes any).
+ */
 export async function all (app: FastifyInstance, dispatchId: string, count: number): Promise<Delivery[]> {
   const found = await Promise.all(Array.from({ length: count }, (_, i) => app.deliveries.get(deliveryId(dispatchId, i))))
-  return found.filter((d): d is Delivery => d !== undefined)
+  const missing = found.flatMap((d, i) => d === undefined ? [deliveryId(dispatchId, i)] : [])
+  if (missing.length > 0) throw new Error(`no such deliveries: ${missing.join(', ')} (the send made fewer than ${count})`)
+  return found as Delivery[]
 }

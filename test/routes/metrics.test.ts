@@ -28,6 +28,9 @@ t.test('the administrator reads figures that follow what the service did', async
   const id = accepted.json().id as string
   await eventually(async () => (await app.inject({ method: 'GET', url: `/v1/dispatches/${id}`, headers: as })).json().status === 'finished', 'the dispatch to finish')
   t.equal((await app.inject({ method: 'GET', url: `/v1/dispatches/${id}`, headers: as })).statusCode, 200)
+  // A send job leaves BullMQ's `active` just after its delivery's record is final: wait for that too.
+  await eventually(async () => (await Promise.all(Object.values(app.sendQueues).map(async (queue) => await queue.getActiveCount()))).every((n) => n === 0),
+    'the send jobs to complete')
 
   const res = await app.inject({ method: 'GET', url: '/metrics', headers: ADMIN })
   t.equal(res.statusCode, 200)

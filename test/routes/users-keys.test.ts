@@ -37,6 +37,10 @@ t.test('a user and its first key: created by the administrator, the key shown on
     if (type === 'hash') everything.push(name, ...Object.entries(await redis.hgetall(name)).flat())
     else if (type === 'zset') everything.push(name, ...await redis.zrange(name, '0', '-1'))
     else if (type === 'string') everything.push(name, await redis.get(name) ?? '')
+    else if (type === 'list') everything.push(name, ...await redis.lrange(name, 0, -1))
+    else if (type === 'set') everything.push(name, ...await redis.smembers(name))
+    else if (type === 'stream') everything.push(name, ...(await redis.xrange(name, '-', '+')).flatMap(([id, fields]) => [id, ...fields]))
+    else t.fail(`${name}: a ${type}, which this scan cannot read`)
   }
   t.notOk(everything.some((value) => value.includes(secret)), 'the secret is stored nowhere')
   t.ok(everything.includes((await import('node:crypto')).createHash('sha256').update(secret).digest('hex')), 'its hash is')
@@ -103,12 +107,29 @@ t.test('a user rotates and revokes its keys; each change holds from the next req
   const self = await app.inject({ method: 'DELETE', url: `/v1/keys/${alice.keyId}`, headers: bearer(alice.key) })
   t.equal(self.statusCode, 200, 'a key may revoke itself')
   t.equal((await app.inject({ method: 'GET', url: '/v1/keys', headers: bearer(alice.key) })).statusCode, 401, 'and is refused next time')
+  // A moment later, so that a second revoke that overwrote the time would show a different one.
+  await new Promise((resolve) => setTimeout(resolve, 5))
   const again = await app.inject({ method: 'DELETE', url: `/v1/keys/${alice.keyId}`, headers: bearer(rotated.json().key) })
   t.equal(again.json().revoked_at, self.json().revoked_at, 'revoking twice keeps the first time')
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/keys/0123456789abcdef', headers: bearer(rotated.json().key) })).statusCode, 404)
   const badId = await app.inject({ method: 'DELETE', url: '/v1/keys/not-a-key-id', headers: bearer(rotated.json().key) })
   t.equal(badId.statusCode, 400)
   t.equal(badId.json().error.details[0].field, 'params.id')
+})
+
+t.test('keys made in one millisecond are listed in the order they were made', async (t) => {
+  const { app } = await build(t, { env: AUTH_ENV })
+  const alice = await createUser(app, 'alice')
+  // The clock held still: every key below is made in the same millisecond, as fast clients can make them.
+  const realNow = Date.now
+  const frozen = realNow()
+  Date.now = () => frozen
+  t.teardown(() => { Date.now = realNow })
+  for (let i = 0; i < 8; i++) await app.users.issue('alice', `k${i}`)
+  Date.now = realNow
+  const keys = (await app.inject({ method: 'GET', url: '/v1/keys', headers: bearer(alice.key) })).json().keys as Json[]
+  t.same(keys.map((k) => k.label), [undefined, 'k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'], 'oldest first, however close together')
+  t.ok(keys.slice(1).every((k) => k.created_at === new Date(frozen).toISOString()), 'each keeps its real creation time')
 })
 
 t.test(`a user holds at most ${MAX_ACTIVE_KEYS} keys that are not revoked`, async (t) => {

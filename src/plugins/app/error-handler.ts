@@ -56,9 +56,15 @@ export function errorBody (request: FastifyRequest, code: string, message: strin
  * percent-encoding, a path parameter past maxParamLength): the server option
  * `frameworkErrors` (serverOptions in config.ts) answers them in the same shape.
  */
+const FRAMEWORK_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the path is not valid percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is too long'
+}
+
 export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400
-  const message = error.code === 'FST_ERR_BAD_URL' ? 'the path is not valid percent-encoding' : 'a path segment is too long'
+  // Any other error Fastify may pass here keeps its own message rather than borrowing one of these.
+  const message = FRAMEWORK_MESSAGES[error.code] ?? error.message
   void reply.status(status).send(errorBody(request, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', message, [{ field: 'path', message }]))
 }
 

@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Contact } from '../../contacts/contact-store.js'
 import { invalidField } from '../../errors.js'
 import { actAs } from '../../plugins/app/auth.js'
+import { RequestErrors } from '../../schemas/common.js'
 import { emptyBodyAsObject } from '../empty-body.js'
 import { epochToLegacyTime, legacyTimeToEpoch } from '../../legacy-time.js'
 import { normalizeAddress, type Messenger } from '../../messengers/messenger.js'
@@ -18,7 +19,8 @@ import {
 
 const DEFAULT_FAILED_LIMIT = 1000
 
-const errors = { 400: LegacyError, 401: LegacyError, 403: LegacyError, 413: LegacyError, 415: LegacyError, 422: LegacyError, 429: LegacyError }
+// 401, 403 and 429 are documented on every route that needs credentials (plugins/app/openapi.ts).
+const errors = { ...RequestErrors, 422: LegacyError }
 const tags = ['legacy']
 
 /**

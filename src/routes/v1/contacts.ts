@@ -10,10 +10,10 @@ import { Value } from 'typebox/value'
 import { compactContact, compactTags, type Contact, type ContactPatch } from '../../contacts/contact-store.js'
 import { conflict, invalidField, notFound } from '../../errors.js'
 import { MESSENGERS, normalizeAddress, type Messenger } from '../../messengers/messenger.js'
-import { ContactName, ErrorBody } from '../../schemas/common.js'
+import { ContactName, ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
   Contact as ContactAnswer, ContactList, ContactListQuery, ContactParams, DEFAULT_PAGE, MAX_TAGS,
-  NewContactBody, PatchContactBody, Removed, ReplaceContactBody, Tag, contactErrors
+  NewContactBody, PatchContactBody, Removed, ReplaceContactBody, Tag
 } from '../../schemas/contacts.js'
 
 const tags = ['contacts']
@@ -102,7 +102,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
       tags,
       summary: 'Add a contact; 409 CONTACT_EXISTS when the name is taken',
       body: NewContactBody,
-      response: { 201: ContactAnswer, 409: ErrorBody, ...contactErrors }
+      response: { 201: ContactAnswer, 409: ErrorBody, ...RequestErrors }
     }
   }, async (request, reply) => {
     const { name, ...fields } = request.body
@@ -121,7 +121,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
       description: 'Follow `next_cursor` (as `cursor`) until it is absent: a contact that exists for the whole walk is listed ' +
         'exactly once. `tags_any`: contacts with at least one of the tags; `tags_all`: with every one; both: both.',
       querystring: ContactListQuery,
-      response: { 200: ContactList, ...contactErrors }
+      response: { 200: ContactList, ...RequestErrors }
     }
   }, async (request) => {
     const { limit = DEFAULT_PAGE, cursor } = request.query
@@ -140,7 +140,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
       tags,
       summary: 'One contact',
       params: ContactParams,
-      response: { 200: ContactAnswer, 404: ErrorBody, ...contactErrors }
+      response: { 200: ContactAnswer, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
     const contact = await store.get(request.userName, request.params.name)
@@ -154,7 +154,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
       summary: 'Replace a contact: a field left out is removed; 404 when there is no such contact',
       params: ContactParams,
       body: ReplaceContactBody,
-      response: { 200: ContactAnswer, 404: ErrorBody, ...contactErrors }
+      response: { 200: ContactAnswer, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
     const { name } = request.params
@@ -171,7 +171,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
       summary: 'Change some fields of a contact: null removes a field, tags replace the old ones; 404 when there is no such contact',
       params: ContactParams,
       body: PatchContactBody,
-      response: { 200: ContactAnswer, 404: ErrorBody, ...contactErrors }
+      response: { 200: ContactAnswer, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
     const { name } = request.params
@@ -186,7 +186,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
       tags,
       summary: 'Remove a contact; 404 when there is no such contact',
       params: ContactParams,
-      response: { 204: Removed, 404: ErrorBody, ...contactErrors }
+      response: { 204: Removed, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request, reply) => {
     if (!await store.remove(request.userName, request.params.name)) throw missing(request.params.name)

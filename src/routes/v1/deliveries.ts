@@ -6,9 +6,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { conflict, notFound } from '../../errors.js'
-import { ErrorBody } from '../../schemas/common.js'
+import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
-  CancelReport, Delivery, DeliveryList, DeliveryListQuery, DeliveryParams, errors, PurgeQuery, Purged, RedriveReport
+  CancelReport, Delivery, DeliveryList, DeliveryListQuery, DeliveryParams, PurgeQuery, Purged, RedriveReport
 } from '../../schemas/dispatches.js'
 import { cancelReport, deliveryView, redriveReport } from './views.js'
 
@@ -32,7 +32,7 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
       description: 'Follow `next_cursor` (as `cursor`) until it is absent. Each page examines a bounded number of deliveries, ' +
         'so with narrow filters a page may hold fewer than `limit` (even none) and still have a `next_cursor`.',
       querystring: DeliveryListQuery,
-      response: { 200: DeliveryList, ...errors }
+      response: { 200: DeliveryList, ...RequestErrors }
     }
   }, async (request) => {
     const q = request.query
@@ -55,7 +55,7 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
       summary: 'Purge finished history: delete delivered, failed, cancelled, expired and suppressed deliveries',
       description: 'Pending deliveries are never touched. With `before`, only deliveries that finished before it.',
       querystring: PurgeQuery,
-      response: { 200: Purged, ...errors }
+      response: { 200: Purged, ...RequestErrors }
     }
   }, async (request) => {
     const before = request.query.before === undefined ? undefined : Date.parse(request.query.before)
@@ -69,7 +69,7 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
       tags,
       summary: 'One delivery: state, attempts, last error, URL tried, times, the messenger\'s message id',
       params: DeliveryParams,
-      response: { 200: Delivery, 404: ErrorBody, ...errors }
+      response: { 200: Delivery, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => deliveryView(await ownDelivery(fastify, request.userName, request.params.id)))
 
@@ -78,7 +78,7 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
       tags,
       summary: 'Cancel one delivery if it is not yet sent',
       params: DeliveryParams,
-      response: { 200: CancelReport, 404: ErrorBody, ...errors }
+      response: { 200: CancelReport, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
     await ownDelivery(fastify, request.userName, request.params.id)
@@ -90,7 +90,7 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
       tags,
       summary: 'Queue one failed delivery again, as a new attempt',
       params: DeliveryParams,
-      response: { 200: RedriveReport, 404: ErrorBody, 409: ErrorBody, ...errors }
+      response: { 200: RedriveReport, 404: ErrorBody, 409: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
     const delivery = await ownDelivery(fastify, request.userName, request.params.id)

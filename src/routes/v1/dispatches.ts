@@ -6,9 +6,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { invalidField, notFound, unprocessable } from '../../errors.js'
-import { ErrorBody } from '../../schemas/common.js'
+import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
-  CancelReport, Dispatch, DispatchAccepted, DispatchList, DispatchListQuery, DispatchParams, errors,
+  CancelReport, Dispatch, DispatchAccepted, DispatchList, DispatchListQuery, DispatchParams,
   IdempotencyHeaders, NewDispatchBody, RedriveReport
 } from '../../schemas/dispatches.js'
 import { idempotent } from './idempotency.js'
@@ -68,7 +68,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
         'With an `Idempotency-Key`, a retry of the same request answers the first answer (header `Idempotent-Replayed: true`).',
       headers: IdempotencyHeaders,
       body: NewDispatchBody,
-      response: { 202: DispatchAccepted, 409: ErrorBody, 422: ErrorBody, ...errors }
+      response: { 202: DispatchAccepted, 409: ErrorBody, 422: ErrorBody, ...RequestErrors }
     }
   }, async (request, reply) => {
     const user = request.userName
@@ -86,7 +86,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       tags,
       summary: 'The user\'s dispatches, newest first, with totals per delivery state across all of them',
       querystring: DispatchListQuery,
-      response: { 200: DispatchList, ...errors }
+      response: { 200: DispatchList, ...RequestErrors }
     }
   }, async (request) => {
     const { limit = 100, cursor } = request.query
@@ -107,7 +107,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       tags,
       summary: 'A dispatch: its times and how many of its deliveries are in each state',
       params: DispatchParams,
-      response: { 200: Dispatch, 404: ErrorBody, ...errors }
+      response: { 200: Dispatch, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => dispatchView(await ownDispatch(fastify, request.userName, request.params.id)))
 
@@ -117,7 +117,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       summary: 'Cancel every delivery of the dispatch not yet sent',
       description: 'Reports per delivery what was cancelled, what was being sent at that moment, and what had already finished.',
       params: DispatchParams,
-      response: { 200: CancelReport, 404: ErrorBody, ...errors }
+      response: { 200: CancelReport, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
     await ownDispatch(fastify, request.userName, request.params.id)
@@ -130,7 +130,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       summary: 'Queue the failed deliveries of the dispatch again, as new attempts',
       description: 'Delivered deliveries are never resent.',
       params: DispatchParams,
-      response: { 200: RedriveReport, 404: ErrorBody, ...errors }
+      response: { 200: RedriveReport, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
     await ownDispatch(fastify, request.userName, request.params.id)

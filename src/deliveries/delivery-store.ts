@@ -4,76 +4,33 @@
  * retries, locks); these records say what happened to each one.
  *
  * Every change is one Lua script (delivery-scripts.ts) that checks the
- * current state first and keeps counts and indexes in step. Reads page
- * through the per-user indexes newest first, by id (ids are ULID-based, so id
- * order is creation order): keyset pagination, stable while others write.
+ * current state first and keeps counts and indexes in step; the reads are in
+ * delivery-queries.ts, the records' fields in delivery-records.ts.
  */
-import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { encodeTime } from 'ulid'
-import type { RedisKeys } from '../redis-keys.js'
 import { isMessenger, type Messenger } from '../messengers/messenger.js'
+import type { RedisKeys } from '../redis-keys.js'
 import {
-  deliveryId, dispatchOf, DELIVERY_STATES, isTerminal, legIndexOf, PENDING_STATES, TERMINAL_STATES,
-  type Delivery, type DeliveryState, type Dispatch, type NewDelivery, type NewDispatch,
-  type StateCounts, type TerminalState
+  dispatchOf, PENDING_STATES, TERMINAL_STATES,
+  type DeliveryState, type NewDelivery, type NewDispatch, type TerminalState
 } from './delivery.js'
-import * as scripts from './delivery-scripts.js'
+import { CHUNK, createDeliveryQueries, type DeliveryQueries } from './delivery-queries.js'
+import { fieldPairs, startResult, textFingerprint, type StartResult, type TransitionFields } from './delivery-records.js'
+import { withDeliveryScripts } from './delivery-scripts.js'
 
-type Reply = string | number | null | Reply[]
+export type { DeliveryFilter, Page } from './delivery-queries.js'
+export type { StartResult, TransitionFields } from './delivery-records.js'
 
-interface ScriptedRedis extends Redis {
-  deliveryCreate (...args: Array<string | number>): Promise<number>
-  deliveryStart (...args: Array<string | number>): Promise<Reply[] | null>
-  deliveryTransition (...args: Array<string | number>): Promise<Reply[] | null>
-  deliveryTransitionStart (...args: Array<string | number>): Promise<[Reply[] | null, Reply[] | null]>
-  deliveryCancel (...args: Array<string | number>): Promise<string[]>
-  deliveryRedrive (...args: Array<string | number>): Promise<Reply[][]>
-  deliveryRelease (...args: Array<string | number>): Promise<string[]>
-  deliveryExpire (...args: Array<string | number>): Promise<number>
-  deliveryPurge (...args: Array<string | number>): Promise<number>
-}
-
-const COMMANDS: Record<string, string> = {
-  deliveryCreate: scripts.CREATE,
-  deliveryStart: scripts.START,
-  deliveryTransition: scripts.TRANSITION,
-  deliveryTransitionStart: scripts.TRANSITION_START,
-  deliveryCancel: scripts.CANCEL,
-  deliveryRedrive: scripts.REDRIVE,
-  deliveryRelease: scripts.RELEASE,
-  deliveryExpire: scripts.EXPIRE,
-  deliveryPurge: scripts.PURGE
-}
-
-/** How many ids one script call or one pipelined read handles: bounds how long Redis is busy at a time. */
-const CHUNK = 1000
-
-export type StartResult =
-  | { kind: 'send', attempts: number, messenger: Messenger, address: string, text: string, user: string }
-  /** Ended by this start instead of being sent: past its expires_at, or cancelled while a crashed attempt held it. */
-  | { kind: 'ended', state: 'expired' | 'cancelled' }
-  /** Already finished before: nothing to send. */
-  | { kind: 'finished', state: DeliveryState }
-  /** The job belongs to an older generation of the delivery (it was redriven since). */
-  | { kind: 'stale' }
-  | { kind: 'unknown' }
-
-/** A leg waiting for its send job. */
-export interface WaitingLeg {
+/** A delivery waiting for its send job. */
+export interface WaitingDelivery {
   id: string
   messenger: Messenger
   /** Bumped by every redrive; part of the job id, so an old job never sends the new attempt. */
   generation: number
 }
 
-export interface TransitionFields {
-  url?: string
-  lastError?: string
-  providerMessageId?: string
-}
-
-/** What a cancel did to one leg. */
+/** What a cancel did to one delivery. */
 export type CancelOutcome =
   | { kind: 'cancelled' }
   /** Being sent: it may arrive; if it would be retried, it ends `cancelled` instead. */
@@ -83,42 +40,22 @@ export type CancelOutcome =
   | { kind: 'unknown' }
 
 export type RedriveOutcome =
-  | { id: string, outcome: 'redriven', leg: WaitingLeg }
+  | { id: string, outcome: 'redriven', delivery: WaitingDelivery }
   | { id: string, outcome: DeliveryState | 'unknown' }
 
-export interface DeliveryFilter {
-  state?: DeliveryState
-  dispatch?: string
-  contact?: string
-  messenger?: Messenger
-  /** Created at or after (epoch ms). */
-  createdFrom?: number
-  /** Created before (epoch ms). */
-  createdBefore?: number
-  /** The last id of the previous page. */
-  after?: string
-  limit: number
-}
-
-export interface Page<T> {
-  items: T[]
-  /** The id to continue after; absent when there is nothing more. */
-  next?: string
-}
-
-export interface DeliveryStore {
+export interface DeliveryStore extends DeliveryQueries {
   /**
    * Writes a dispatch and all its deliveries at once, suppressing repeats,
    * and puts the dispatch in the outbox until `markQueued` says its jobs are
-   * in BullMQ. Returns how many legs were suppressed.
+   * in BullMQ. Returns how many deliveries were suppressed.
    */
-  createDispatch (dispatch: NewDispatch, legs: readonly NewDelivery[]): Promise<{ suppressed: number }>
+  createDispatch (dispatch: NewDispatch, deliveries: readonly NewDelivery[]): Promise<{ suppressed: number }>
   markQueued (dispatchId: string): Promise<void>
   /** Dispatches that entered the outbox before `before` (epoch ms) and are still in it. */
   outboxDue (before: number): Promise<string[]>
-  /** Moves the dispatch's `scheduled` legs to `queued` and returns every leg waiting for a job. */
-  release (dispatchId: string): Promise<WaitingLeg[]>
-  /** Ends every leg of the dispatch that is still waiting `expired`; returns how many. */
+  /** Moves the dispatch's `scheduled` deliveries to `queued` and returns every one waiting for a job. */
+  release (dispatchId: string): Promise<WaitingDelivery[]>
+  /** Ends every delivery of the dispatch that is still waiting `expired`; returns how many. */
   expire (dispatchId: string): Promise<number>
   start (id: string, generation: number): Promise<StartResult>
   /**
@@ -144,223 +81,47 @@ export interface DeliveryStore {
   redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
   /** Deletes the user's finished deliveries (that finished before `before`, if given); returns how many. */
   purge (user: string, before?: number): Promise<number>
-  get (id: string): Promise<Delivery | undefined>
-  getDispatch (id: string): Promise<Dispatch | undefined>
-  /** The ids of a dispatch's deliveries, in leg order (purged ones included: the scripts answer 'unknown' for them). */
-  legIds (dispatchId: string): Promise<string[]>
-  /** The user's deliveries matching the filter, newest first. Examines a bounded number per page, so a page may be short. */
-  listDeliveries (user: string, filter: DeliveryFilter): Promise<Page<Delivery>>
-  listDispatches (user: string, options: { after?: string, limit: number }): Promise<Page<Dispatch>>
-  /** Counts per state over all the user's deliveries, and the number of dispatches. */
-  userTotals (user: string): Promise<{ dispatches: number, counts: StateCounts }>
-  /** Counts per state over all the user's deliveries (userTotals without the dispatch count). */
-  stateCounts (user: string): Promise<StateCounts>
-  /** Every user with delivery history. */
-  users (): Promise<string[]>
-}
-
-const FIELD_NAMES: Record<keyof TransitionFields, string> = {
-  url: 'url',
-  lastError: 'error',
-  providerMessageId: 'provider_message_id'
-}
-
-const DISPATCH_FIELDS = ['user', 'text', 'created_at', 'send_at', 'expires_at'] as const
-
-function countsOf (hash: Record<string, string>): StateCounts {
-  return Object.fromEntries(DELIVERY_STATES.map((s) => [s, Math.max(0, Number(hash[`n:${s}`] ?? 0))])) as StateCounts
-}
-
-function toDispatch (id: string, hash: Record<string, string>): Dispatch | undefined {
-  if (hash.user === undefined) return undefined
-  return {
-    id,
-    user: hash.user,
-    text: hash.text ?? '',
-    createdAt: Number(hash.created_at),
-    sendAt: Number(hash.send_at),
-    ...(hash.expires_at !== undefined && { expiresAt: Number(hash.expires_at) }),
-    total: Number(hash.total ?? 0),
-    counts: countsOf(hash)
-  }
-}
-
-function toDelivery (id: string, leg: Record<string, string>, dispatch: Array<string | null>): Delivery | undefined {
-  const [user, text, createdAt, sendAt, expiresAt] = dispatch
-  if (leg.state === undefined || user == null || !isMessenger(leg.messenger ?? '')) return undefined
-  return {
-    id,
-    dispatchId: dispatchOf(id),
-    user,
-    contact: leg.contact ?? '',
-    messenger: leg.messenger as Messenger,
-    address: leg.address ?? '',
-    text: text ?? '',
-    state: leg.state as DeliveryState,
-    attempts: Number(leg.attempts ?? 0),
-    createdAt: Number(createdAt),
-    sendAt: Number(sendAt),
-    ...(expiresAt != null && { expiresAt: Number(expiresAt) }),
-    // A delivery not changed since it was created has no updated_at of its own.
-    updatedAt: leg.updated_at === undefined ? Number(createdAt) : Number(leg.updated_at),
-    ...(leg.finished_at !== undefined && { finishedAt: Number(leg.finished_at) }),
-    ...(leg.duplicate_of !== undefined && { duplicateOf: leg.duplicate_of }),
-    ...(leg.url !== undefined && { url: leg.url }),
-    ...(leg.error !== undefined && { lastError: leg.error }),
-    ...(leg.provider_message_id !== undefined && { providerMessageId: leg.provider_message_id })
-  }
-}
-
-/** The start script's answer. */
-function startResult (result: Reply[] | null): StartResult {
-  if (result === null) return { kind: 'unknown' }
-  const [state, attempts, messenger, address, text, user] = result as [string, number?, string?, string?, string?, string?]
-  if (state === 'stale') return { kind: 'stale' }
-  if (state === 'ended') return { kind: 'ended', state: result[1] as 'expired' | 'cancelled' }
-  if (state !== 'sending') return { kind: 'finished', state: state as DeliveryState }
-  if (!isMessenger(messenger ?? '') || address == null || text == null || user == null) return { kind: 'unknown' }
-  return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
-}
-
-/** A lex range bound: ids sort by creation time because they start with a ULID. */
-interface Bound { value: string, inclusive: boolean }
-
-function lexBound (bound: Bound | undefined, open: '+' | '-'): string {
-  return bound === undefined ? open : `${bound.inclusive ? '[' : '('}${bound.value}`
-}
-
-function within (value: string, upper: Bound | undefined, lower: Bound | undefined): boolean {
-  return (upper === undefined || value < upper.value || (upper.inclusive && value === upper.value)) &&
-    (lower === undefined || value > lower.value || (lower.inclusive && value === lower.value))
-}
-
-/** The tightest of several bounds: the lowest upper bound (`-1`) or the highest lower bound (`1`); exclusive wins a tie. */
-function tightest (direction: 1 | -1, ...bounds: Array<Bound | undefined>): Bound | undefined {
-  return bounds.reduce<Bound | undefined>((best, b) => {
-    if (b === undefined) return best
-    if (best === undefined) return b
-    const order = b.value === best.value ? 0 : (b.value > best.value ? 1 : -1) * direction
-    return order > 0 || (order === 0 && !b.inclusive) ? b : best
-  }, undefined)
 }
 
 export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliveryStore {
-  const scripted = redis as ScriptedRedis
-  for (const [name, lua] of Object.entries(COMMANDS)) {
-    if (typeof (scripted as unknown as Record<string, unknown>)[name] !== 'function') redis.defineCommand(name, { numberOfKeys: 0, lua })
-  }
-  const P = keys.prefix
-
-  function fieldPairs (fields: TransitionFields): string[] {
-    const pairs: string[] = []
-    for (const [name, value] of Object.entries(fields)) {
-      if (value !== undefined) pairs.push(FIELD_NAMES[name as keyof TransitionFields], value)
-    }
-    return pairs
-  }
+  const scripts = withDeliveryScripts(redis)
+  const { prefix } = keys
+  const queries = createDeliveryQueries(redis, keys)
+  /** The keys a script about one delivery names: the delivery and its dispatch. */
+  const recordKeys = (id: string) => [keys.delivery(id), keys.dispatch(dispatchOf(id))]
 
   async function transition (id: string, from: readonly DeliveryState[], to: DeliveryState, fields: TransitionFields = {},
     generation?: number, nextGeneration?: number) {
-    return await scripted.deliveryTransition(P, id, Date.now(), from.join(','), to, generation ?? '', nextGeneration ?? '', ...fieldPairs(fields))
+    return await scripts.deliveryTransition(...recordKeys(id), prefix, id, Date.now(), from.join(','), to,
+      generation ?? '', nextGeneration ?? '', ...fieldPairs(fields))
   }
 
-  async function legsOf (dispatchId: string): Promise<number> {
-    return Number(await redis.hget(keys.dispatch(dispatchId), 'legs') ?? 0)
-  }
-
-  /** Runs a per-range script over all of a dispatch's legs, a chunk at a time. */
-  async function overLegs<T> (dispatchId: string, run: (first: number, last: number) => Promise<T>): Promise<T[]> {
-    const legs = await legsOf(dispatchId)
+  /** Runs a script over all of a dispatch's deliveries, a range of indexes at a time. */
+  async function inRanges<T> (dispatchId: string, run: (first: number, last: number) => Promise<T>): Promise<T[]> {
+    const count = await queries.deliveryCount(dispatchId)
     const results: T[] = []
-    for (let first = 0; first < legs; first += CHUNK) results.push(await run(first, Math.min(legs, first + CHUNK) - 1))
+    for (let first = 0; first < count; first += CHUNK) results.push(await run(first, Math.min(count, first + CHUNK) - 1))
     return results
   }
 
-  /** Reads deliveries with their dispatches' fields; undefined where a record is gone. */
-  async function getMany (ids: readonly string[]): Promise<Array<Delivery | undefined>> {
-    const pipeline = redis.pipeline()
-    const dispatchIds = [...new Set(ids.map(dispatchOf))]
-    for (const id of ids) pipeline.hgetall(keys.delivery(id))
-    for (const id of dispatchIds) pipeline.hmget(keys.dispatch(id), ...DISPATCH_FIELDS)
-    const results = await pipeline.exec() ?? []
-    const failed = results.find(([err]) => err !== null)
-    if (failed !== undefined) throw failed[0]
-    const dispatches = new Map(dispatchIds.map((id, i) => [id, results[ids.length + i]![1] as Array<string | null>]))
-    return ids.map((id, i) => toDelivery(id, results[i]![1] as Record<string, string>, dispatches.get(dispatchOf(id))!))
-  }
-
-  /** Candidate ids newest first, from a terminal state's index, in batches. */
-  async function * fromIndex (key: string, upper: Bound | undefined, lower: Bound | undefined): AsyncGenerator<string[]> {
-    let max = lexBound(upper, '+')
-    const min = lexBound(lower, '-')
-    for (;;) {
-      const ids = await redis.zrevrangebylex(key, max, min, 'LIMIT', 0, CHUNK)
-      if (ids.length === 0) return
-      yield ids
-      max = `(${ids[ids.length - 1]!}`
-    }
-  }
-
-  /** A dispatch's leg ids from `from` down to the first, in batches. */
-  async function * legsDown (dispatchId: string, from: number): AsyncGenerator<string[]> {
-    for (let index = from; index >= 0;) {
-      const ids: string[] = []
-      for (const stop = Math.max(-1, index - CHUNK); index > stop; index--) ids.push(deliveryId(dispatchId, index))
-      yield ids
-    }
-  }
-
-  /** Candidate ids newest first, walking the user's dispatches (or the one asked for) and each one's legs from the last. */
-  async function * fromDispatches (user: string, filter: DeliveryFilter, upper: Bound | undefined, lower: Bound | undefined): AsyncGenerator<string[]> {
-    // A cursor resumes its own dispatch just below its leg.
-    const resume = filter.after === undefined
-      ? undefined
-      : { dispatch: dispatchOf(filter.after), index: legIndexOf(filter.after) - 1 }
-    if (filter.dispatch !== undefined) {
-      if (!within(filter.dispatch, upper, lower) || (resume !== undefined && resume.dispatch !== filter.dispatch)) return
-      yield * legsDown(filter.dispatch, resume?.index ?? await legsOf(filter.dispatch) - 1)
-      return
-    }
-    let max = resume === undefined ? lexBound(upper, '+') : `[${resume.dispatch}`
-    const min = lexBound(lower, '-')
-    for (;;) {
-      const dispatchIds = await redis.zrevrangebylex(keys.dispatches(user), max, min, 'LIMIT', 0, 50)
-      if (dispatchIds.length === 0) return
-      const pipeline = redis.pipeline()
-      for (const id of dispatchIds) pipeline.hget(keys.dispatch(id), 'legs')
-      const legs = (await pipeline.exec() ?? []).map(([, n]) => Number(n ?? 0))
-      for (const [i, dispatchId] of dispatchIds.entries()) {
-        yield * legsDown(dispatchId, resume?.dispatch === dispatchId ? resume.index : legs[i]! - 1)
-      }
-      max = `(${dispatchIds[dispatchIds.length - 1]!}`
-    }
-  }
-
-  function matches (d: Delivery, filter: DeliveryFilter): boolean {
-    return (filter.state === undefined || d.state === filter.state) &&
-      (filter.contact === undefined || d.contact === filter.contact) &&
-      (filter.messenger === undefined || d.messenger === filter.messenger)
-  }
-
-  async function stateCounts (user: string): Promise<StateCounts> {
-    return countsOf(await redis.hgetall(keys.stats(user)))
-  }
-
   return {
-    async createDispatch (dispatch, legs) {
+    ...queries,
+
+    async createDispatch (dispatch, deliveries) {
+      const { id, user } = dispatch
       const initial = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
-      const flat: string[] = new Array<string>(3 * legs.length)
-      legs.forEach((leg, i) => {
-        flat[3 * i] = leg.contact
-        flat[3 * i + 1] = leg.messenger
-        flat[3 * i + 2] = leg.address
+      const flat: string[] = new Array<string>(3 * deliveries.length)
+      deliveries.forEach((delivery, i) => {
+        flat[3 * i] = delivery.contact
+        flat[3 * i + 1] = delivery.messenger
+        flat[3 * i + 2] = delivery.address
       })
-      return {
-        suppressed: await scripted.deliveryCreate(
-          P, dispatch.id, dispatch.user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
-          initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat)
-        )
-      }
+      const suppressed = await scripts.deliveryCreate(
+        keys.dispatch(id), keys.stats(user), keys.dispatches(user), keys.finished(user, 'suppressed'), keys.users, keys.outbox,
+        prefix, id, user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
+        initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat)
+      )
+      return { suppressed }
     },
 
     async markQueued (dispatchId) {
@@ -372,9 +133,10 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     },
 
     async release (dispatchId) {
-      const chunks = await overLegs(dispatchId, async (first, last) => await scripted.deliveryRelease(P, dispatchId, Date.now(), first, last))
-      const waiting: WaitingLeg[] = []
-      for (const flat of chunks) {
+      const ranges = await inRanges(dispatchId, async (first, last) =>
+        await scripts.deliveryRelease(keys.dispatch(dispatchId), prefix, dispatchId, Date.now(), first, last))
+      const waiting: WaitingDelivery[] = []
+      for (const flat of ranges) {
         for (let i = 0; i + 2 < flat.length; i += 3) {
           const messenger = flat[i + 1]!
           if (isMessenger(messenger)) waiting.push({ id: flat[i]!, messenger, generation: Number(flat[i + 2]) })
@@ -384,17 +146,18 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     },
 
     async expire (dispatchId) {
-      const counts = await overLegs(dispatchId, async (first, last) => await scripted.deliveryExpire(P, dispatchId, Date.now(), first, last))
+      const counts = await inRanges(dispatchId, async (first, last) =>
+        await scripts.deliveryExpire(keys.dispatch(dispatchId), prefix, dispatchId, Date.now(), first, last))
       return counts.reduce((a, b) => a + b, 0)
     },
 
     async start (id, generation) {
-      return startResult(await scripted.deliveryStart(P, id, Date.now(), generation))
+      return startResult(await scripts.deliveryStart(...recordKeys(id), prefix, id, Date.now(), generation))
     },
 
     async finishAndStart (id, state, fields, next) {
-      const [finished, started] = await scripted.deliveryTransitionStart(
-        P, Date.now(), id, PENDING_STATES.join(','), state, '', next.id, next.generation, ...fieldPairs(fields))
+      const [finished, started] = await scripts.deliveryTransitionStart(...recordKeys(id), ...recordKeys(next.id),
+        prefix, Date.now(), id, PENDING_STATES.join(','), state, '', next.id, next.generation, ...fieldPairs(fields))
       return { finished: finished !== null && finished[0] === 1, next: startResult(started) }
     },
 
@@ -411,7 +174,7 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     async cancel (ids) {
       const outcomes: CancelOutcome[] = []
       for (let i = 0; i < ids.length; i += CHUNK) {
-        for (const reply of await scripted.deliveryCancel(P, Date.now(), ...ids.slice(i, i + CHUNK))) {
+        for (const reply of await scripts.deliveryCancel(prefix, Date.now(), ...ids.slice(i, i + CHUNK))) {
           outcomes.push(reply.startsWith('finished:')
             ? { kind: 'finished', state: reply.slice('finished:'.length) as TerminalState }
             : { kind: reply as 'cancelled' | 'in_flight' | 'unknown' })
@@ -424,11 +187,11 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
       const outcomes: RedriveOutcome[] = []
       for (let i = 0; i < ids.length; i += CHUNK) {
         const chunk = ids.slice(i, i + CHUNK)
-        const replies = await scripted.deliveryRedrive(P, Date.now(), ...chunk)
+        const replies = await scripts.deliveryRedrive(keys.outbox, prefix, Date.now(), ...chunk)
         replies.forEach(([outcome, generation, messenger], j) => {
           const id = chunk[j]!
           outcomes.push(outcome === 'redriven' && isMessenger(String(messenger))
-            ? { id, outcome: 'redriven', leg: { id, messenger: messenger as Messenger, generation: Number(generation) } }
+            ? { id, outcome: 'redriven', delivery: { id, messenger: messenger as Messenger, generation: Number(generation) } }
             : { id, outcome: outcome as DeliveryState | 'unknown' })
         })
       }
@@ -444,80 +207,12 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
         for (;;) {
           const ids = await redis.zrangebylex(keys.finished(user, state), min, max, 'LIMIT', 0, CHUNK)
           if (ids.length === 0) break
-          purged += await scripted.deliveryPurge(P, user, before ?? '', state, ...ids)
+          purged += await scripts.deliveryPurge(keys.stats(user), keys.finished(user, state), keys.dispatches(user),
+            prefix, before ?? '', state, ...ids)
           min = `(${ids[ids.length - 1]!}`
         }
       }
       return purged
-    },
-
-    async get (id) {
-      return (await getMany([id]))[0]
-    },
-
-    async getDispatch (id) {
-      return toDispatch(id, await redis.hgetall(keys.dispatch(id)))
-    },
-
-    async legIds (dispatchId) {
-      return Array.from({ length: await legsOf(dispatchId) }, (_, i) => deliveryId(dispatchId, i))
-    },
-
-    async listDeliveries (user, filter) {
-      const timeUpper = filter.createdBefore === undefined ? undefined : { value: encodeTime(filter.createdBefore, 10), inclusive: false }
-      const timeLower = filter.createdFrom === undefined ? undefined : { value: encodeTime(filter.createdFrom, 10), inclusive: true }
-      const dispatchUpper = filter.dispatch === undefined ? undefined : { value: `${filter.dispatch}/`, inclusive: false }
-      const dispatchLower = filter.dispatch === undefined ? undefined : { value: `${filter.dispatch}.`, inclusive: true }
-      const afterBound = filter.after === undefined ? undefined : { value: filter.after, inclusive: false }
-      const upper = tightest(-1, timeUpper, dispatchUpper, afterBound)
-      const lower = tightest(1, timeLower, dispatchLower)
-
-      const batches = filter.state !== undefined && isTerminal(filter.state)
-        ? fromIndex(keys.finished(user, filter.state), upper, lower)
-        : fromDispatches(user, filter, tightest(-1, timeUpper, dispatchUpper), timeLower)
-      // Bounded work per page: a rare match far down the history costs several pages, not one slow request.
-      const budget = Math.max(filter.limit * 10, 2000)
-      const items: Delivery[] = []
-      let examined = 0
-      for await (const ids of batches) {
-        const found = await getMany(ids)
-        for (const [i, id] of ids.entries()) {
-          examined++
-          const delivery = found[i]
-          if (delivery !== undefined && delivery.user === user && matches(delivery, filter)) {
-            items.push(delivery)
-            if (items.length === filter.limit) return { items, next: id }
-          }
-          if (examined >= budget) return { items, next: id }
-        }
-      }
-      return { items }
-    },
-
-    async listDispatches (user, { after, limit }) {
-      const ids = await redis.zrevrangebylex(keys.dispatches(user), after === undefined ? '+' : `(${after}`, '-', 'LIMIT', 0, limit + 1)
-      const page = ids.slice(0, limit)
-      const pipeline = redis.pipeline()
-      for (const id of page) pipeline.hgetall(keys.dispatch(id))
-      const results = await pipeline.exec() ?? []
-      const items = page.map((id, i) => toDispatch(id, results[i]?.[1] as Record<string, string>)).filter((d): d is Dispatch => d !== undefined)
-      return { items, ...(ids.length > limit && { next: page[page.length - 1] }) }
-    },
-
-    async userTotals (user) {
-      const [counts, dispatches] = await Promise.all([stateCounts(user), redis.zcard(keys.dispatches(user))])
-      return { dispatches, counts }
-    },
-
-    stateCounts,
-
-    async users () {
-      return await redis.smembers(keys.users)
     }
   }
-}
-
-/** Identifies a text for duplicate suppression without keeping the text in the key. */
-export function textFingerprint (text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 22)
 }

@@ -1,5 +1,5 @@
 /**
- * Dispatches and deliveries, in the words of PRODUCT.md.
+ * Dispatches and deliveries, in the words of docs/product.md.
  *
  * Life cycle: scheduled (waiting for send_at) -> queued -> sending -> one
  * terminal state. A delivery waiting for a retry is `queued` again, with its
@@ -19,10 +19,23 @@ export function isTerminal (state: DeliveryState): state is TerminalState {
   return (TERMINAL_STATES as readonly string[]).includes(state)
 }
 
-/** The most deliveries one dispatch may fan out to (their ids carry a 5-digit index). */
-export const MAX_DELIVERIES_PER_DISPATCH = 100_000
+/**
+ * Delivery ids are the dispatch id (a ULID, so ids sort by time), a `.`, and
+ * the delivery's index in its dispatch, zero-padded so that ids sort in index
+ * order too: stable, unique, and they lead to the dispatch without another
+ * index. The Lua scripts build the same ids (`luaDeliveryModel`).
+ */
+const INDEX_DIGITS = 5
 
-/** One leg as the fan-out creates it. */
+/** The most deliveries one dispatch may fan out to (their ids carry a 5-digit index). */
+export const MAX_DELIVERIES_PER_DISPATCH = 10 ** INDEX_DIGITS
+
+/** A dispatch id, as a regular expression source: a ULID. */
+export const DISPATCH_ID_PATTERN = '[0-9A-HJKMNP-TV-Z]{26}'
+/** A delivery id, as a regular expression source. */
+export const DELIVERY_ID_PATTERN = `${DISPATCH_ID_PATTERN}\\.[0-9]{${INDEX_DIGITS}}`
+
+/** One delivery as the fan-out creates it. */
 export interface NewDelivery {
   /** The contact's name; '' for a direct address given without a contact. */
   contact: string
@@ -82,14 +95,8 @@ export interface Delivery {
   providerMessageId?: string
 }
 
-/**
- * Delivery ids are the dispatch id (a ULID, so ids sort by time) and the leg's
- * index, zero-padded so that ids sort in leg order too: stable, unique, and
- * they lead to the dispatch without another index. The Lua scripts build the
- * same ids (`%s.%05d`).
- */
 export function deliveryId (dispatchId: string, index: number): string {
-  return `${dispatchId}.${String(index).padStart(5, '0')}`
+  return `${dispatchId}.${String(index).padStart(INDEX_DIGITS, '0')}`
 }
 
 export function dispatchOf (id: string): string {
@@ -97,7 +104,22 @@ export function dispatchOf (id: string): string {
   return dot === -1 ? id : id.slice(0, dot)
 }
 
-/** The leg index a delivery id ends with (the inverse of deliveryId, as dispatchOf is). */
-export function legIndexOf (id: string): number {
+/** The index a delivery id ends with (the inverse of deliveryId, as dispatchOf is). */
+export function deliveryIndexOf (id: string): number {
   return Number(id.slice(id.lastIndexOf('.') + 1))
+}
+
+/**
+ * The same model for the Lua scripts (their `--- @include "delivery-model"`):
+ * the sets of pending and terminal states, `delivery_id(dispatch, index)` and
+ * `dispatch_of(id)`.
+ */
+export function luaDeliveryModel (): string {
+  const set = (states: readonly string[]) => `{ ${states.map((s) => `${s} = true`).join(', ')} }`
+  return [
+    `local TERMINAL = ${set(TERMINAL_STATES)}`,
+    `local PENDING = ${set(PENDING_STATES)}`,
+    `local function delivery_id (dispatch_id, index) return string.format('%s.%0${INDEX_DIGITS}d', dispatch_id, index) end`,
+    "local function dispatch_of (id) return string.match(id, '^(.*)%.[^.]*$') end"
+  ].join('\n')
 }

@@ -1,11 +1,11 @@
 /**
  * Dispatch-level jobs, one BullMQ queue for all messengers:
  *
- *   release  at send_at (or at once): moves the dispatch's `scheduled` legs to
- *            `queued` and adds one send job per waiting leg. A dispatch
+ *   release  at send_at (or at once): moves the dispatch's `scheduled` deliveries
+ *            to `queued` and adds their send jobs (send-queues.ts). A dispatch
  *            scheduled for later costs one delayed job, not one per delivery,
  *            and accepting a large fan-out is one record write and one job.
- *   expire   at expires_at: every leg still waiting ends `expired`.
+ *   expire   at expires_at: every delivery still waiting ends `expired`.
  *
  * Job ids are derived from the dispatch id, so adding them again (outbox
  * recovery) is a no-op while they wait, and both processors are idempotent.
@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Messenger } from '../messengers/messenger.js'
 import type { DeliveryStore } from './delivery-store.js'
-import { enqueueLegs, type SendQueues } from './send-queues.js'
+import { enqueueDeliveries, type SendQueues } from './send-queues.js'
 
 const QUEUE = 'dispatches'
 
@@ -71,9 +71,9 @@ export function createDispatchWorker (options: {
   const worker = new Worker<DispatchJobData, unknown, DispatchJobName>(QUEUE, async (job) => {
     const { dispatch } = job.data
     if (job.name === 'release') {
-      const legs = await deliveries.release(dispatch)
-      await enqueueLegs(sendQueues, legs, options.batched)
-      log.debug({ dispatch, deliveries: legs.length }, 'dispatch released to the send queues')
+      const waiting = await deliveries.release(dispatch)
+      await enqueueDeliveries(sendQueues, waiting, options.batched)
+      log.debug({ dispatch, deliveries: waiting.length }, 'dispatch released to the send queues')
     } else {
       const expired = await deliveries.expire(dispatch)
       if (expired > 0) log.info({ dispatch, deliveries: expired }, 'dispatch expired: its waiting deliveries will not be sent')

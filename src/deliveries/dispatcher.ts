@@ -17,7 +17,7 @@ import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../me
 import { dispatchOf, type NewDelivery } from './delivery.js'
 import type { CancelOutcome, DeliveryStore, RedriveOutcome } from './delivery-store.js'
 import { scheduleDispatch, type DispatchQueue } from './dispatch-jobs.js'
-import { enqueueLegs, type SendQueues } from './send-queues.js'
+import { enqueueDeliveries, type SendQueues } from './send-queues.js'
 
 export interface DirectAddress {
   messenger: Messenger
@@ -59,12 +59,12 @@ export interface DispatchResult {
   scheduled: boolean
 }
 
-/** Per leg, what a cancel found. */
-export interface LegCancel { id: string, outcome: CancelOutcome }
+/** Per delivery, what a cancel found. */
+export interface DeliveryCancel { id: string, outcome: CancelOutcome }
 
 export interface Dispatcher {
   dispatch (request: DispatchRequest): Promise<DispatchResult>
-  cancel (ids: readonly string[]): Promise<LegCancel[]>
+  cancel (ids: readonly string[]): Promise<DeliveryCancel[]>
   redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
   /** Schedules dispatches that have sat in the outbox since before `before` (epoch ms); returns how many. */
   recoverOutbox (before: number): Promise<number>
@@ -116,12 +116,13 @@ export function createDispatcher (deps: {
     return { chosen, unknown: names.filter((name) => !found.has(name)) }
   }
 
-  function legsOf (request: DispatchRequest, chosen: readonly Contact[]) {
+  /** One delivery per messenger id of each chosen contact, then one per direct address. */
+  function deliveriesOf (request: DispatchRequest, chosen: readonly Contact[]) {
     const messengers = MESSENGERS.filter((m) => request.messengers === undefined || request.messengers.includes(m))
     const withoutAddresses: string[] = []
-    const legs: NewDelivery[] = []
+    const planned: NewDelivery[] = []
     for (const contact of chosen) {
-      const before = legs.length
+      const before = planned.length
       for (const messenger of messengers) {
         const raw = contact[messenger]
         if (raw === undefined || raw === '') continue
@@ -131,16 +132,16 @@ export function createDispatcher (deps: {
           log.warn({ user: request.user, contact: contact.name, messenger }, 'stored messenger id is not valid; skipped')
           continue
         }
-        legs.push({ contact: contact.name, messenger, address: address.address })
+        planned.push({ contact: contact.name, messenger, address: address.address })
       }
-      if (legs.length === before) withoutAddresses.push(contact.name)
+      if (planned.length === before) withoutAddresses.push(contact.name)
     }
     for (const [i, direct] of (request.addresses ?? []).entries()) {
       const address = normalizeAddress(direct.messenger, direct.address)
       if (!address.ok) throw invalidField(`addresses[${i}].address`, address.reason)
-      if (messengers.includes(direct.messenger)) legs.push({ contact: '', messenger: direct.messenger, address: address.address })
+      if (messengers.includes(direct.messenger)) planned.push({ contact: '', messenger: direct.messenger, address: address.address })
     }
-    return { legs, withoutAddresses }
+    return { planned, withoutAddresses }
   }
 
   function checkWindow (request: DispatchRequest, now: number): void {
@@ -160,30 +161,30 @@ export function createDispatcher (deps: {
       const now = Date.now()
       checkWindow(request, now)
       const { chosen, unknown } = await chooseContacts(request)
-      const { legs, withoutAddresses } = legsOf(request, chosen)
+      const { planned, withoutAddresses } = deliveriesOf(request, chosen)
 
       for (const messenger of MESSENGERS) {
         const limit = TEXT_LIMITS[messenger]
-        if (request.text.length > limit && legs.some((leg) => leg.messenger === messenger)) {
+        if (request.text.length > limit && planned.some((delivery) => delivery.messenger === messenger)) {
           throw invalidField(request.fields?.text ?? 'text',
             `is ${request.text.length} characters long; ${messenger} accepts at most ${limit}`)
         }
       }
-      if (legs.length > deps.maxDeliveries) {
-        throw unprocessable('TOO_MANY_DELIVERIES', `would be ${legs.length} deliveries; one dispatch makes at most ${deps.maxDeliveries}`)
+      if (planned.length > deps.maxDeliveries) {
+        throw unprocessable('TOO_MANY_DELIVERIES', `would be ${planned.length} deliveries; one dispatch makes at most ${deps.maxDeliveries}`)
       }
 
       // Kept as given (the failed lookup shows the time the user asked for); a past time simply means now.
       const { sendAt, expiresAt } = request
       const scheduled = sendAt > now
-      if (legs.length === 0) return { deliveries: 0, suppressed: 0, unknown, withoutAddresses, scheduled }
+      if (planned.length === 0) return { deliveries: 0, suppressed: 0, unknown, withoutAddresses, scheduled }
 
       const id = newId(now)
       const { suppressed } = await deliveries.createDispatch({
         id, user: request.user, text: request.text, sendAt, expiresAt, createdAt: now, dedupWindowSeconds: deps.dedupWindowSeconds
-      }, legs)
+      }, planned)
       // From here the dispatch is accepted: its records are durable and, if anything is to be sent, it is in the outbox.
-      if (suppressed < legs.length) {
+      if (suppressed < planned.length) {
         try {
           await scheduleDispatch(dispatchQueue, { id, sendAt, expiresAt }, now)
           // Not awaited: the answer need not wait for the outbox entry to go (if it stays, the sweep
@@ -196,10 +197,10 @@ export function createDispatcher (deps: {
       }
       // One line for the whole dispatch: its deliveries are `${dispatch}.00000` and up.
       log.info({
-        dispatch: id, user: request.user, deliveries: legs.length, suppressed, state: scheduled ? 'scheduled' : 'queued',
+        dispatch: id, user: request.user, deliveries: planned.length, suppressed, state: scheduled ? 'scheduled' : 'queued',
         sendAt: new Date(sendAt).toISOString(), ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt).toISOString() })
       }, 'dispatch accepted')
-      return { dispatchId: id, deliveries: legs.length, suppressed, unknown, withoutAddresses, scheduled }
+      return { dispatchId: id, deliveries: planned.length, suppressed, unknown, withoutAddresses, scheduled }
     },
 
     async cancel (ids) {
@@ -212,15 +213,15 @@ export function createDispatcher (deps: {
 
     async redrive (ids) {
       const outcomes = await deliveries.redrive(ids)
-      const legs = outcomes.flatMap((o) => o.outcome === 'redriven' ? [o.leg] : [])
-      if (legs.length > 0) {
+      const redriven = outcomes.flatMap((o) => o.outcome === 'redriven' ? [o.delivery] : [])
+      if (redriven.length > 0) {
         try {
-          await enqueueLegs(queues, legs)
-          for (const dispatch of new Set(legs.map((leg) => dispatchOf(leg.id)))) await deliveries.markQueued(dispatch)
+          await enqueueDeliveries(queues, redriven)
+          for (const dispatch of new Set(redriven.map((delivery) => dispatchOf(delivery.id)))) await deliveries.markQueued(dispatch)
         } catch (err) {
           log.error({ err }, 'queueing redriven deliveries failed; the outbox sweep will queue them')
         }
-        log.info({ deliveries: legs.length, first: legs[0]!.id }, 'failed deliveries redriven')
+        log.info({ deliveries: redriven.length, first: redriven[0]!.id }, 'failed deliveries redriven')
       }
       return outcomes
     },

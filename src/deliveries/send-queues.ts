@@ -7,7 +7,7 @@
  *          redriven deliveries, for retries, and for messengers with a rate
  *          limit (BullMQ's limiter counts jobs);
  *   batch  the first attempt of up to BATCH_SPAN deliveries of one dispatch
- *          (leg indexes k*BATCH_SPAN .. (k+1)*BATCH_SPAN-1 on that messenger).
+ *          (delivery indexes k*BATCH_SPAN .. (k+1)*BATCH_SPAN-1 on that messenger).
  *          BullMQ's own work per job (two Lua scripts of ~100 us of Redis and
  *          the worker's bookkeeping) then counts once per batch instead of once
  *          per delivery: it was most of the pipeline's cost. The sender still
@@ -16,20 +16,21 @@
 import { Queue, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { MESSENGERS, type Messenger } from '../messengers/messenger.js'
-import { deliveryId, dispatchOf, legIndexOf } from './delivery.js'
-import type { WaitingLeg } from './delivery-store.js'
+import { deliveryId, deliveryIndexOf, dispatchOf } from './delivery.js'
+import type { WaitingDelivery } from './delivery-store.js'
 
-/** A send job carries nothing (its id names the delivery, whose record holds the rest); a batch its dispatch and leg indexes. */
+/** A send job carries nothing (its id names the delivery, whose record holds the rest); a batch its dispatch and delivery indexes. */
 export type SendJobData = Record<string, never> | BatchJobData
 
 export interface BatchJobData {
   dispatch: string
+  /** Indexes of the dispatch's deliveries (stored as `legs`: jobs queued by earlier versions carry that name). */
   legs: number[]
 }
 
 export const SEND_JOB = 'send'
 export const BATCH_JOB = 'batch'
-/** Leg indexes per batch: up to this many deliveries (a dispatch to one messenger), a third of it with all three. */
+/** Delivery indexes per batch: up to this many deliveries (a dispatch to one messenger), a third of it with all three. */
 export const BATCH_SPAN = 100
 /** Name of the custom backoff strategy the send workers register (see send-worker.ts). */
 export const SEND_BACKOFF = 'messenger'
@@ -50,11 +51,11 @@ export function createSendQueues (connection: Redis, prefix: string): SendQueues
 
 /**
  * A send job's id: the delivery id, and after a redrive its generation, so
- * queueing the same leg twice (outbox recovery) is a no-op while a redriven
- * leg gets a new job even if its old one has not left the queue yet.
+ * queueing the same delivery twice (outbox recovery) is a no-op while a
+ * redriven one gets a new job even if its old one has not left the queue yet.
  */
-export function sendJobId (leg: WaitingLeg): string {
-  return leg.generation === 0 ? leg.id : `${leg.id}#${leg.generation}`
+export function sendJobId (delivery: WaitingDelivery): string {
+  return delivery.generation === 0 ? delivery.id : `${delivery.id}#${delivery.generation}`
 }
 
 /** The delivery and generation a send job is for. */
@@ -63,9 +64,9 @@ export function parseSendJobId (jobId: string): { id: string, generation: number
   return { id, generation: Number(generation) }
 }
 
-export function sendJobOptions (leg: WaitingLeg): JobsOptions {
+export function sendJobOptions (delivery: WaitingDelivery): JobsOptions {
   return {
-    jobId: sendJobId(leg),
+    jobId: sendJobId(delivery),
     attempts: BULLMQ_ATTEMPTS,
     backoff: { type: SEND_BACKOFF },
     // The delivery record keeps the outcome; finished jobs would only take memory.
@@ -76,7 +77,7 @@ export function sendJobOptions (leg: WaitingLeg): JobsOptions {
 
 /**
  * A batch's job id: fixed by the dispatch and the index range, whichever of its
- * legs are still waiting, so queueing a dispatch again (outbox recovery) is a
+ * deliveries are still waiting, so queueing a dispatch again (outbox recovery) is a
  * no-op while the batch waits and never puts one delivery in two batches.
  */
 export function batchJobId (dispatch: string, batch: number): string {
@@ -88,22 +89,23 @@ export function batchDeliveryIds (data: BatchJobData): string[] {
 }
 
 /**
- * Adds the legs' jobs to their messengers' queues, to be sent now (a pipelined
- * bulk add per queue). First attempts (generation 0) of the messengers in
- * `batched` go in batches; every other leg gets a send job of its own.
+ * Adds the deliveries' jobs to their messengers' queues, to be sent now (a
+ * pipelined bulk add per queue). First attempts (generation 0) of the
+ * messengers in `batched` go in batches; every other delivery gets a send job
+ * of its own.
  */
-export async function enqueueLegs (queues: SendQueues, legs: readonly WaitingLeg[], batched: readonly Messenger[] = []): Promise<void> {
+export async function enqueueDeliveries (queues: SendQueues, deliveries: readonly WaitingDelivery[], batched: readonly Messenger[] = []): Promise<void> {
   await Promise.all(MESSENGERS.map(async (messenger) => {
     const jobs: Array<{ name: string, data: SendJobData, opts: JobsOptions }> = []
     const batches = new Map<string, BatchJobData>()
-    for (const leg of legs) {
-      if (leg.messenger !== messenger) continue
-      if (leg.generation !== 0 || !batched.includes(messenger)) {
-        jobs.push({ name: SEND_JOB, data: {}, opts: sendJobOptions(leg) })
+    for (const delivery of deliveries) {
+      if (delivery.messenger !== messenger) continue
+      if (delivery.generation !== 0 || !batched.includes(messenger)) {
+        jobs.push({ name: SEND_JOB, data: {}, opts: sendJobOptions(delivery) })
         continue
       }
-      const dispatch = dispatchOf(leg.id)
-      const index = legIndexOf(leg.id)
+      const dispatch = dispatchOf(delivery.id)
+      const index = deliveryIndexOf(delivery.id)
       const id = batchJobId(dispatch, Math.floor(index / BATCH_SPAN))
       const batch = batches.get(id)
       if (batch === undefined) batches.set(id, { dispatch, legs: [index] })

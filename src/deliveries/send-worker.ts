@@ -91,15 +91,16 @@ export function retryDelay (policy: RetryPolicy, failures: number, retryAfterMs 
 }
 
 /** One delivery to attempt: from a send job (its own generation) or from a batch (generation 0). */
-interface Target {
+interface Turn {
   id: string
   generation: number
   /**
-   * A batch's delivery: the batch's next one to go on with (undefined when
-   * there is none, or the batch stops). `chained`: to be started together
-   * with this one's finish, which needs the breaker closed.
+   * A batch's delivery: takes the batch's next delivery to go on with
+   * (undefined when there is none, or the batch stops). `withFinish`: it will
+   * be started in the same call as this one's finish, which needs the breaker
+   * closed.
    */
-  next?: (chained: boolean) => string | undefined
+  takeNext?: (withFinish: boolean) => string | undefined
   /** Started already, together with the previous delivery's finish. */
   started?: StartResult
 }
@@ -123,7 +124,7 @@ export interface SendWorkerOptions {
 
 export interface SendWorker {
   worker: Worker<SendJobData>
-  breaker: CircuitBreaker<[Target], Target | undefined>
+  breaker: CircuitBreaker<[Turn], Turn | undefined>
 }
 
 export function createSendWorker (options: SendWorkerOptions): SendWorker {
@@ -141,9 +142,9 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
   }
 
   /** The batch's next delivery after this one, to be started on its own (or nothing). */
-  function onward (target: Target): Target | undefined {
-    const id = target.next?.(false)
-    return id === undefined ? undefined : { id, generation: 0, next: target.next }
+  function nextOnItsOwn (turn: Turn): Turn | undefined {
+    const id = turn.takeNext?.(false)
+    return id === undefined ? undefined : { id, generation: 0, takeNext: turn.takeNext }
   }
 
   /**
@@ -151,24 +152,24 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
    * the batch's delivery to go on with, if any (started already when this one
    * was delivered: one round trip for both records).
    */
-  async function attempt (target: Target): Promise<Target | undefined> {
-    const { id, generation } = target
-    const batched = target.next !== undefined
-    const started = target.started ?? await deliveries.start(id, generation)
+  async function attempt (turn: Turn): Promise<Turn | undefined> {
+    const { id, generation } = turn
+    const batched = turn.takeNext !== undefined
+    const started = turn.started ?? await deliveries.start(id, generation)
     if (started.kind === 'ended') {
       // It ended just now, at its turn: past its dispatch's expires_at, or cancelled while a crashed attempt held it.
       log.info({ delivery: id, state: started.state }, 'delivery state changed')
-      return onward(target)
+      return nextOnItsOwn(turn)
     }
     if (started.kind !== 'send') {
       // Finished elsewhere, redriven since (a newer job has it), or purged: a redelivered job must not send twice.
       log.debug({ delivery: id, outcome: started.kind }, 'job for a delivery that is not pending; skipped')
-      return onward(target)
+      return nextOnItsOwn(turn)
     }
     if (started.attempts > retry.attempts) {
       // Every start counts, including ones a crash cut short; a job that keeps killing its sender stops here.
       await finishFailed(id, started.attempts - 1, `gave up after ${retry.attempts} attempts (sender stopped mid-send)`)
-      return onward(target)
+      return nextOnItsOwn(turn)
     }
     log.info({ delivery: id, state: 'sending', attempt: started.attempts }, 'delivery state changed')
 
@@ -176,15 +177,15 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
 
     if (outcome.result === 'delivered') {
       const fields = { url, providerMessageId: outcome.providerMessageId }
-      const nextId = target.next?.(true)
+      const nextId = turn.takeNext?.(true)
       let finished: boolean
-      let following: Target | undefined
+      let following: Turn | undefined
       if (nextId === undefined) {
         finished = await deliveries.finish(id, 'delivered', fields)
       } else {
         const both = await deliveries.finishAndStart(id, 'delivered', fields, { id: nextId, generation: 0 })
         finished = both.finished
-        following = { id: nextId, generation: 0, next: target.next, started: both.next }
+        following = { id: nextId, generation: 0, takeNext: turn.takeNext, started: both.next }
       }
       if (finished) {
         log.info({ delivery: id, state: 'delivered', attempts: started.attempts, providerMessageId: outcome.providerMessageId }, 'delivery state changed')
@@ -193,7 +194,7 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     }
     if (outcome.result === 'permanent') {
       await finishFailed(id, started.attempts, outcome.error)
-      return onward(target)
+      return nextOnItsOwn(turn)
     }
     const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs, started.attempts)
     if (started.attempts >= retry.attempts) {
@@ -268,18 +269,18 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
    * moment (it was started while the breaker was closed, like any send in
    * flight when it opens).
    */
-  async function lane (first: Target, batch: BatchState): Promise<void> {
-    let target: Target | undefined = first
-    while (target !== undefined) {
-      const current: Target = target
+  async function workThrough (first: Turn, batch: BatchState): Promise<void> {
+    let turn: Turn | undefined = first
+    while (turn !== undefined) {
+      const current: Turn = turn
       try {
-        target = current.started !== undefined && !breaker.closed ? await attempt(current) : await breaker.fire(current)
+        turn = current.started !== undefined && !breaker.closed ? await attempt(current) : await breaker.fire(current)
       } catch (err) {
-        if (err instanceof MessengerTrouble) target = onward(current)
+        if (err instanceof MessengerTrouble) turn = nextOnItsOwn(current)
         else {
           if (isOpenBreaker(err)) batch.held = true
           else batch.broken ??= { err }
-          target = undefined
+          turn = undefined
         }
       }
     }
@@ -289,15 +290,15 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     const ids = batchDeliveryIds(data)
     const batch: BatchState = { held: false }
     let taken = 0
-    const next = (chained: boolean): string | undefined => {
+    const takeNext = (withFinish: boolean): string | undefined => {
       if (batch.held || batch.broken !== undefined || closing || taken === ids.length) return undefined
-      if (chained && !breaker.closed) return undefined
+      if (withFinish && !breaker.closed) return undefined
       return ids[taken++]
     }
-    // As many lanes as could send at once; each takes its first delivery when a send slot frees (none left: it ends).
+    // As many slots as could send at once; each takes its first delivery when a send slot frees (none left: it ends).
     await Promise.all(Array.from({ length: Math.min(options.concurrency, ids.length) }, async () => await inFlight(async () => {
-      const id = next(false)
-      if (id !== undefined) await lane({ id, generation: 0, next }, batch)
+      const id = takeNext(false)
+      if (id !== undefined) await workThrough({ id, generation: 0, takeNext }, batch)
     })))
     if (batch.broken !== undefined) throw batch.broken.err
     if (batch.held) return await hold()

@@ -4,15 +4,13 @@
  * cancel, redrive and purge.
  */
 import { Type, type Static } from 'typebox'
-import { MAX_DELIVERIES_PER_DISPATCH, DELIVERY_STATES } from '../deliveries/delivery.js'
+import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH } from '../deliveries/delivery.js'
 import { MESSENGERS } from '../messengers/messenger.js'
 import { ContactName } from './common.js'
 import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
 
-const ULID = '[0-9A-HJKMNP-TV-Z]{26}'
-
-export const DispatchId = Type.String({ pattern: `^${ULID}$`, description: 'A dispatch id (a ULID: ids sort by time)' })
-export const DeliveryId = Type.String({ pattern: `^${ULID}\\.[0-9]{5}$`, description: 'A delivery id: its dispatch id, `.`, and the leg\'s index' })
+export const DispatchId = Type.String({ pattern: `^${DISPATCH_ID_PATTERN}$`, description: 'A dispatch id (a ULID: ids sort by time)' })
+export const DeliveryId = Type.String({ pattern: `^${DELIVERY_ID_PATTERN}$`, description: 'A delivery id: its dispatch id, `.`, and the delivery\'s index in it' })
 
 const MessengerName = Type.Enum(MESSENGERS, { description: 'telegram, whatsapp or viber' })
 const State = Type.Enum(DELIVERY_STATES, { description: 'scheduled, queued, sending; then one of delivered, failed, cancelled, expired, suppressed' })
@@ -102,7 +100,7 @@ const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAG
 
 export const DispatchListQuery = Type.Object({
   limit: Type.Optional(Limit),
-  cursor: Type.Optional(Cursor(`^${ULID}$`))
+  cursor: Type.Optional(Cursor(`^${DISPATCH_ID_PATTERN}$`))
 }, { additionalProperties: false })
 
 export const DeliveryListQuery = Type.Object({
@@ -113,7 +111,7 @@ export const DeliveryListQuery = Type.Object({
   from: Type.Optional({ ...Time, description: 'Created at or after this time' }),
   to: Type.Optional({ ...Time, description: 'Created before this time' }),
   limit: Type.Optional(Limit),
-  cursor: Type.Optional(Cursor(`^${ULID}\\.[0-9]{5}$`))
+  cursor: Type.Optional(Cursor(`^${DELIVERY_ID_PATTERN}$`))
 }, { additionalProperties: false })
 export type DeliveryListQuery = Static<typeof DeliveryListQuery>
 
@@ -132,8 +130,8 @@ export const CancelReport = Type.Object({
 })
 
 export const RedriveReport = Type.Object({
-  redriven: Type.Array(DeliveryId, { description: 'Failed legs queued again, with a fresh attempt budget' }),
-  not_failed: Type.Array(Type.Object({ id: DeliveryId, state: State }), { description: 'Legs that were not failed: left as they were (a delivered one is never resent)' })
+  redriven: Type.Array(DeliveryId, { description: 'Failed deliveries queued again, with a fresh attempt budget' }),
+  not_failed: Type.Array(Type.Object({ id: DeliveryId, state: State }), { description: 'Deliveries that were not failed: left as they were (a delivered one is never resent)' })
 })
 
 export const DispatchParams = Type.Object({ id: DispatchId })

@@ -1,10 +1,8 @@
 /**
- * Users and their API keys, in Redis.
- *
- *   {p}:user:{name}        hash  created_at
- *   {p}:user-names         zset  every user name, score 0 (lex order: keyset pages)
- *   {p}:user-keys:{name}   zset  the user's key ids, in the order they were made (score: creation ms, kept increasing)
- *   {p}:api-key:{id}       hash  user, hash (SHA-256 of the secret, hex), created_at, label?, revoked_at?
+ * Users and their API keys, in Redis (keys in src/redis-keys.ts): a record
+ * per user, an index of user names, per user an index of its key ids in the
+ * order they were made, and a record per key (user, SHA-256 of the secret,
+ * created_at, label?, revoked_at?).
  *
  * A key is `fo_<id>_<secret>`: the id (16 hex digits) finds its record in one
  * read, the secret (32 random bytes, base64url) is never stored, only its
@@ -12,13 +10,15 @@
  * nothing to guess a word at a time (a slow hash protects passwords people
  * choose). The hashes are compared in constant time.
  *
- * Every write is one Lua script, so a user and their first key appear
+ * Every write is one Lua script (lua/), so a user and their first key appear
  * together, a rotation revokes and issues in one step, and the limit on
  * active keys holds under concurrent requests.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '../redis-keys.js'
+import { defineScripts, loadScripts } from '../redis-scripts.js'
+import { sourcePath } from '../source-path.js'
 
 /** Active (unrevoked) keys a user may hold at once; each creation past it is refused. */
 export const MAX_ACTIVE_KEYS = 20
@@ -73,67 +73,11 @@ function newKey (): { id: string, key: string, hash: string } {
   return { id, key: `fo_${id}_${secret}`, hash: sha256(secret).toString('hex') }
 }
 
-/**
- * Shared by the write scripts. ARGV[1] the prefix, ARGV[2] the user, ARGV[3]
- * now (ms), then per script. `issue(id, hash, label)` adds a key record and
- * indexes it; it returns false when the user already holds MAX active keys.
- */
-const PRELUDE = `
-local p, user, now = ARGV[1], ARGV[2], ARGV[3]
-local userKey, userKeys = p .. ':user:' .. user, p .. ':user-keys:' .. user
-local function active ()
-  local n = 0
-  for _, id in ipairs(redis.call('ZRANGE', userKeys, 0, -1)) do
-    if redis.call('HEXISTS', p .. ':api-key:' .. id, 'revoked_at') == 0 then n = n + 1 end
-  end
-  return n
-end
-local function issue (id, hash, label)
-  if active() >= ${MAX_ACTIVE_KEYS} then return false end
-  local record = p .. ':api-key:' .. id
-  redis.call('HSET', record, 'user', user, 'hash', hash, 'created_at', now)
-  if label ~= '' then redis.call('HSET', record, 'label', label) end
-  -- Scored by creation time, kept strictly increasing so that keys made in one millisecond stay in
-  -- the order they were made (equal scores would sort by their random ids).
-  local last = redis.call('ZRANGE', userKeys, -1, -1, 'WITHSCORES')[2]
-  redis.call('ZADD', userKeys, math.max(tonumber(now), last and tonumber(last) + 1 or 0), id)
-  return true
-end
-`
+const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'user', {
+  'key-limits': `local MAX_ACTIVE_KEYS = ${MAX_ACTIVE_KEYS}`
+})
 
-/** ARGV[4..6] the first key's id, hash, label. Returns 0 when the name is taken, else 1. */
-const CREATE_SCRIPT = `${PRELUDE}
-if redis.call('EXISTS', userKey) == 1 then return 0 end
-redis.call('HSET', userKey, 'created_at', now)
-redis.call('ZADD', p .. ':user-names', 0, user)
-issue(ARGV[4], ARGV[5], ARGV[6])
-return 1
-`
-
-/**
- * ARGV[4] op: issue | rotate | revoke; ARGV[5] the key id (rotate, revoke);
- * ARGV[6..8] the new key's id, hash, label (issue, rotate: '' keeps the old label).
- * Returns {status, label}: status 'ok', 'no-user', 'no-key', 'revoked' or 'too-many-keys'.
- */
-const KEY_SCRIPT = `${PRELUDE}
-local op, oldId = ARGV[4], ARGV[5]
-if redis.call('EXISTS', userKey) == 0 then return {'no-user', ''} end
-local label = ARGV[8]
-if op ~= 'issue' then
-  local old = p .. ':api-key:' .. oldId
-  if redis.call('HGET', old, 'user') ~= user then return {'no-key', ''} end
-  if op == 'revoke' then
-    redis.call('HSETNX', old, 'revoked_at', now)
-    return {'ok', ''}
-  end
-  if redis.call('HEXISTS', old, 'revoked_at') == 1 then return {'revoked', ''} end
-  label = redis.call('HGET', old, 'label') or ''
-  redis.call('HSET', old, 'revoked_at', now)
-end
-if not issue(ARGV[6], ARGV[7], label) then return {'too-many-keys', ''} end
-return {'ok', label}
-`
-
+/** The commands (keys first, then arguments; see each script's header). */
 type ScriptedRedis = Redis & {
   userCreate (...args: Array<string | number>): Promise<0 | 1>
   userKeyWrite (...args: Array<string | number>): Promise<[string, string]>
@@ -149,12 +93,11 @@ function keyInfo (id: string, record: Record<string, string>): KeyInfo {
 }
 
 export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
+  defineScripts(redis, SCRIPTS)
   const scripted = redis as ScriptedRedis
-  if (typeof scripted.userCreate !== 'function') {
-    redis.defineCommand('userCreate', { numberOfKeys: 0, lua: CREATE_SCRIPT })
-    redis.defineCommand('userKeyWrite', { numberOfKeys: 0, lua: KEY_SCRIPT })
-  }
-  const p = keys.prefix
+  const { prefix } = keys
+  /** The keys every user script names: the user's record and key index. */
+  const scriptKeys = (user: string) => [keys.user(user), keys.userKeys(user)]
 
   async function keyRecords (user: string): Promise<KeyInfo[]> {
     const ids = await redis.zrange(keys.userKeys(user), '0', '-1')
@@ -173,7 +116,7 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
   async function issueKey (user: string, op: 'issue' | 'rotate', oldId: string, label = ''): Promise<IssuedKey | KeyRefusal> {
     const now = Date.now()
     const fresh = newKey()
-    const [status, kept] = await scripted.userKeyWrite(p, user, now, op, oldId, fresh.id, fresh.hash, label)
+    const [status, kept] = await scripted.userKeyWrite(...scriptKeys(user), prefix, user, now, op, oldId, fresh.id, fresh.hash, label)
     if (status !== 'ok') return status as KeyRefusal
     return { id: fresh.id, key: fresh.key, createdAt: now, ...(kept !== '' && { label: kept }) }
   }
@@ -182,7 +125,7 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
     async create (name, label = '') {
       const now = Date.now()
       const fresh = newKey()
-      if (await scripted.userCreate(p, name, now, fresh.id, fresh.hash, label) === 0) return undefined
+      if (await scripted.userCreate(...scriptKeys(name), keys.userNames, prefix, name, now, fresh.id, fresh.hash, label) === 0) return undefined
       const key: KeyInfo = { id: fresh.id, createdAt: now, ...(label !== '' && { label }) }
       return { user: { name, createdAt: now, keys: [key] }, key: { ...key, key: fresh.key } }
     },
@@ -202,7 +145,7 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
 
     async revoke (user, keyId) {
       // Issues nothing, so no new key is made for it.
-      const [status] = await scripted.userKeyWrite(p, user, Date.now(), 'revoke', keyId, '', '', '')
+      const [status] = await scripted.userKeyWrite(...scriptKeys(user), prefix, user, Date.now(), 'revoke', keyId, '', '', '')
       if (status !== 'ok') return 'no-key'
       return keyInfo(keyId, await redis.hgetall(keys.apiKey(keyId)))
     },

@@ -7,8 +7,8 @@
 import t from 'tap'
 import type { Queue } from 'bullmq'
 import { deliveryId } from '../../src/deliveries/delivery.js'
-import { createDeliveryStore, type WaitingLeg } from '../../src/deliveries/delivery-store.js'
-import { BATCH_JOB, BATCH_SPAN, SEND_JOB, enqueueLegs, type SendQueues } from '../../src/deliveries/send-queues.js'
+import { createDeliveryStore, type WaitingDelivery } from '../../src/deliveries/delivery-store.js'
+import { BATCH_JOB, BATCH_SPAN, SEND_JOB, enqueueDeliveries, type SendQueues } from '../../src/deliveries/send-queues.js'
 import { redisKeys } from '../../src/redis-keys.js'
 import { build, eventually } from '../helpers/app.js'
 import { all, contacts, send } from '../helpers/legacy-sends.js'
@@ -25,10 +25,10 @@ function recordingQueues () {
 t.test('first attempts go in batches by dispatch and index range; redriven legs and unbatched messengers get a job each', async (t) => {
   const { queues, added } = recordingQueues()
   const d = '01JBATCHTEST00000000000000'
-  const legs: WaitingLeg[] = []
+  const legs: WaitingDelivery[] = []
   for (let i = 0; i < 2 * BATCH_SPAN + 3; i++) legs.push({ id: deliveryId(d, i), messenger: i % 2 === 0 ? 'telegram' : 'viber', generation: 0 })
   legs.push({ id: deliveryId(d, 7), messenger: 'telegram', generation: 2 })
-  await enqueueLegs(queues, legs, ['telegram'])
+  await enqueueDeliveries(queues, legs, ['telegram'])
 
   const telegram = added.telegram!
   t.same(telegram.filter((j) => j.name === BATCH_JOB).map((j) => j.opts.jobId), [`${d}.b0`, `${d}.b1`, `${d}.b2`], 'one batch per range of indexes')
@@ -39,7 +39,7 @@ t.test('first attempts go in batches by dispatch and index range; redriven legs 
 
   // Queued again (outbox recovery) with some legs finished meanwhile: the same batch ids, so BullMQ keeps one job each.
   const again = recordingQueues()
-  await enqueueLegs(again.queues, legs.filter((_, i) => i % 3 !== 0), ['telegram'])
+  await enqueueDeliveries(again.queues, legs.filter((_, i) => i % 3 !== 0), ['telegram'])
   t.same(again.added.telegram!.filter((j) => j.name === BATCH_JOB).map((j) => j.opts.jobId), [`${d}.b0`, `${d}.b1`, `${d}.b2`])
 })
 

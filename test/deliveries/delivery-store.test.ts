@@ -77,7 +77,7 @@ t.test('a dispatch is written with all its deliveries, queued, and sits in the o
   t.same(await store.outboxDue(Date.now()), [])
   t.equal(await store.get('nope.00000'), undefined)
   t.equal(await store.getDispatch('nope'), undefined)
-  t.same(await store.legIds(dispatch.id), ids)
+  t.same(await store.deliveryIds(dispatch.id), ids)
 })
 
 t.test('the largest dispatch allowed is written in one call, and any contact name survives the way there', async (t) => {
@@ -250,7 +250,7 @@ t.test('redrive puts failed legs back as new attempts with a new generation; oth
   t.same(outcomes, [
     { id: ids[0], outcome: 'delivered' },
     { id: ids[1], outcome: 'queued' },
-    { id: ids[2], outcome: 'redriven', leg: { id: ids[2], messenger: 'viber', generation: 1 } }
+    { id: ids[2], outcome: 'redriven', delivery: { id: ids[2], messenger: 'viber', generation: 1 } }
   ])
   t.match(await store.get(ids[2]!), { state: 'queued', attempts: 0, lastError: 'viber 6' })
   t.equal((await store.get(ids[2]!))?.finishedAt, undefined)

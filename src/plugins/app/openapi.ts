@@ -47,7 +47,7 @@ export default fp(async function openapi (fastify) {
       tags: [
         { name: 'contacts', description: 'The user\'s contact book' },
         { name: 'dispatches', description: 'Send requests and their progress' },
-        { name: 'deliveries', description: 'One leg of a dispatch: one address on one messenger' },
+        { name: 'deliveries', description: 'One part of a dispatch: one address on one messenger' },
         { name: 'keys', description: 'The user\'s own API keys' },
         { name: 'admin', description: 'Users and their keys, for the administrator key only' },
         { name: 'admin page', description: 'The web page for a browser, at /admin: HTTP Basic with user_name:API key, or admin:<ADMIN_API_KEY>' },

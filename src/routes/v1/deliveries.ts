@@ -1,6 +1,6 @@
 /**
- * /v1/deliveries: every leg of every dispatch, queried back by state (the
- * failed ones above all), dispatch, contact, messenger and time; one leg
+ * /v1/deliveries: every delivery of every dispatch, queried back by state (the
+ * failed ones above all), dispatch, contact, messenger and time; one of them
  * cancelled or redriven; finished history purged.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'

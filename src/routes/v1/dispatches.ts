@@ -121,7 +121,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
     }
   }, async (request) => {
     await ownDispatch(fastify, request.userName, request.params.id)
-    return cancelReport(await dispatcher.cancel(await deliveries.legIds(request.params.id)))
+    return cancelReport(await dispatcher.cancel(await deliveries.deliveryIds(request.params.id)))
   })
 
   fastify.post('/:id/redrive', {
@@ -134,7 +134,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
     }
   }, async (request) => {
     await ownDispatch(fastify, request.userName, request.params.id)
-    return redriveReport(await dispatcher.redrive(await deliveries.legIds(request.params.id)))
+    return redriveReport(await dispatcher.redrive(await deliveries.deliveryIds(request.params.id)))
   })
 }
 

@@ -1,7 +1,7 @@
 /** Records as the /v1 API shows them: snake_case, RFC 3339 times, absent rather than empty. */
 import type { Delivery, Dispatch } from '../../deliveries/delivery.js'
 import type { CancelOutcome, RedriveOutcome } from '../../deliveries/delivery-store.js'
-import type { LegCancel } from '../../deliveries/dispatcher.js'
+import type { DeliveryCancel } from '../../deliveries/dispatcher.js'
 import type { IssuedKey, KeyInfo, UserInfo } from '../../users/user-store.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -43,12 +43,12 @@ export function deliveryView (d: Delivery) {
   }
 }
 
-export function cancelReport (legs: readonly LegCancel[]) {
-  const of = (kind: CancelOutcome['kind']) => legs.filter((l) => l.outcome.kind === kind).map((l) => l.id)
+export function cancelReport (cancels: readonly DeliveryCancel[]) {
+  const of = (kind: CancelOutcome['kind']) => cancels.filter((l) => l.outcome.kind === kind).map((l) => l.id)
   return {
     cancelled: of('cancelled'),
     in_flight: of('in_flight'),
-    already_finished: legs.flatMap((l) => l.outcome.kind === 'finished' ? [{ id: l.id, state: l.outcome.state }] : [])
+    already_finished: cancels.flatMap((l) => l.outcome.kind === 'finished' ? [{ id: l.id, state: l.outcome.state }] : [])
   }
 }
 

@@ -1,0 +1,84 @@
+--[[
+  How every script changes a delivery's state: `move` writes the delivery's
+  record and, in the same call, its dispatch's and its user's counts and the
+  per-state index of finished deliveries, so counts always equal what a
+  listing shows.
+
+  A dispatch hash holds user, text, created_at, send_at, expires_at?, `legs`
+  (how many deliveries it was created with; never changes, so its delivery
+  ids can be walked by index), `total` (how many still exist: a purge lowers
+  it), `open` (how many are not finished) and `n:<state>` counts. A delivery
+  hash holds messenger, address, contact?, state, attempts, updated_at,
+  finished_at, and `gen`, its generation (bumped by each redrive).
+]]
+--- @include "keys"
+--- @include "delivery-model"
+
+-- {user, text, expires_at} of a delivery's dispatch, read once per script call (they never change).
+local dispatch_fields = {}
+local function dispatch_info (delivery_id)
+  local dispatch_id = dispatch_of(delivery_id)
+  local info = dispatch_fields[dispatch_id]
+  if not info then
+    info = redis.call('HMGET', key.dispatch(dispatch_id), 'user', 'text', 'expires_at')
+    dispatch_fields[dispatch_id] = info
+  end
+  return info
+end
+
+-- Counter changes (HINCRBY): applied at once or, between defer_counts() and apply_counts(), summed and
+-- applied once per counter, so that one delivery's -1 and the next one's +1 on a counter cost nothing.
+local deferred = nil
+local function count (counter_key, field, n)
+  if not deferred then
+    redis.call('HINCRBY', counter_key, field, n)
+    return
+  end
+  local fields = deferred.sums[counter_key]
+  if not fields then
+    fields = {}
+    deferred.sums[counter_key] = fields
+  end
+  if not fields[field] then
+    fields[field] = 0
+    deferred.order[#deferred.order + 1] = { counter_key, field }
+  end
+  fields[field] = fields[field] + n
+end
+local function defer_counts () deferred = { sums = {}, order = {} } end
+local function apply_counts ()
+  for _, counter in ipairs(deferred.order) do
+    local n = deferred.sums[counter[1]][counter[2]]
+    if n ~= 0 then redis.call('HINCRBY', counter[1], counter[2], n) end
+  end
+  deferred = nil
+end
+
+-- Moves delivery `id` (of `user`) from state `from` to `to`. `fields` (optional): more
+-- field/value pairs for the delivery, written in the same HSET.
+local function move (id, user, from, to, now, fields)
+  local delivery_key, dispatch_key, stats_key = key.delivery(id), key.dispatch(dispatch_of(id)), key.stats(user)
+  local finishing = TERMINAL[to] and not TERMINAL[from]
+  local set = { 'state', to, 'updated_at', now }
+  if finishing then
+    set[5] = 'finished_at'
+    set[6] = now
+  end
+  if fields then
+    for i = 1, #fields do set[#set + 1] = fields[i] end
+  end
+  redis.call('HSET', delivery_key, unpack(set))
+  if from == to then return end
+  count(dispatch_key, 'n:' .. from, -1)
+  count(dispatch_key, 'n:' .. to, 1)
+  count(stats_key, 'n:' .. from, -1)
+  count(stats_key, 'n:' .. to, 1)
+  if finishing then
+    count(dispatch_key, 'open', -1)
+    redis.call('ZADD', key.finished(user, to), 0, id)
+  elseif TERMINAL[from] and not TERMINAL[to] then
+    redis.call('HDEL', delivery_key, 'finished_at')
+    count(dispatch_key, 'open', 1)
+    redis.call('ZREM', key.finished(user, from), id)
+  end
+end

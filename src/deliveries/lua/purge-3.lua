@@ -1,0 +1,44 @@
+--[[
+  Deletes finished deliveries of one user and one terminal state, with their
+  counts; a dispatch left with no deliveries goes too. Ids whose record is
+  gone leave the index.
+
+  KEYS[1] the user's stats
+  KEYS[2] the user's finished index of that state
+  KEYS[3] the user's dispatches
+  ARGV[1] key prefix
+  ARGV[2] finished before (epoch ms; '' = any time)
+  ARGV[3] the state
+  ARGV[4...] ids from that state's index (up to 1000 a call)
+  Returns the number deleted.
+
+  The deliveries and their dispatches are found from the ids, through the
+  key helpers.
+]]
+--- @include "keys"
+--- @include "delivery-model"
+
+local stats_key, finished_key, dispatches_key = KEYS[1], KEYS[2], KEYS[3]
+local before, state = ARGV[2], ARGV[3]
+local purged = 0
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local delivery_key = key.delivery(id)
+  local delivery = redis.call('HMGET', delivery_key, 'state', 'finished_at')
+  if not delivery[1] then
+    redis.call('ZREM', finished_key, id)
+  elseif delivery[1] == state and (before == '' or tonumber(delivery[2]) < tonumber(before)) then
+    local dispatch_id = dispatch_of(id)
+    local dispatch_key = key.dispatch(dispatch_id)
+    redis.call('DEL', delivery_key)
+    redis.call('ZREM', finished_key, id)
+    redis.call('HINCRBY', stats_key, 'n:' .. state, -1)
+    redis.call('HINCRBY', dispatch_key, 'n:' .. state, -1)
+    if redis.call('HINCRBY', dispatch_key, 'total', -1) <= 0 then
+      redis.call('DEL', dispatch_key)
+      redis.call('ZREM', dispatches_key, dispatch_id)
+    end
+    purged = purged + 1
+  end
+end
+return purged

@@ -1,0 +1,34 @@
+--[[
+  Redrives failed deliveries: each goes back to `queued` with a fresh attempt
+  budget and a new generation (its next job's id), and its dispatch enters
+  the outbox until the jobs are queued.
+
+  KEYS[1] the outbox
+  ARGV[1] key prefix
+  ARGV[2] now (epoch ms)
+  ARGV[3...] delivery ids (up to 1000 a call)
+  Returns per id {'redriven', generation, messenger}, or {its state}
+  ('unknown' when there is no such delivery).
+
+  The deliveries, their dispatches and users' indexes are found from the
+  ids, through the key helpers.
+]]
+--- @include "includes/move-delivery"
+
+local outbox_key, now = KEYS[1], ARGV[2]
+local out = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local delivery_key = key.delivery(id)
+  local delivery = redis.call('HMGET', delivery_key, 'state', 'messenger')
+  if delivery[1] == 'failed' then
+    move(id, dispatch_info(id)[1], 'failed', 'queued', now)
+    redis.call('HSET', delivery_key, 'attempts', 0)
+    local generation = redis.call('HINCRBY', delivery_key, 'gen', 1)
+    redis.call('ZADD', outbox_key, now, dispatch_of(id))
+    out[#out + 1] = { 'redriven', generation, delivery[2] }
+  else
+    out[#out + 1] = { delivery[1] or 'unknown' }
+  end
+end
+return out

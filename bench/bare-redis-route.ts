@@ -8,7 +8,8 @@
  */
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
-import { loadConfig, serverOptions } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
+import { serverOptions } from '../src/server-options.js'
 import { withProcessLog } from '../src/process-log.js'
 
 const config = loadConfig(process.env)

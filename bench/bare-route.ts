@@ -5,7 +5,8 @@
  * only difference from the service is the work its routes do.
  */
 import Fastify from 'fastify'
-import { loadConfig, serverOptions } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
+import { serverOptions } from '../src/server-options.js'
 import { withProcessLog } from '../src/process-log.js'
 
 const config = loadConfig(process.env)

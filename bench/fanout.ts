@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import { request } from 'undici'
 import app from '../src/app.js'
-import { loadConfig, serverOptions } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
+import { serverOptions } from '../src/server-options.js'
 import { freePort } from './support.js'
 
 const CONTACTS = Number(process.env.CONTACTS ?? 334)

@@ -10,9 +10,11 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import app from '../src/app.js'
-import { loadConfig, serverOptions } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
+import { serverOptions } from '../src/server-options.js'
 import { callJson, freePort } from './support.js'
-import { buildMock, type BehaviourConfig } from '../mock-messengers/app.js'
+import { buildMock } from '../mock-messengers/app.js'
+import type { BehaviourConfig } from '../mock-messengers/behaviour.js'
 
 const CONTACTS = Number(process.env.CONTACTS ?? 300)
 const TOKENS = { telegram: 'mock-telegram-token', whatsapp: 'mock-whatsapp-token', viber: 'mock-viber-token' }

@@ -10,12 +10,12 @@
  * The mock's own GET /_mock/messages returns every record, which at tens of
  * thousands of messages would cost the mock more than the sends it measures.
  */
-import { loadConfig } from '../src/config.js'
-import { buildMock, mockOptionsFromConfig } from '../mock-messengers/app.js'
+import { buildMock } from '../mock-messengers/app.js'
+import { loadMockConfig } from '../mock-messengers/config.js'
 
-const config = loadConfig(process.env)
+const config = loadMockConfig(process.env)
 const mock = buildMock({
-  ...mockOptionsFromConfig(config),
+  ...config.options,
   // More than any scenario sends, so the mock never trims its records mid-run (a copy of the whole list each time).
   maxRecords: 1_000_000
 })
@@ -41,4 +41,4 @@ mock.delete('/_bench/count', async () => {
 })
 
 process.once('SIGTERM', () => { void mock.close().then(() => process.exit(0)) })
-await mock.listen({ host: config.mock.host, port: config.mock.port })
+await mock.listen({ host: config.host, port: config.port })

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import type { BehaviourConfig, Behaviour } from '../mock-messengers/app.js'
+import type { BehaviourConfig, Behaviour } from '../mock-messengers/behaviour.js'
 import type { Messenger } from '../src/messengers/messenger.js'
 import { freePort, redisUrl, sleep } from './support.js'
 

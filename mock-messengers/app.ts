@@ -8,99 +8,16 @@
  *   POST /viber/pa/send_message            (fails by default, as HTTP 200 + non-zero status)
  *
  * It records every message it receives (GET /_mock/messages, reset with
- * DELETE). Each messenger's behaviour (latency, permanent rejection, 5xx
- * bursts and rates, a rate limit answered with the messenger's own throttle
- * response, outages that reset or hang, garbage answers) is set at start
- * (MOCK_BEHAVIOUR) and changed at run time with PUT /_mock/behaviour/{messenger}.
+ * DELETE). Each messenger's behaviour (behaviour.ts) is set at start
+ * (MOCK_BEHAVIOUR, config.ts) and changed at run time with
+ * PUT /_mock/behaviour/{messenger}.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Type, type Static } from 'typebox'
-import { Value } from 'typebox/value'
-import type { Config } from '../src/config.js'
 import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../src/messengers/messenger.js'
-
-export const Behaviour = Type.Object({
-  /** Each answer waits a random time in [min, max] ms first (one origin system emulated 1-3 s). */
-  latencyMs: Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 0 })]),
-  /** Answer every send with the messenger's own permanent error. */
-  reject: Type.Boolean(),
-  /** A burst: the next N sends get a 5xx. */
-  failNext: Type.Integer({ minimum: 0 }),
-  /** Each send gets a 5xx with this probability. */
-  errorRate: Type.Number({ minimum: 0, maximum: 1 }),
-  /** The status of those 5xx answers. */
-  errorStatus: Type.Integer({ minimum: 500, maximum: 599 }),
-  /** Sends beyond this many per second get the messenger's throttle answer (0: no limit). */
-  ratePerSecond: Type.Integer({ minimum: 0 }),
-  /** `refuse`: reset every connection at once; `hang`: never answer. */
-  outage: Type.Union([Type.Literal('none'), Type.Literal('refuse'), Type.Literal('hang')]),
-  /** Answer 200 with a body that is not JSON, or JSON of the wrong shape. */
-  garbage: Type.Union([Type.Literal('none'), Type.Literal('invalid-json'), Type.Literal('wrong-shape')])
-}, { additionalProperties: false })
-export type Behaviour = Static<typeof Behaviour>
-
-const BehaviourChange = Type.Partial(Behaviour, { additionalProperties: false })
-const BehaviourConfig = Type.Partial(Type.Object({
-  telegram: BehaviourChange,
-  whatsapp: BehaviourChange,
-  viber: BehaviourChange
-}), { additionalProperties: false })
-export type BehaviourConfig = Static<typeof BehaviourConfig>
-
-export const DEFAULT_BEHAVIOUR: Behaviour = {
-  latencyMs: [0, 0],
-  reject: false,
-  failNext: 0,
-  errorRate: 0,
-  errorStatus: 503,
-  ratePerSecond: 0,
-  outage: 'none',
-  garbage: 'none'
-}
-
-/**
- * Reads MOCK_BEHAVIOUR, e.g. `{"viber": {"latencyMs": [1000, 3000]}, "whatsapp": {"errorRate": 0.2}}`;
- * throws a message naming what is wrong.
- */
-export function parseBehaviourConfig (json: string): BehaviourConfig {
-  let value: unknown
-  try {
-    value = JSON.parse(json)
-  } catch {
-    throw new Error('MOCK_BEHAVIOUR is not JSON')
-  }
-  if (!Value.Check(BehaviourConfig, value)) {
-    const [first] = Value.Errors(BehaviourConfig, value)
-    throw new Error(`MOCK_BEHAVIOUR${first?.instancePath.replaceAll('/', '.') ?? ''} ${first?.message ?? 'is invalid'}`)
-  }
-  return value
-}
-
-export interface MockOptions {
-  tokens: { telegram: string, whatsapp: string, viber: string }
-  whatsappPhoneNumberId: string
-  /** Initial behaviour per messenger; Viber rejects unless told otherwise. */
-  behaviour?: BehaviourConfig
-  /** Oldest records are dropped beyond this many. */
-  maxRecords?: number
-  logger?: boolean
-}
-
-/** The mock's options from the service's configuration, so the two agree on tokens and ids out of the box. */
-export function mockOptionsFromConfig (config: Config): MockOptions {
-  return {
-    tokens: {
-      telegram: config.messengers.telegram.token,
-      whatsapp: config.messengers.whatsapp.token,
-      viber: config.messengers.viber.token
-    },
-    whatsappPhoneNumberId: config.messengers.whatsapp.phoneNumberId,
-    ...(config.mock.behaviour !== undefined && { behaviour: parseBehaviourConfig(config.mock.behaviour) }),
-    logger: config.mock.log
-  }
-}
+import { BehaviourChange, DEFAULT_BEHAVIOUR, type Behaviour } from './behaviour.js'
+import type { MockOptions } from './config.js'
 
 export interface ReceivedMessage {
   messenger: Messenger

@@ -4,15 +4,16 @@
  * out of the box.
  */
 import closeWithGrace from 'close-with-grace'
-import { ConfigError, loadConfig, loadDotEnv } from '../src/config.js'
-import { buildMock, mockOptionsFromConfig } from './app.js'
+import { ConfigError, loadDotEnv } from '../src/config.js'
+import { buildMock } from './app.js'
+import { loadMockConfig } from './config.js'
 
 try {
   loadDotEnv()
-  const config = loadConfig()
-  const mock = buildMock(mockOptionsFromConfig(config))
+  const config = loadMockConfig()
+  const mock = buildMock(config.options)
   closeWithGrace({ delay: 5000 }, async () => { await mock.close() })
-  const address = await mock.listen({ host: config.mock.host, port: config.mock.port })
+  const address = await mock.listen({ host: config.host, port: config.port })
   console.log(`mock messengers listening on ${address} (Viber always fails; records at ${address}/_mock/messages)`)
 } catch (err) {
   console.error(err instanceof Error ? err.message : err)

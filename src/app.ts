@@ -15,6 +15,7 @@ import config from './plugins/app/config.js'
 import contacts from './plugins/app/contacts.js'
 import deliveries from './plugins/app/deliveries.js'
 import errorHandler from './plugins/app/error-handler.js'
+import idempotency from './plugins/app/idempotency.js'
 import metrics from './plugins/app/metrics.js'
 import openapi from './plugins/app/openapi.js'
 import rateLimit from './plugins/app/rate-limit.js'
@@ -76,6 +77,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(auth)
   await fastify.register(contacts)
   await fastify.register(deliveries)
+  await fastify.register(idempotency)
   await fastify.register(metrics)
   // The senders start work on fastify.redis at once, so every plugin before
   // them defines its Lua commands first (see the note in rate-limit.ts).

@@ -1,31 +1,42 @@
 /**
  * Configuration: every setting comes from the environment, is validated once
  * at boot against one schema, and is then read from the decorated `config`.
- * Tests build their configuration through the same `loadConfig` as production.
+ * Tests build their configuration through the same `loadConfig` as
+ * production. Each setting is written once, in the schema below with its
+ * default and meaning; `Config` is derived from what `loadConfig` builds.
+ * The mock messengers' own settings are in mock-messengers/config.ts.
  */
 import { existsSync } from 'node:fs'
 import { isIP } from 'node:net'
 import envSchema from 'env-schema'
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 import { IANAZone } from 'luxon'
 import { ConnectionString } from 'mongodb-connection-string-url'
-import { LogController, type FastifyServerOptions } from 'fastify'
-import type { Messenger } from './messengers/messenger.js'
 import { MAX_DELIVERIES_PER_DISPATCH } from './deliveries/delivery.js'
-import { frameworkErrors } from './plugins/app/error-handler.js'
+import { MESSENGERS, type Messenger } from './messengers/messenger.js'
 
 const Port = (fallback: number) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback })
 const Positive = (fallback: number) => Type.Integer({ minimum: 1, default: fallback })
+const PerSecond = (fallback: number) => Type.Integer({ minimum: 0, default: fallback })
+
+type MessengerVariable<Suffix extends string> = `${Uppercase<Messenger>}_${Suffix}`
+const variable = <Suffix extends string>(messenger: Messenger, suffix: Suffix) =>
+  `${messenger.toUpperCase() as Uppercase<Messenger>}_${suffix}` as const
+
+/** One setting per messenger: TELEGRAM_<suffix>, WHATSAPP_<suffix>, VIBER_<suffix>. */
+function perMessenger<Suffix extends string, S extends TSchema> (suffix: Suffix, schema: (messenger: Messenger) => S): Record<MessengerVariable<Suffix>, S> {
+  return Object.fromEntries(MESSENGERS.map((m) => [variable(m, suffix), schema(m)])) as Record<MessengerVariable<Suffix>, S>
+}
+
+/** Sends per second each messenger takes by default: Telegram documents about 30/s, WhatsApp 80/s per number; Viber documents none (this keeps a burst polite). */
+const DEFAULT_RATES: Record<Messenger, number> = { telegram: 30, whatsapp: 80, viber: 100 }
 
 export const EnvSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Port(8080),
   /** `all` runs the API and the senders in one process; `api` and `worker` split them to scale out. */
-  ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all' }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-    { default: 'info' }
-  ),
+  ROLE: Type.Enum(['all', 'api', 'worker'] as const, { default: 'all' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
   /**
    * Behind a reverse proxy: the proxies whose X-Forwarded-For is believed, by
@@ -77,35 +88,24 @@ export const EnvSchema = Type.Object({
   /** The same text to the same address within this many seconds is not sent again (`suppressed`); 0: off. */
   DEDUP_WINDOW_SECONDS: Type.Integer({ minimum: 0, default: 24 * 3600 }),
 
+  /** Where the bundled mock messengers listen: every messenger's API unless its *_API_URL says otherwise. */
   MOCK_HOST: Type.String({ default: '127.0.0.1' }),
   MOCK_PORT: Port(8081),
-  /** The mock messengers log each request they answer. */
-  MOCK_LOG: Type.Boolean({ default: false }),
-  /** The mock messengers' behaviour at start, as JSON: {"viber": {"latencyMs": [1000, 3000]}, ...}. */
-  MOCK_BEHAVIOUR: Type.Optional(Type.String()),
 
-  TELEGRAM_API_URL: Type.Optional(Type.String({ minLength: 1 })),
+  /** Base URL of each messenger's API (https://api.telegram.org, https://graph.facebook.com, https://chatapi.viber.com); unset: the bundled mock. */
+  ...perMessenger('API_URL', () => Type.Optional(Type.String({ minLength: 1 }))),
+  /** Sends in flight to each messenger at once, per process (and connections to it). */
+  ...perMessenger('CONCURRENCY', () => Positive(20)),
+  /** Sends per second to each messenger at most, across all processes; 0: no limit. */
+  ...perMessenger('RATE_PER_SECOND', (m) => PerSecond(DEFAULT_RATES[m])),
   TELEGRAM_BOT_TOKEN: Type.String({ minLength: 1, default: 'mock-telegram-token' }),
-  TELEGRAM_CONCURRENCY: Positive(20),
-  /** Sends per second to Telegram at most, across all processes (0: no limit). Its documented limit is about 30/s. */
-  TELEGRAM_RATE_PER_SECOND: Type.Integer({ minimum: 0, default: 30 }),
-
-  WHATSAPP_API_URL: Type.Optional(Type.String({ minLength: 1 })),
   WHATSAPP_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-token' }),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ pattern: '^[0-9]+$', default: '100000000000001' }),
   WHATSAPP_API_VERSION: Type.String({ pattern: '^v[0-9]+\\.[0-9]+$', default: 'v21.0' }),
-  WHATSAPP_CONCURRENCY: Positive(20),
-  /** WhatsApp's default throughput per phone number is 80 messages/s. */
-  WHATSAPP_RATE_PER_SECOND: Type.Integer({ minimum: 0, default: 80 }),
-
-  VIBER_API_URL: Type.Optional(Type.String({ minLength: 1 })),
   VIBER_AUTH_TOKEN: Type.String({ minLength: 1, default: 'mock-viber-token' }),
   VIBER_SENDER_NAME: Type.String({ minLength: 1, maxLength: 28, default: 'Fanout' }),
-  VIBER_CONCURRENCY: Positive(20),
-  /** Viber documents no global rate; this keeps a burst polite. */
-  VIBER_RATE_PER_SECOND: Type.Integer({ minimum: 0, default: 100 }),
 
-  /** A messenger whose sends fail (retryably) at this rate or more is left alone for BREAKER_RESET_MS. */
+  /** A messenger whose sends fail (retryably) at this rate or more is left alone for BREAKER_RESET_MS... */
   BREAKER_ERROR_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
   /** ...once at least this many sends were judged within BREAKER_WINDOW_MS. */
   BREAKER_MIN_SENDS: Positive(10),
@@ -116,58 +116,8 @@ export const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>
 
-export interface MessengerConfig {
-  /** Base URL of the messenger's API: the bundled mock unless configured. */
-  baseUrl: string
-  token: string
-  concurrency: number
-  /** Sends per second at most, across all processes; 0: no limit. */
-  ratePerSecond: number
-}
-
-export interface Config {
-  host: string
-  port: number
-  role: 'all' | 'api' | 'worker'
-  logLevel: string
-  bodyLimit: number
-  /** Fastify's `trustProxy`: false, or the proxies' addresses. */
-  trustProxy: false | string
-  auth: {
-    enabled: boolean
-    adminKey: string | undefined
-    allowUnauthenticatedNetworkAccess: boolean
-  }
-  rateLimit: { max: number, windowMs: number }
-  limits: { contactsPerUser: number, deliveriesPerDispatch: number }
-  redis: { url: string, prefix: string, username?: string, password?: string }
-  /** Present when MONGODB_URL is set: contacts then live in MongoDB. */
-  mongodb: { url: string, database: string } | undefined
-  timeZone: string
-  delivery: {
-    attempts: number
-    retryBaseDelayMs: number
-    retryMaxDelayMs: number
-    retentionSeconds: number
-    sendTimeoutMs: number
-    lockDurationMs: number
-    stalledIntervalMs: number
-    outboxSweepMs: number
-    retentionSweepMs: number
-    dedupWindowSeconds: number
-  }
-  breaker: {
-    errorPercent: number
-    minSends: number
-    windowMs: number
-    resetMs: number
-  }
-  mock: { host: string, port: number, log: boolean, behaviour?: string }
-  messengers: Record<Messenger, MessengerConfig> & {
-    whatsapp: { phoneNumberId: string, apiVersion: string }
-    viber: { senderName: string }
-  }
-}
+/** Each messenger's token, under the name its vendor gives it. */
+const TOKENS = { telegram: 'TELEGRAM_BOT_TOKEN', whatsapp: 'WHATSAPP_TOKEN', viber: 'VIBER_AUTH_TOKEN' } as const satisfies Record<Messenger, keyof Env>
 
 /**
  * Reads `.env` from the working directory into the environment, if there is
@@ -176,6 +126,21 @@ export interface Config {
  */
 export function loadDotEnv (path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path)
+}
+
+/** An invalid setting: the message names the variable, and the process refuses to start. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** The environment, validated against the schema (defaults filled in); a ConfigError names what is wrong. */
+export function readEnv (env: Record<string, string | undefined> = process.env): Env {
+  try {
+    // env: false: read only `env` (process.env by default), never merge process.env into a given one.
+    return envSchema<Env>({ schema: EnvSchema, data: env, env: false, dotenv: false })
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
+  }
 }
 
 /** The names proxy-addr gives to address ranges. */
@@ -197,37 +162,53 @@ function trustedProxies (setting: string | undefined): false | string {
   return entries.join(',')
 }
 
-/** An invalid setting: the message names the variable, and the process refuses to start. */
-export class ConfigError extends Error {
-  override name = 'ConfigError'
+/** Database used when MONGODB_URL names none. */
+export const DEFAULT_MONGODB_DATABASE = 'fanout'
+
+function mongoSettings (url: string): { url: string, database: string } {
+  let path: string
+  try {
+    // MongoDB's own parser: replica-set URLs (several hosts) are not WHATWG URLs.
+    path = new ConnectionString(url).pathname
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: MONGODB_URL is not a MongoDB connection string (${(err as Error).message})`)
+  }
+  return { url, database: decodeURIComponent(path.replace(/^\//, '')) || DEFAULT_MONGODB_DATABASE }
 }
 
-export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
-  let raw: Env
-  try {
-    // env: false: read only `env` (process.env by default), never merge process.env into a given one.
-    raw = envSchema<Env>({ schema: EnvSchema, data: env, env: false, dotenv: false })
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
+/** A messenger's base URL: the configured one, or its path on the bundled mock. */
+function baseUrl (raw: Env, messenger: Messenger): string {
+  const name = variable(messenger, 'API_URL')
+  const host = raw.MOCK_HOST.includes(':') ? `[${raw.MOCK_HOST}]` : raw.MOCK_HOST
+  const url = (raw[name] ?? `http://${host}:${raw.MOCK_PORT}/${messenger}`).replace(/\/+$/, '')
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    throw new ConfigError(`invalid configuration: ${name} "${url}" is not an http(s) URL`)
   }
+  return url
+}
+
+function messengerSettings (raw: Env, messenger: Messenger) {
+  return {
+    baseUrl: baseUrl(raw, messenger),
+    token: raw[TOKENS[messenger]],
+    concurrency: raw[variable(messenger, 'CONCURRENCY')],
+    /** Sends per second at most, across all processes; 0: no limit. */
+    ratePerSecond: raw[variable(messenger, 'RATE_PER_SECOND')]
+  }
+}
+
+export function loadConfig (env: Record<string, string | undefined> = process.env) {
+  const raw = readEnv(env)
   if (!IANAZone.isValidZone(raw.TIME_ZONE)) {
     throw new ConfigError(`invalid configuration: TIME_ZONE "${raw.TIME_ZONE}" is not an IANA time zone`)
   }
-  const mockBase = `http://${raw.MOCK_HOST.includes(':') ? `[${raw.MOCK_HOST}]` : raw.MOCK_HOST}:${raw.MOCK_PORT}`
-  const base = (configured: string | undefined, messenger: Messenger) => {
-    const url = (configured ?? `${mockBase}/${messenger}`).replace(/\/+$/, '')
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-      throw new ConfigError(`invalid configuration: ${messenger.toUpperCase()}_API_URL "${url}" is not an http(s) URL`)
-    }
-    return url
-  }
-
   return {
     host: raw.HOST,
     port: raw.PORT,
     role: raw.ROLE,
     logLevel: raw.LOG_LEVEL,
     bodyLimit: raw.BODY_LIMIT,
+    /** Fastify's `trustProxy`: false, or the proxies' addresses. */
     trustProxy: trustedProxies(raw.TRUST_PROXY),
     auth: {
       enabled: raw.AUTH === 'on',
@@ -242,6 +223,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       ...(raw.REDIS_USERNAME !== undefined && { username: raw.REDIS_USERNAME }),
       ...(raw.REDIS_PASSWORD !== undefined && { password: raw.REDIS_PASSWORD })
     },
+    /** Present when MONGODB_URL is set: contacts then live in MongoDB. */
     mongodb: raw.MONGODB_URL === undefined ? undefined : mongoSettings(raw.MONGODB_URL),
     timeZone: raw.TIME_ZONE,
     delivery: {
@@ -262,32 +244,18 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       windowMs: raw.BREAKER_WINDOW_MS,
       resetMs: raw.BREAKER_RESET_MS
     },
-    mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT, log: raw.MOCK_LOG, ...(raw.MOCK_BEHAVIOUR !== undefined && { behaviour: raw.MOCK_BEHAVIOUR }) },
+    /** Where the bundled mock messengers listen. */
+    mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT },
     messengers: {
-      telegram: {
-        baseUrl: base(raw.TELEGRAM_API_URL, 'telegram'),
-        token: raw.TELEGRAM_BOT_TOKEN,
-        concurrency: raw.TELEGRAM_CONCURRENCY,
-        ratePerSecond: raw.TELEGRAM_RATE_PER_SECOND
-      },
-      whatsapp: {
-        baseUrl: base(raw.WHATSAPP_API_URL, 'whatsapp'),
-        token: raw.WHATSAPP_TOKEN,
-        concurrency: raw.WHATSAPP_CONCURRENCY,
-        ratePerSecond: raw.WHATSAPP_RATE_PER_SECOND,
-        phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID,
-        apiVersion: raw.WHATSAPP_API_VERSION
-      },
-      viber: {
-        baseUrl: base(raw.VIBER_API_URL, 'viber'),
-        token: raw.VIBER_AUTH_TOKEN,
-        concurrency: raw.VIBER_CONCURRENCY,
-        ratePerSecond: raw.VIBER_RATE_PER_SECOND,
-        senderName: raw.VIBER_SENDER_NAME
-      }
+      telegram: messengerSettings(raw, 'telegram'),
+      whatsapp: { ...messengerSettings(raw, 'whatsapp'), phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID, apiVersion: raw.WHATSAPP_API_VERSION },
+      viber: { ...messengerSettings(raw, 'viber'), senderName: raw.VIBER_SENDER_NAME }
     }
   }
 }
+
+export type Config = ReturnType<typeof loadConfig>
+export type MessengerSettings = Config['messengers']
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
 export function isLoopback (host: string): boolean {
@@ -318,59 +286,3 @@ export function redisCredentials (redis: Config['redis']): { username?: string, 
     ...(redis.password !== undefined && { password: redis.password })
   }
 }
-
-/** Database used when MONGODB_URL names none. */
-export const DEFAULT_MONGODB_DATABASE = 'fanout'
-
-function mongoSettings (url: string): { url: string, database: string } {
-  let path: string
-  try {
-    // MongoDB's own parser: replica-set URLs (several hosts) are not WHATWG URLs.
-    path = new ConnectionString(url).pathname
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: MONGODB_URL is not a MongoDB connection string (${(err as Error).message})`)
-  }
-  return { url, database: decodeURIComponent(path.replace(/^\//, '')) || DEFAULT_MONGODB_DATABASE }
-}
-
-/** Secrets that must never reach a log line (pino redaction paths). */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-viber-auth-token"]',
-  'headers.authorization',
-  '*.authorization',
-  '*.token',
-  '*.password',
-  '*.key',
-  '*.adminKey',
-  'config.redis.url'
-]
-
-/**
- * Fastify options shared by the process (`server.ts`) and the tests, so the
- * two never drift apart.
- */
-export function serverOptions (config: Config): FastifyServerOptions {
-  return {
-    logger: {
-      level: config.logLevel,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
-    },
-    // One log line per request is written in the onResponse hook (app.ts), with the request id.
-    logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
-    bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
-    // Longer than any valid path parameter (a contact name is at most 100 characters, as UTF-8 percent-encoding
-    // up to 12 times that), so an over-long one reaches the route's schema and gets our 400 naming it.
-    routerOptions: { maxParamLength: 2000 },
-    frameworkErrors,
-    // Enough for the slowest client of a self-hosted service; keeps slowloris out.
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 5_000,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle'
-  }
-}
-

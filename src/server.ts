@@ -6,7 +6,8 @@
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import app from './app.js'
-import { ConfigError, loadConfig, loadDotEnv, serverOptions, type Config } from './config.js'
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js'
+import { serverOptions } from './server-options.js'
 import { withProcessLog } from './process-log.js'
 
 export async function start (config: Config) {

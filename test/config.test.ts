@@ -1,6 +1,8 @@
 /** Configuration: defaults that work out of the box, and settings that refuse to start, naming the variable. */
 import t from 'tap'
-import { checkAuthSettings, DEFAULT_MONGODB_DATABASE, loadConfig, serverOptions } from '../src/config.js'
+import { checkAuthSettings, DEFAULT_MONGODB_DATABASE, loadConfig } from '../src/config.js'
+import { serverOptions } from '../src/server-options.js'
+import { loadMockConfig } from '../mock-messengers/config.js'
 
 const ADMIN_API_KEY = 'an-administrator-key-of-32-chars!'
 /** The settings as the service checks them before it starts. */
@@ -13,7 +15,9 @@ const load = (env: Record<string, string>) => {
 t.test('defaults: ports 8080/8081, Redis on loopback, every messenger at the bundled mock', async (t) => {
   const config = loadConfig({})
   t.match(config, { host: '127.0.0.1', port: 8080, role: 'all', timeZone: 'UTC', mongodb: undefined, redis: { url: 'redis://127.0.0.1:6379', prefix: 'fanout' } })
-  t.same(config.mock, { host: '127.0.0.1', port: 8081, log: false })
+  t.same(config.mock, { host: '127.0.0.1', port: 8081 })
+  t.match(loadMockConfig({}), { host: '127.0.0.1', port: 8081, options: { logger: false, tokens: { viber: config.messengers.viber.token } } },
+    'the mock listens there, with the service\'s tokens')
   t.equal(config.messengers.telegram.baseUrl, 'http://127.0.0.1:8081/telegram')
   t.equal(config.messengers.whatsapp.baseUrl, 'http://127.0.0.1:8081/whatsapp')
   t.equal(config.messengers.viber.baseUrl, 'http://127.0.0.1:8081/viber')
@@ -50,6 +54,8 @@ t.test('a bad setting stops the start with a message naming it', async (t) => {
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
   }
+  t.throws(() => loadMockConfig({ MOCK_LOG: 'perhaps' }), { name: 'ConfigError', message: /MOCK_LOG/ }, 'the mock\'s own settings too')
+  t.throws(() => loadMockConfig({ MOCK_BEHAVIOUR: '{"viber": {"errorRate": 2}}' }), { name: 'ConfigError', message: /MOCK_BEHAVIOUR.viber.errorRate/ })
 })
 
 t.test('authentication is on by default, and there is no way to leave the network door open by accident', async (t) => {

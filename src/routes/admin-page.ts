@@ -1,8 +1,7 @@
 /**
  * The bundled web admin page: `GET /admin` (the HTML) and its script and
  * style sheet, plain files in `src/admin-page/` read once at start-up (from
- * the repository root, which is where they are in the source and the built
- * layout alike: tsc copies no .html/.js/.css).
+ * the source tree, in the built layout too: see source-path.ts).
  *
  * A browser signs in with HTTP Basic: a user as `user_name:API key`, the
  * administrator as `admin:<ADMIN_API_KEY>`. The page is at `/admin`, not
@@ -14,12 +13,12 @@
  * <body>); the script renders every piece of user data as text, and the
  * Content-Security-Policy allows no inline script or style at all.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { RequestErrors } from '../schemas/common.js'
+import { sourcePath } from '../source-path.js'
 
 const PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
@@ -27,17 +26,6 @@ const PAGE_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store'
-}
-
-/** The nearest directory above this module with a package.json: the repository root from src/routes and from dist/src/routes. */
-function repoRoot (): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error(`admin page: no package.json above ${fileURLToPath(import.meta.url)}`)
-    dir = parent
-  }
-  return dir
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -49,7 +37,7 @@ function roleOf (request: FastifyRequest): { role: 'admin' | 'user' | 'anonymous
 }
 
 const adminPage: FastifyPluginAsyncTypebox = async function (fastify) {
-  const dir = join(repoRoot(), 'src', 'admin-page')
+  const dir = sourcePath(import.meta.url, '..', 'admin-page')
   const read = (file: string) => readFileSync(join(dir, file), 'utf8')
   const html = read('index.html')
   const assets = {

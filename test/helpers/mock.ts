@@ -1,6 +1,8 @@
 /** The mock messengers for a test: the real mock server, listening on a free loopback port. */
 import type { Test } from 'tap'
-import { buildMock, type Behaviour, type MockOptions, type ReceivedMessage } from '../../mock-messengers/app.js'
+import { buildMock, type ReceivedMessage } from '../../mock-messengers/app.js'
+import type { Behaviour } from '../../mock-messengers/behaviour.js'
+import type { MockOptions } from '../../mock-messengers/config.js'
 import type { Messenger } from '../../src/messengers/messenger.js'
 
 /** The tokens and ids the service's configuration defaults to. */

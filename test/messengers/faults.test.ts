@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import type { Test } from 'tap'
-import { parseBehaviourConfig } from '../../mock-messengers/app.js'
+import { parseBehaviourConfig } from '../../mock-messengers/config.js'
 import { createAdapters } from '../../src/messengers/index.js'
 import type { MessengerAdapter, SendOutcome } from '../../src/messengers/adapter.js'
 import { MESSENGERS, type Messenger } from '../../src/messengers/messenger.js'
@@ -16,7 +16,8 @@ const ADDRESS: Record<Messenger, string> = { telegram: '1001', whatsapp: '+15551
 
 async function setup (t: Test, env: Record<string, string> = {}): Promise<{ mock: TestMock, adapters: Record<Messenger, MessengerAdapter> }> {
   const mock = await startMock(t, { behaviour: { viber: { reject: false } } })
-  const adapters = createAdapters(testConfig('unused', mock, env))
+  const config = testConfig('unused', mock, env)
+  const adapters = createAdapters(config.messengers, config.delivery.sendTimeoutMs)
   t.teardown(async () => { await Promise.all(MESSENGERS.map((m) => adapters[m].close())) })
   return { mock, adapters }
 }

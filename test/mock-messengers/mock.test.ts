@@ -4,7 +4,9 @@
  */
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildMock, type MockOptions, DEFAULT_BEHAVIOUR } from '../../mock-messengers/app.js'
+import { buildMock } from '../../mock-messengers/app.js'
+import { DEFAULT_BEHAVIOUR } from '../../mock-messengers/behaviour.js'
+import type { MockOptions } from '../../mock-messengers/config.js'
 import { MOCK_CREDENTIALS } from '../helpers/mock.js'
 
 const TOKENS = MOCK_CREDENTIALS.tokens

@@ -5,6 +5,7 @@
  */
 import t from 'tap'
 import { build, eventually } from '../helpers/app.js'
+import { redisKeys } from '../../src/redis-keys.js'
 
 const ARTEM = { name: 'Artem', messangers: { telegram: 'ArtemZaitsev', whatsApp: '+799200828615', viber: '' } }
 
@@ -121,7 +122,7 @@ t.test('a send to nobody known creates nothing and says why', async (t) => {
   t.equal(res.statusCode, 200)
   t.match(res.json(), { success: false, deliveries: 0, unknown: ['Nobody'] })
   t.notOk(res.json().dispatch_id)
-  t.same(await redis.keys(`${prefix}:dispatch:*`), [], 'no dispatch was written')
+  t.same(await redis.keys(redisKeys(prefix).dispatch('*')), [], 'no dispatch was written')
 })
 
 t.test('the failed lookup is newest first, per user, and honours limit', async (t) => {
@@ -150,7 +151,7 @@ t.test('bad input gets a 4xx JSON error naming the problem, and nothing is writt
   // Everything but BullMQ's own bookkeeping (the outbox sweeper's schedule, stalled checks), which moves on its own.
   const snapshot = async () => {
     const keys = (await redis.keys(`${prefix}:*`)).filter((k) => !/:q:maintenance:|:stalled-check$|:marker$/.test(k)).sort()
-    return { keys, contacts: await redis.hgetall(`${prefix}:contacts:u`) }
+    return { keys, contacts: await redis.hgetall(redisKeys(prefix).contacts('u')) }
   }
   const before = await snapshot()
 

@@ -7,6 +7,7 @@ import t from 'tap'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { byName, type Contact } from '../../src/contacts/contact-store.js'
 import { build } from '../helpers/app.js'
+import { redisKeys } from '../../src/redis-keys.js'
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -223,7 +224,7 @@ t.test('bad input gets a 400 naming the field, and nothing is written', async (t
   const snapshot = async () => {
     // Everything but BullMQ's own bookkeeping, which moves on its own.
     const keys = (await redis.keys(`${prefix}:*`)).filter((k) => !/:q:|:stalled-check$|:marker$/.test(k)).sort()
-    return { keys, contacts: await redis.hgetall(`${prefix}:contacts:alice`), listed: (await req('GET', '/v1/contacts')).json() }
+    return { keys, contacts: await redis.hgetall(redisKeys(prefix).contacts('alice')), listed: (await req('GET', '/v1/contacts')).json() }
   }
   const before = await snapshot()
 

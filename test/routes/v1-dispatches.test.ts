@@ -6,7 +6,8 @@
  */
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { requestFingerprint } from '../../src/routes/v1/idempotency.js'
+import { requestFingerprint } from '../../src/idempotency/idempotency-store.js'
+import { redisKeys } from '../../src/redis-keys.js'
 import { build, eventually } from '../helpers/app.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -160,7 +161,7 @@ t.test('windows: both times past is a 422; a past send_at with a future expires_
   const now = await dispatch(app, { text: 'Starts now', contacts: ['Lera'], messengers: ['telegram'], send_at: past, expires_at: future })
   t.match(now, { state: 'queued', send_at: past, expires_at: future })
   t.match(await settled(app, now.id), { counts: { delivered: 1 } })
-  t.equal((await app.redis.keys(`${app.config.redis.prefix}:dispatch:*`)).length, 1, 'nothing was written for the refused ones')
+  t.equal((await app.redis.keys(app.redisKeys.dispatch('*'))).length, 1, 'nothing was written for the refused ones')
 })
 
 t.test('cancel racing with sending never yields two terminal states, and cancelled legs are never sent', async (t) => {
@@ -238,7 +239,7 @@ t.test('idempotency: a replay answers the first answer; another body is a 422; a
   t.same(both.map((r) => r.statusCode).sort(), both.some((r) => r.statusCode === 409) ? [202, 409] : [202, 202])
   t.equal((await call(app, 'GET', '/v1/dispatches')).json().dispatches.length, 2, 'still only one dispatch for the key')
   // In flight, deterministically: the first request's claim, as a process mid-request leaves it.
-  await redis.set(`${prefix}:idempotency:alice:order-3`, JSON.stringify({ fingerprint: requestFingerprint(body) }), 'EX', 60)
+  await redis.set(redisKeys(prefix).idempotency('alice', 'order-3'), JSON.stringify({ fingerprint: requestFingerprint(body) }), 'EX', 60)
   const inFlight = await call(app, 'POST', '/v1/dispatches', body, { 'idempotency-key': 'order-3' })
   t.equal(inFlight.statusCode, 409)
   t.equal(inFlight.json().error.code, 'REQUEST_IN_FLIGHT')

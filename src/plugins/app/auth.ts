@@ -28,7 +28,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Compile } from 'typebox/compile'
 import { checkAuthSettings } from '../../config.js'
-import { forbidden, unauthenticated } from '../../errors.js'
+import { forbidden, invalidField, unauthenticated } from '../../errors.js'
 import { UserName } from '../../schemas/common.js'
 import { createUserStore, sha256, type UserStore } from '../../users/user-store.js'
 
@@ -167,4 +167,18 @@ const userNameCheck = Compile(UserName)
 /** Whether `name` can be a user's name (it becomes part of Redis keys). */
 export function isUserName (name: unknown): name is string {
   return typeof name === 'string' && userNameCheck.Check(name)
+}
+
+/** With AUTH=off, names the user a /v1 request acts for; with a key, if given, it must name the key's owner. */
+export const USER_HEADER = 'x-user-name'
+
+/** The X-User-Name header: required with AUTH=off, and when given with a key it must name the key's owner. */
+export async function userFromHeader (request: FastifyRequest): Promise<void> {
+  const given = request.headers[USER_HEADER]
+  if (given === undefined || given === '') {
+    if (request.userName === '') throw invalidField(USER_HEADER, 'header is required: the user the request acts for (AUTH is off)')
+    return
+  }
+  if (!isUserName(given)) throw invalidField(USER_HEADER, 'header must be 1-64 letters, digits, `.`, `_`, `@` or `-`')
+  actAs(request, given, USER_HEADER)
 }

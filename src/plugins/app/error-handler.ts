@@ -54,7 +54,7 @@ export function errorBody (request: FastifyRequest, code: string, message: strin
 /**
  * Errors Fastify meets before a route is chosen (a path that is not valid
  * percent-encoding, a path parameter past maxParamLength): the server option
- * `frameworkErrors` (serverOptions in config.ts) answers them in the same shape.
+ * `frameworkErrors` (serverOptions in server-options.ts) answers them in the same shape.
  */
 const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_BAD_URL: 'the path is not valid percent-encoding',

@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
-import { USER_HEADER } from '../../routes/v1/index.js'
+import { USER_HEADER } from './auth.js'
 import { ErrorBody } from '../../schemas/common.js'
 
 /** Every route but these needs credentials. */

@@ -15,7 +15,7 @@ import { MESSENGERS } from '../../messengers/messenger.js'
 
 export default fp(async function senders (fastify) {
   const { config, redisKeys } = fastify
-  const adapters = createAdapters(config)
+  const adapters = createAdapters(config.messengers, config.delivery.sendTimeoutMs)
   const connections: Redis[] = []
   // Workers block on their connection; BullMQ requires them to retry forever rather than fail a command.
   const connect = (name: string) => {

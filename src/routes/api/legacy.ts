@@ -10,8 +10,9 @@ import { invalidField } from '../../errors.js'
 import { actAs } from '../../plugins/app/auth.js'
 import { RequestErrors } from '../../schemas/common.js'
 import { emptyBodyAsObject } from '../empty-body.js'
-import { epochToLegacyTime, legacyTimeToEpoch } from '../../legacy-time.js'
-import { normalizeAddress, type Messenger } from '../../messengers/messenger.js'
+import { checkedMessengerId } from '../../contacts/contact-checks.js'
+import type { Messenger } from '../../messengers/messenger.js'
+import { epochToLegacyTime, legacyTimeToEpoch } from './legacy-time.js'
 import {
   ContactsAnswer, CreateContactBody, DeleteContactBody, FailedAnswer, FailedBody, FailedQuery,
   LegacyError, SendAnswer, SendBody, Success, UserBody, UserQuery
@@ -47,11 +48,9 @@ function contactFrom (body: CreateContactBody['contact']): Contact {
   ]
   const contact: Contact = { name: body.name }
   for (const [messenger, key, raw] of given) {
-    const id = raw?.trim() ?? ''
-    if (id === '') continue
-    const checked = normalizeAddress(messenger, id)
-    if (!checked.ok) throw invalidField(`contact.messangers.${key}`, checked.reason)
-    contact[messenger] = id
+    // "" means no id on that messenger, as in the origin system.
+    if (raw === undefined || raw.trim() === '') continue
+    contact[messenger] = checkedMessengerId(messenger, raw, `contact.messangers.${key}`)
   }
   return contact
 }

@@ -5,11 +5,11 @@
  * user's book, so another user's contact answers 404 like a missing one.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IANAZone } from 'luxon'
 import { Value } from 'typebox/value'
+import { checkedMessengerId, checkedTimeZone } from '../../contacts/contact-checks.js'
 import { compactContact, compactTags, type Contact, type ContactPatch } from '../../contacts/contact-store.js'
 import { conflict, invalidField, notFound } from '../../errors.js'
-import { MESSENGERS, normalizeAddress, type Messenger } from '../../messengers/messenger.js'
+import { MESSENGERS } from '../../messengers/messenger.js'
 import { ContactName, ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
   Contact as ContactAnswer, ContactList, ContactListQuery, ContactParams, DEFAULT_PAGE, MAX_TAGS,
@@ -18,25 +18,12 @@ import {
 
 const tags = ['contacts']
 
-/** An id as given (trimmed), once the messenger's rules accept it; the senders normalize it when they send. */
-function checkedId (messenger: Messenger, raw: string): string {
-  const id = raw.trim()
-  const checked = normalizeAddress(messenger, id)
-  if (!checked.ok) throw invalidField(messenger, checked.reason)
-  return id
-}
-
-function checkedTimeZone (zone: string): string {
-  if (!IANAZone.isValidZone(zone)) throw invalidField('timezone', `must be an IANA time zone such as Europe/Moscow, got "${zone}"`)
-  return zone
-}
-
 /** The contact of a POST or PUT body, every field checked. */
 function contactFrom (name: string, body: Omit<NewContactBody, 'name'>): Contact {
   const contact: Contact = { name }
   for (const messenger of MESSENGERS) {
     const raw = body[messenger]
-    if (raw !== undefined) contact[messenger] = checkedId(messenger, raw)
+    if (raw !== undefined) contact[messenger] = checkedMessengerId(messenger, raw)
   }
   const kept = compactTags(body.tags)
   if (kept !== undefined) contact.tags = kept
@@ -49,7 +36,7 @@ function patchFrom (body: PatchContactBody): ContactPatch {
   const changes: ContactPatch = {}
   for (const messenger of MESSENGERS) {
     const raw = body[messenger]
-    if (raw !== undefined) changes[messenger] = raw === null ? null : checkedId(messenger, raw)
+    if (raw !== undefined) changes[messenger] = raw === null ? null : checkedMessengerId(messenger, raw)
   }
   if (body.tags !== undefined) changes.tags = body.tags === null ? null : compactTags(body.tags) ?? null
   if (body.timezone !== undefined) changes.timezone = body.timezone === null ? null : checkedTimeZone(body.timezone)

@@ -4,26 +4,20 @@
  * cancelled or redriven; finished history purged.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyInstance } from 'fastify'
-import { conflict, notFound } from '../../errors.js'
+import { conflict } from '../../errors.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
   CancelReport, Delivery, DeliveryList, DeliveryListQuery, DeliveryParams, PurgeQuery, Purged, RedriveReport
 } from '../../schemas/dispatches.js'
+import { ownedBy } from './owned.js'
 import { cancelReport, deliveryView, redriveReport } from './views.js'
 
 const tags = ['deliveries']
 
-/** The delivery, if it is the user's; another user's id answers exactly like one that does not exist. */
-async function ownDelivery (fastify: FastifyInstance, user: string, id: string) {
-  const delivery = await fastify.deliveries.get(id)
-  if (delivery === undefined || delivery.user !== user) throw notFound(`no delivery ${id}`)
-  return delivery
-}
-
 const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
   const { dispatcher } = fastify
   const store = fastify.deliveries
+  const ownDelivery = async (user: string, id: string) => ownedBy(user, await store.get(id), `delivery ${id}`)
 
   fastify.get('/', {
     schema: {
@@ -71,7 +65,7 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
       params: DeliveryParams,
       response: { 200: Delivery, 404: ErrorBody, ...RequestErrors }
     }
-  }, async (request) => deliveryView(await ownDelivery(fastify, request.userName, request.params.id)))
+  }, async (request) => deliveryView(await ownDelivery(request.userName, request.params.id)))
 
   fastify.post('/:id/cancel', {
     schema: {
@@ -81,7 +75,7 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: CancelReport, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
-    await ownDelivery(fastify, request.userName, request.params.id)
+    await ownDelivery(request.userName, request.params.id)
     return cancelReport(await dispatcher.cancel([request.params.id]))
   })
 
@@ -93,7 +87,7 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: RedriveReport, 404: ErrorBody, 409: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
-    const delivery = await ownDelivery(fastify, request.userName, request.params.id)
+    const delivery = await ownDelivery(request.userName, request.params.id)
     const report = redriveReport(await dispatcher.redrive([delivery.id]))
     if (report.redriven.length === 0) {
       throw conflict('NOT_FAILED', `delivery ${delivery.id} is ${report.not_failed[0]?.state ?? delivery.state}; only failed deliveries are redriven`)

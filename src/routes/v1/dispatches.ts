@@ -4,27 +4,20 @@
  * redrive its failures.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyInstance } from 'fastify'
-import { invalidField, notFound, unprocessable } from '../../errors.js'
+import { invalidField, unprocessable } from '../../errors.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
   CancelReport, Dispatch, DispatchAccepted, DispatchList, DispatchListQuery, DispatchParams,
   IdempotencyHeaders, NewDispatchBody, RedriveReport
 } from '../../schemas/dispatches.js'
-import { idempotent } from './idempotency.js'
+import { ownedBy } from './owned.js'
 import { cancelReport, dispatchView, redriveReport } from './views.js'
 
 const tags = ['dispatches']
 
-/** The dispatch, if it is the user's; another user's id answers exactly like one that does not exist. */
-async function ownDispatch (fastify: FastifyInstance, user: string, id: string) {
-  const dispatch = await fastify.deliveries.getDispatch(id)
-  if (dispatch === undefined || dispatch.user !== user) throw notFound(`no dispatch ${id}`)
-  return dispatch
-}
-
 const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
   const { dispatcher, deliveries } = fastify
+  const ownDispatch = async (user: string, id: string) => ownedBy(user, await deliveries.getDispatch(id), `dispatch ${id}`)
 
   async function accept (user: string, body: NewDispatchBody) {
     const { text, contacts, tags: tagFilter, all_contacts: allContacts, addresses, messengers } = body
@@ -75,7 +68,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
     const key = request.headers['idempotency-key']
     const answer = key === undefined
       ? { ...await accept(user, request.body), replayed: false }
-      : await idempotent(fastify.redis, fastify.redisKeys.idempotency(user, key), request.body, async () => await accept(user, request.body))
+      : await fastify.idempotency.run(user, key, request.body, async () => await accept(user, request.body))
     const body = answer.body as Awaited<ReturnType<typeof accept>>['body']
     if (answer.replayed) reply.header('idempotent-replayed', 'true')
     return reply.status(answer.status).header('location', `/v1/dispatches/${body.id}`).send(body)
@@ -109,7 +102,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       params: DispatchParams,
       response: { 200: Dispatch, 404: ErrorBody, ...RequestErrors }
     }
-  }, async (request) => dispatchView(await ownDispatch(fastify, request.userName, request.params.id)))
+  }, async (request) => dispatchView(await ownDispatch(request.userName, request.params.id)))
 
   fastify.post('/:id/cancel', {
     schema: {
@@ -120,7 +113,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: CancelReport, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
-    await ownDispatch(fastify, request.userName, request.params.id)
+    await ownDispatch(request.userName, request.params.id)
     return cancelReport(await dispatcher.cancel(await deliveries.deliveryIds(request.params.id)))
   })
 
@@ -133,7 +126,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: RedriveReport, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
-    await ownDispatch(fastify, request.userName, request.params.id)
+    await ownDispatch(request.userName, request.params.id)
     return redriveReport(await dispatcher.redrive(await deliveries.deliveryIds(request.params.id)))
   })
 }

@@ -4,7 +4,7 @@
  * Python's datetime() allowed the origin system's users): they count as 0.
  */
 import { DateTime } from 'luxon'
-import { invalidField } from './errors.js'
+import { invalidField } from '../../errors.js'
 
 const PARTS = [
   { name: 'year', min: 1970, max: 9999 },

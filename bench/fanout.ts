@@ -57,7 +57,7 @@ for (let i = 0; ; i++) {
 }
 
 /** A /v1 call as the bench user; anything but a 2xx is an error (a benchmark must not count failures as work). */
-async function v1 (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function v1 (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, any>> {
   const res = await request(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json', 'x-user-name': 'bench' },
@@ -81,7 +81,7 @@ const acceptedMs = performance.now() - started
 
 // While it is being delivered, read its progress as a client would, and time each read.
 const detailMs: number[] = []
-let detail: Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+let detail: Record<string, any>
 for (;;) {
   const t0 = performance.now()
   detail = await v1('GET', `/v1/dispatches/${String(sent.id)}`)

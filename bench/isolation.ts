@@ -19,8 +19,6 @@ import type { BehaviourConfig } from '../mock-messengers/behaviour.js'
 const CONTACTS = Number(process.env.CONTACTS ?? 300)
 const TOKENS = { telegram: 'mock-telegram-token', whatsapp: 'mock-whatsapp-token', viber: 'mock-viber-token' }
 
-
-
 function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
 }

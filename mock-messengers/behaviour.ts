@@ -44,4 +44,3 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   outage: 'none',
   garbage: 'none'
 }
-

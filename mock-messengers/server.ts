@@ -4,7 +4,7 @@
  * out of the box.
  */
 import closeWithGrace from 'close-with-grace'
-import { ConfigError, loadDotEnv } from '../src/config.js'
+import { loadDotEnv } from '../src/config.js'
 import { buildMock } from './app.js'
 import { loadMockConfig } from './config.js'
 

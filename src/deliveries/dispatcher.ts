@@ -197,8 +197,13 @@ export function createDispatcher (deps: {
       }
       // One line for the whole dispatch: its deliveries are `${dispatch}.00000` and up.
       log.info({
-        dispatch: id, user: request.user, deliveries: planned.length, suppressed, state: scheduled ? 'scheduled' : 'queued',
-        sendAt: new Date(sendAt).toISOString(), ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt).toISOString() })
+        dispatch: id,
+        user: request.user,
+        deliveries: planned.length,
+        suppressed,
+        state: scheduled ? 'scheduled' : 'queued',
+        sendAt: new Date(sendAt).toISOString(),
+        ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt).toISOString() })
       }, 'dispatch accepted')
       return { dispatchId: id, deliveries: planned.length, suppressed, unknown, withoutAddresses, scheduled }
     },

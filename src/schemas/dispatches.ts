@@ -145,4 +145,3 @@ export const IdempotencyHeaders = Type.Object({
     description: 'Makes a retry safe: the same key with the same body answers the first answer (for 24 h)'
   }))
 })
-

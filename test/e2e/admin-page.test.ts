@@ -12,7 +12,7 @@ import { request } from 'undici'
 import { ADMIN_KEY, AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { bearer, createUser } from '../helpers/auth.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const browser: Browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',

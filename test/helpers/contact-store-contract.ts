@@ -277,8 +277,12 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
   t.test('create writes a new contact with every field; a taken name is false and changes nothing', async (t) => {
     const store = await makeStore(t)
     const artem: Contact = {
-      name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+799200828615', viber: 'jc9HsWTZ2Yf2NkRZ8KcNug==',
-      tags: ['family', 'team:core'], timezone: 'Europe/Moscow'
+      name: 'Artem',
+      telegram: 'ArtemZaitsev',
+      whatsapp: '+799200828615',
+      viber: 'jc9HsWTZ2Yf2NkRZ8KcNug==',
+      tags: ['family', 'team:core'],
+      timezone: 'Europe/Moscow'
     }
     t.equal(await store.create('u', artem), true, 'a new name is created')
     t.strictSame(await store.get('u', 'Artem'), artem, 'get gives every field back')

@@ -170,10 +170,10 @@ t.test('Viber', async (t) => {
     const body = `{"status":0,"status_message":"ok","message_token":${token},"chat_hostname":"SN-CHAT-01_","billing_status":1}`
     t.same(classifyViber(200, body), { result: 'delivered', providerMessageId: token })
 
-    const spaced = `{ "status" : 0, "status_message" : "ok", "message_token" : 9223372036854775807, "chat_hostname" : "SN-CHAT-01_" }`
+    const spaced = '{ "status" : 0, "status_message" : "ok", "message_token" : 9223372036854775807, "chat_hostname" : "SN-CHAT-01_" }'
     t.same(classifyViber(200, spaced), { result: 'delivered', providerMessageId: '9223372036854775807' }, 'with whitespace around the colon')
 
-    const first = `{"message_token":5741311803571721087,"status":0,"status_message":"ok"}`
+    const first = '{"message_token":5741311803571721087,"status":0,"status_message":"ok"}'
     t.same(classifyViber(200, first), { result: 'delivered', providerMessageId: token }, 'with the token before the status')
   })
 

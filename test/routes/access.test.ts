@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto'
 import { AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { ADMIN, basic, bearer, createUser, issueKey, type TestUser } from '../helpers/auth.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 /** Strings only the victim's data holds (never in a URL or body the attacker sends). */

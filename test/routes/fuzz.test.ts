@@ -12,7 +12,7 @@ import { request } from 'undici'
 import { AUTH_ENV, ADMIN_KEY, build } from '../helpers/app.js'
 import { createUser, issueKey } from '../helpers/auth.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 150)
 

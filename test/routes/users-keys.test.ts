@@ -9,7 +9,7 @@ import { AUTH_ENV, build } from '../helpers/app.js'
 import { ADMIN, basic, bearer, createUser, issueKey } from '../helpers/auth.js'
 import { MAX_ACTIVE_KEYS } from '../../src/users/user-store.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 t.test('a user and its first key: created by the administrator, the key shown once and kept only as a hash', async (t) => {
   const { app, redis, prefix } = await build(t, { env: AUTH_ENV })

@@ -46,8 +46,12 @@ t.test('a contact is created, read, replaced, patched and removed', async (t) =>
   const { app } = await build(t)
   const req = as(app, 'alice')
   const artem = {
-    name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+799200828615', viber: 'jc9HsWTZ2Yf2NkRZ8KcNug==',
-    tags: ['family', 'team:core'], timezone: 'Europe/Moscow'
+    name: 'Artem',
+    telegram: 'ArtemZaitsev',
+    whatsapp: '+799200828615',
+    viber: 'jc9HsWTZ2Yf2NkRZ8KcNug==',
+    tags: ['family', 'team:core'],
+    timezone: 'Europe/Moscow'
   }
 
   let res = await req('POST', '/v1/contacts', artem)

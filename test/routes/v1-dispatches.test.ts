@@ -10,7 +10,7 @@ import { requestFingerprint } from '../../src/idempotency/idempotency-store.js'
 import { redisKeys } from '../../src/redis-keys.js'
 import { build, eventually } from '../helpers/app.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const USER = { 'x-user-name': 'alice' }
 

@@ -79,41 +79,42 @@ export default fp(async function metrics (fastify: FastifyInstance) {
     registers: [registry]
   })
   const breakers = new Map<Messenger, BreakerView>()
-  new Gauge({ // eslint-disable-line no-new
+  // Gauges read at each scrape (`collect`): nothing holds them but our registry (`registers: []`: not prom-client's global one).
+  registry.registerMetric(new Gauge({
+    registers: [],
     name: 'fanout_circuit_state',
     help: 'A messenger\'s circuit breaker in this process: 0 closed, 1 half-open, 2 open (its deliveries wait, using no attempts)',
     labelNames: ['messenger'] as const,
-    registers: [registry],
     collect () {
       for (const [messenger, breaker] of breakers) this.set({ messenger }, breaker.opened ? 2 : breaker.halfOpen ? 1 : 0)
     }
-  })
+  }))
 
   const { sendQueues, dispatchQueue, deliveries } = fastify
   const queues = [...Object.values(sendQueues), dispatchQueue]
-  new Gauge({ // eslint-disable-line no-new
+  registry.registerMetric(new Gauge({
+    registers: [],
     name: 'fanout_queue_jobs',
     help: 'Jobs in each queue by state, for the whole service (the same from every process)',
     labelNames: ['queue', 'state'] as const,
-    registers: [registry],
     async collect () {
       const counts = await Promise.all(queues.map(async (queue) => await queue.getJobCounts(...QUEUE_STATES)))
       queues.forEach((queue, i) => {
         for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[i]![state] ?? 0)
       })
     }
-  })
-  new Gauge({ // eslint-disable-line no-new
+  }))
+  registry.registerMetric(new Gauge({
+    registers: [],
     name: 'fanout_deliveries',
     help: 'Deliveries held (until retention purges them) by state, over all users, for the whole service (the same from every process)',
     labelNames: ['state'] as const,
-    registers: [registry],
     async collect () {
       const users = await deliveries.users()
       const totals = await Promise.all(users.map(async (user) => await deliveries.stateCounts(user)))
       for (const state of DELIVERY_STATES) this.set({ state }, totals.reduce((sum, counts) => sum + counts[state], 0))
     }
-  })
+  }))
 
   fastify.decorate('metrics', {
     registry,

@@ -28,7 +28,14 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
     const sendAt = body.send_at === undefined ? now : Date.parse(body.send_at)
     const expiresAt = body.expires_at === undefined ? undefined : Date.parse(body.expires_at)
     const result = await dispatcher.dispatch({
-      user, text, sendAt, contacts, tags: tagFilter, allContacts, addresses, messengers,
+      user,
+      text,
+      sendAt,
+      contacts,
+      tags: tagFilter,
+      allContacts,
+      addresses,
+      messengers,
       ...(expiresAt !== undefined && { expiresAt })
     })
     if (result.dispatchId === undefined) {

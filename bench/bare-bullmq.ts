@@ -6,7 +6,7 @@
  */
 import { Queue, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { MESSENGERS } from '../src/messengers/messenger.js'
+import { MESSENGERS } from '../src/model/messenger.js'
 import { redisClient } from './support.js'
 
 export interface BareQueues {

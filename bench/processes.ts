@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import type { BehaviourConfig, Behaviour } from '../mock-messengers/behaviour.js'
-import type { Messenger } from '../src/messengers/messenger.js'
+import type { Messenger } from '../src/model/messenger.js'
 import { freePort, redisUrl, sleep } from './support.js'
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..')

@@ -15,7 +15,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../src/messengers/messenger.js'
+import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../src/model/messenger.js'
 import { BehaviourChange, DEFAULT_BEHAVIOUR, type Behaviour } from './behaviour.js'
 import type { MockOptions } from './config.js'
 

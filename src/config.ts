@@ -12,8 +12,8 @@ import envSchema from 'env-schema'
 import { Type, type Static, type TSchema } from 'typebox'
 import { IANAZone } from 'luxon'
 import { ConnectionString } from 'mongodb-connection-string-url'
-import { MAX_DELIVERIES_PER_DISPATCH } from './deliveries/delivery.js'
-import { MESSENGERS, type Messenger } from './messengers/messenger.js'
+import { MAX_DELIVERIES_PER_DISPATCH } from './model/delivery.js'
+import { MESSENGERS, type Messenger } from './model/messenger.js'
 
 const Port = (fallback: number) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback })
 const Positive = (fallback: number) => Type.Integer({ minimum: 1, default: fallback })
@@ -255,7 +255,6 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
 }
 
 export type Config = ReturnType<typeof loadConfig>
-export type MessengerSettings = Config['messengers']
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
 export function isLoopback (host: string): boolean {

@@ -6,7 +6,7 @@
  */
 import { IANAZone } from 'luxon'
 import { invalidField } from '../errors.js'
-import { normalizeAddress, type Messenger } from '../messengers/messenger.js'
+import { normalizeAddress, type Messenger } from '../model/messenger.js'
 
 /** A messenger id as given (trimmed), once the messenger's rules accept it; the senders normalize it when they send. */
 export function checkedMessengerId (messenger: Messenger, raw: string, field: string = messenger): string {

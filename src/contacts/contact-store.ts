@@ -4,7 +4,7 @@
  * against each implementation, so they cannot drift apart.
  */
 import { unprocessable } from '../errors.js'
-import { MESSENGERS, type Messenger } from '../messengers/messenger.js'
+import { MESSENGERS, type Messenger } from '../model/messenger.js'
 
 /** A messenger id as the user gave it; absent when the contact has none there. */
 export type ContactAddresses = Partial<Record<Messenger, string>>

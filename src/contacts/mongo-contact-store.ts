@@ -9,7 +9,7 @@ import {
   byName, compactContact, compactFilter, compactPatch,
   contactBookFull, type Contact, type ContactStore, type ContactStoreOptions, type TagFilter
 } from './contact-store.js'
-import { MESSENGERS } from '../messengers/messenger.js'
+import { MESSENGERS } from '../model/messenger.js'
 
 interface ContactDocument {
   user: string

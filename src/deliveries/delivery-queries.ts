@@ -9,12 +9,12 @@
  */
 import type { Redis } from 'ioredis'
 import { encodeTime } from 'ulid'
-import type { Messenger } from '../messengers/messenger.js'
+import type { Messenger } from '../model/messenger.js'
 import type { RedisKeys } from '../redis-keys.js'
 import {
   deliveryId, deliveryIndexOf, dispatchOf, isTerminal,
   type Delivery, type DeliveryState, type Dispatch, type StateCounts
-} from './delivery.js'
+} from '../model/delivery.js'
 import { countsOf, SHARED_DISPATCH_FIELDS, toDelivery, toDispatch } from './delivery-records.js'
 
 /** How many ids one script call or one pipelined read handles: bounds how long Redis is busy at a time. */

@@ -4,8 +4,8 @@
  * the scripts' answers read back.
  */
 import { createHash } from 'node:crypto'
-import { isMessenger, type Messenger } from '../messengers/messenger.js'
-import { dispatchOf, DELIVERY_STATES, type Delivery, type DeliveryState, type Dispatch, type StateCounts } from './delivery.js'
+import { isMessenger, type Messenger } from '../model/messenger.js'
+import { dispatchOf, DELIVERY_STATES, type Delivery, type DeliveryState, type Dispatch, type StateCounts } from '../model/delivery.js'
 
 /** A script's answer, as ioredis gives it. */
 export type Reply = string | number | null | Reply[]

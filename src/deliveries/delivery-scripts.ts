@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
 import { sourcePath } from '../source-path.js'
-import { luaDeliveryModel } from './delivery.js'
+import { luaDeliveryModel } from '../model/delivery.js'
 import type { Reply } from './delivery-records.js'
 
 const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'delivery', { 'delivery-model': luaDeliveryModel() })

@@ -9,12 +9,12 @@
  */
 import type { Redis } from 'ioredis'
 import { encodeTime } from 'ulid'
-import { isMessenger, type Messenger } from '../messengers/messenger.js'
+import { isMessenger, type Messenger } from '../model/messenger.js'
 import type { RedisKeys } from '../redis-keys.js'
 import {
   dispatchOf, PENDING_STATES, TERMINAL_STATES,
   type DeliveryState, type NewDelivery, type NewDispatch, type TerminalState
-} from './delivery.js'
+} from '../model/delivery.js'
 import { CHUNK, createDeliveryQueries, type DeliveryQueries } from './delivery-queries.js'
 import { fieldPairs, startResult, textFingerprint, type StartResult, type TransitionFields } from './delivery-records.js'
 import { withDeliveryScripts } from './delivery-scripts.js'

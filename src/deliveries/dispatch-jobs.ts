@@ -13,7 +13,7 @@
 import { Queue, Worker, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Messenger } from '../messengers/messenger.js'
+import type { Messenger } from '../model/messenger.js'
 import type { DeliveryStore } from './delivery-store.js'
 import { enqueueDeliveries, type SendQueues } from './send-queues.js'
 

@@ -15,8 +15,8 @@
  */
 import { Queue, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { MESSENGERS, type Messenger } from '../messengers/messenger.js'
-import { deliveryId, deliveryIndexOf, dispatchOf } from './delivery.js'
+import { MESSENGERS, type Messenger } from '../model/messenger.js'
+import { deliveryId, deliveryIndexOf, dispatchOf } from '../model/delivery.js'
 import type { WaitingDelivery } from './delivery-store.js'
 
 /** A send job carries nothing (its id names the delivery, whose record holds the rest); a batch its dispatch and delivery indexes. */

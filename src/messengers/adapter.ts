@@ -5,7 +5,7 @@
  * lives here too.
  */
 import { Pool } from 'undici'
-import type { Messenger } from './messenger.js'
+import type { Messenger } from '../model/messenger.js'
 
 export interface SendRequest {
   address: string

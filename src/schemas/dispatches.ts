@@ -4,8 +4,8 @@
  * cancel, redrive and purge.
  */
 import { Type, type Static } from 'typebox'
-import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH } from '../deliveries/delivery.js'
-import { MESSENGERS } from '../messengers/messenger.js'
+import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH } from '../model/delivery.js'
+import { MESSENGERS } from '../model/messenger.js'
 import { ContactName } from './common.js'
 import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
 

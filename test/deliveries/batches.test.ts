@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import type { Queue } from 'bullmq'
-import { deliveryId } from '../../src/deliveries/delivery.js'
+import { deliveryId } from '../../src/model/delivery.js'
 import { createDeliveryStore, type WaitingDelivery } from '../../src/deliveries/delivery-store.js'
 import { BATCH_JOB, BATCH_SPAN, SEND_JOB, enqueueDeliveries, type SendQueues } from '../../src/deliveries/send-queues.js'
 import { redisKeys } from '../../src/redis-keys.js'

@@ -6,7 +6,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { PassThrough } from 'node:stream'
-import { deliveryId } from '../../src/deliveries/delivery.js'
+import { deliveryId } from '../../src/model/delivery.js'
 import { build, eventually } from '../helpers/app.js'
 import { all, contacts, send } from '../helpers/legacy-sends.js'
 

@@ -6,7 +6,7 @@ import t from 'tap'
 import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { retryDelay } from '../../src/deliveries/send-worker.js'
-import { deliveryId, type Delivery } from '../../src/deliveries/delivery.js'
+import { deliveryId, type Delivery } from '../../src/model/delivery.js'
 import { build, eventually } from '../helpers/app.js'
 
 async function addContact (app: FastifyInstance, user: string, name: string, messangers: Record<string, string>) {

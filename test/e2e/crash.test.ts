@@ -5,7 +5,7 @@
  * least once, and a repeat carries the same idempotency key.
  */
 import t from 'tap'
-import { deliveryId } from '../../src/deliveries/delivery.js'
+import { deliveryId } from '../../src/model/delivery.js'
 import { redisKeys } from '../../src/redis-keys.js'
 import { eventually } from '../helpers/app.js'
 import { startMock } from '../helpers/mock.js'

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { redisKeys } from '../../src/redis-keys.js'
-import { deliveryId } from '../../src/deliveries/delivery.js'
+import { deliveryId } from '../../src/model/delivery.js'
 import { eventually } from '../helpers/app.js'
 import { startMock } from '../helpers/mock.js'
 import { runService } from '../helpers/processes.js'

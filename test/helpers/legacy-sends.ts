@@ -1,6 +1,6 @@
 /** A user's book and sends through the legacy API, in one process: the helpers the sending tests share. */
 import type { FastifyInstance } from 'fastify'
-import { deliveryId, type Delivery } from '../../src/deliveries/delivery.js'
+import { deliveryId, type Delivery } from '../../src/model/delivery.js'
 
 /** Adds contacts c0..c{count-1} to user `u`, with the messenger ids `ids(i)`; returns their names. */
 export async function contacts (app: FastifyInstance, count: number, ids: (i: number) => Record<string, string>): Promise<string[]> {

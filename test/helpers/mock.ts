@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { buildMock, type ReceivedMessage } from '../../mock-messengers/app.js'
 import type { Behaviour } from '../../mock-messengers/behaviour.js'
 import type { MockOptions } from '../../mock-messengers/config.js'
-import type { Messenger } from '../../src/messengers/messenger.js'
+import type { Messenger } from '../../src/model/messenger.js'
 
 /** The tokens and ids the service's configuration defaults to. */
 export const MOCK_CREDENTIALS = {

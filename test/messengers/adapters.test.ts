@@ -9,7 +9,7 @@ import type { MessengerAdapter, SendOutcome } from '../../src/messengers/adapter
 import { createTelegramAdapter } from '../../src/messengers/telegram.js'
 import { createViberAdapter } from '../../src/messengers/viber.js'
 import { createWhatsAppAdapter } from '../../src/messengers/whatsapp.js'
-import type { Messenger } from '../../src/messengers/messenger.js'
+import type { Messenger } from '../../src/model/messenger.js'
 import { MOCK_CREDENTIALS, startMock, type TestMock } from '../helpers/mock.js'
 
 const TOKENS = MOCK_CREDENTIALS.tokens

@@ -8,7 +8,7 @@ import type { Test } from 'tap'
 import { parseBehaviourConfig } from '../../mock-messengers/config.js'
 import { createAdapters } from '../../src/messengers/index.js'
 import type { MessengerAdapter, SendOutcome } from '../../src/messengers/adapter.js'
-import { MESSENGERS, type Messenger } from '../../src/messengers/messenger.js'
+import { MESSENGERS, type Messenger } from '../../src/model/messenger.js'
 import { testConfig } from '../helpers/app.js'
 import { startMock, type TestMock } from '../helpers/mock.js'
 

@@ -3,7 +3,7 @@
  * takes (shared MESSENGERS.md): `normalizeAddress` and `TEXT_LIMITS`.
  */
 import t, { type Test } from 'tap'
-import { MESSENGERS, TEXT_LIMITS, isMessenger, normalizeAddress, type Messenger } from '../../src/messengers/messenger.js'
+import { MESSENGERS, TEXT_LIMITS, isMessenger, normalizeAddress, type Messenger } from '../../src/model/messenger.js'
 
 function accepts (t: Test, messenger: Messenger, raw: string, expected: string) {
   t.same(normalizeAddress(messenger, raw), { ok: true, address: expected }, `${messenger} accepts ${JSON.stringify(raw)} as ${JSON.stringify(expected)}`)

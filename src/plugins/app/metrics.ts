@@ -15,9 +15,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { DELIVERY_STATES } from '../../deliveries/delivery.js'
+import { DELIVERY_STATES } from '../../model/delivery.js'
 import type { MessengerAdapter } from '../../messengers/adapter.js'
-import type { Messenger } from '../../messengers/messenger.js'
+import type { Messenger } from '../../model/messenger.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

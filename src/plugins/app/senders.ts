@@ -11,7 +11,7 @@ import { createDispatchWorker } from '../../deliveries/dispatch-jobs.js'
 import { startMaintenance } from '../../deliveries/maintenance.js'
 import { createSendWorker, type SendWorker } from '../../deliveries/send-worker.js'
 import { createAdapters } from '../../messengers/index.js'
-import { MESSENGERS } from '../../messengers/messenger.js'
+import { MESSENGERS } from '../../model/messenger.js'
 
 export default fp(async function senders (fastify) {
   const { config, redisKeys } = fastify

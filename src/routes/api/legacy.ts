@@ -11,7 +11,7 @@ import { actAs } from '../../plugins/app/auth.js'
 import { RequestErrors } from '../../schemas/common.js'
 import { emptyBodyAsObject } from '../empty-body.js'
 import { checkedMessengerId } from '../../contacts/contact-checks.js'
-import type { Messenger } from '../../messengers/messenger.js'
+import type { Messenger } from '../../model/messenger.js'
 import { epochToLegacyTime, legacyTimeToEpoch } from './legacy-time.js'
 import {
   ContactsAnswer, CreateContactBody, DeleteContactBody, FailedAnswer, FailedBody, FailedQuery,

@@ -9,7 +9,7 @@ import { Value } from 'typebox/value'
 import { checkedMessengerId, checkedTimeZone } from '../../contacts/contact-checks.js'
 import { compactContact, compactTags, type Contact, type ContactPatch } from '../../contacts/contact-store.js'
 import { conflict, invalidField, notFound } from '../../errors.js'
-import { MESSENGERS } from '../../messengers/messenger.js'
+import { MESSENGERS } from '../../model/messenger.js'
 import { ContactName, ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
   Contact as ContactAnswer, ContactList, ContactListQuery, ContactParams, DEFAULT_PAGE, MAX_TAGS,

@@ -1,5 +1,5 @@
 /** Records as the /v1 API shows them: snake_case, RFC 3339 times, absent rather than empty. */
-import type { Delivery, Dispatch } from '../../deliveries/delivery.js'
+import type { Delivery, Dispatch } from '../../model/delivery.js'
 import type { CancelOutcome, RedriveOutcome } from '../../deliveries/delivery-store.js'
 import type { DeliveryCancel } from '../../deliveries/dispatcher.js'
 import type { IssuedKey, KeyInfo, UserInfo } from '../../users/user-store.js'

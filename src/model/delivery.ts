@@ -5,7 +5,7 @@
  * terminal state. A delivery waiting for a retry is `queued` again, with its
  * attempts and last error kept. A redrive puts a `failed` one back to `queued`.
  */
-import type { Messenger } from '../messengers/messenger.js'
+import type { Messenger } from './messenger.js'
 
 export const TERMINAL_STATES = ['delivered', 'failed', 'cancelled', 'expired', 'suppressed'] as const
 export const PENDING_STATES = ['scheduled', 'queued', 'sending'] as const

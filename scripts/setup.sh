@@ -2,11 +2,12 @@
 # Installs what a fresh machine lacks, once: Node packages and the
 # Debian packages this run needs (redis-server when no REDIS_URL is given or
 # tests will run; curl for the tests that replay the origin curl examples;
-# chromium for the admin page's browser test).
+# chromium for the admin page's browser test; tmux for the terminal tests).
 # Then compiles the TypeScript. Run by `npm start` and `npm test`; safe to rerun.
 #   NEED_REDIS_SERVER=yes|no|auto   (auto: yes unless REDIS_URL is set)
 #   NEED_CURL=yes|no                (default no)
 #   NEED_CHROMIUM=yes|no            (default no; the test drives /usr/bin/chromium)
+#   NEED_TMUX=yes|no                (default no; tests read the screen of a real terminal)
 #   SKIP_BUILD=1                    (tests run the TypeScript directly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ fi
 if [ "$need_redis" = yes ] && ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
 if [ "${NEED_CURL:-no}" = yes ] && ! command -v curl >/dev/null 2>&1; then missing+=(curl); fi
 if [ "${NEED_CHROMIUM:-no}" = yes ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+if [ "${NEED_TMUX:-no}" = yes ] && ! command -v tmux >/dev/null 2>&1; then missing+=(tmux); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (apt-get)"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NEED_REDIS_SERVER=yes NEED_CURL=yes NEED_CHROMIUM=yes SKIP_BUILD=1 bash scripts/setup.sh
+NEED_REDIS_SERVER=yes NEED_CURL=yes NEED_CHROMIUM=yes NEED_TMUX=yes SKIP_BUILD=1 bash scripts/setup.sh
 npx tsc --noEmit -p tsconfig.json
 npx eslint .
 bash scripts/with-redis.sh npx tap "$@"

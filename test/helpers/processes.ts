@@ -10,7 +10,9 @@ import { freePort } from '../../scripts/free-port.js'
 import { TEST_ENV } from './app.js'
 import { REDIS_URL } from './redis.js'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The repository's root directory. */
+export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const root = repositoryRoot
 
 export { freePort }
 

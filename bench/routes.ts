@@ -54,7 +54,7 @@ function legacyTime (date: Date): number[] {
   return [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()]
 }
 
-/** The legacy API under /api (README, "The API"). */
+/** The legacy API under /api (docs/api.md, "The legacy API"). */
 export const legacy: RouteSet = {
   createContact: (user, c) => ({
     method: 'POST',
@@ -74,7 +74,7 @@ export const legacy: RouteSet = {
   }
 }
 
-/** The /v1 API (README, "The API (/v1)"): the user in the X-User-Name header. */
+/** The /v1 API (docs/api.md, "The /v1 API"): the user in the X-User-Name header. */
 export const v1: RouteSet = {
   createContact: (user, c) => ({
     method: 'POST',

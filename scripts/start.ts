@@ -93,7 +93,7 @@ async function main (): Promise<void> {
   if ((env.AUTH === undefined || env.AUTH === '') && isLoopback(config.host)) {
     env.AUTH = 'off'
     notes.push(`authentication is OFF: a trial on ${config.host} only, where anyone on this machine can act as any user.`,
-      'For a deployment set AUTH=on and ADMIN_API_KEY (README, "Production").')
+      'For a deployment set AUTH=on and ADMIN_API_KEY (docs/operations.md, "Production").')
   }
 
   if (env.REDIS_URL === undefined || env.REDIS_URL === '') {

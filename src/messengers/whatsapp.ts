@@ -1,7 +1,7 @@
 /**
  * WhatsApp Business Cloud API messages: Bearer token, phone-number id and
  * version in the path. The HTTP status varies for the same error, so the
- * outcome is judged on `error.code` (tables from MESSENGERS.md).
+ * outcome is judged on `error.code` (tables from docs/messengers.md).
  */
 import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
 

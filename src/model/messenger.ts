@@ -1,6 +1,6 @@
 /**
  * The three messengers, what an address on each looks like, and how long a
- * text each accepts (see shared MESSENGERS.md). The API, the sender adapters
+ * text each accepts (see docs/messengers.md). The API, the sender adapters
  * and the mock server all take these facts from here.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The pure classifiers on the messengers' real answers (shared MESSENGERS.md):
+ * The pure classifiers on the messengers' real answers (docs/messengers.md):
  * delivered, retryable (with how long to wait when the messenger says) or
  * permanent.
  */
@@ -114,7 +114,7 @@ t.test('WhatsApp', async (t) => {
         retryable(t, classifyWhatsApp(status, error(code)), `code ${code} with HTTP ${status}`)
       }
     }
-    // The MESSENGERS.md example: a rate limit answered as HTTP 400.
+    // The docs/messengers.md example: a rate limit answered as HTTP 400.
     retryable(t, classifyWhatsApp(400, error(130429, '(#130429) Rate limit hit')), 'code 130429 with HTTP 400')
   })
 
@@ -129,7 +129,7 @@ t.test('WhatsApp', async (t) => {
   })
 
   t.test('the outcome follows error.code, not the HTTP status: a permanent code under a 5xx stays permanent', async (t) => {
-    // MESSENGERS.md: "The HTTP status varies (400, 401, 403, 429, 5xx): classify on
+    // docs/messengers.md: "The HTTP status varies (400, 401, 403, 429, 5xx): classify on
     // error.code, not on the status"; 100 is listed as permanent (bad parameter).
     // "any 5xx" is transient only when there is no error code to go by.
     permanent(t, classifyWhatsApp(500, error(100, '(#100) Invalid parameter')), 'code 100 with HTTP 500')

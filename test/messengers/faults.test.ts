@@ -1,7 +1,7 @@
 /**
  * The mock's fault knobs, seen through the real adapters over real HTTP: each
  * fault arrives in the messenger's own shape and the adapter judges it as the
- * tables in MESSENGERS.md say.
+ * tables in docs/messengers.md say.
  */
 import t from 'tap'
 import type { Test } from 'tap'

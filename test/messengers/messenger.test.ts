@@ -1,6 +1,6 @@
 /**
  * What an address looks like on each messenger, and how long a text each
- * takes (shared MESSENGERS.md): `normalizeAddress` and `TEXT_LIMITS`.
+ * takes (docs/messengers.md): `normalizeAddress` and `TEXT_LIMITS`.
  */
 import t, { type Test } from 'tap'
 import { MESSENGERS, TEXT_LIMITS, isMessenger, normalizeAddress, type Messenger } from '../../src/model/messenger.js'
@@ -30,7 +30,7 @@ t.test('Telegram numeric chat ids: users positive, groups negative, supergroups 
 })
 
 t.test('Telegram chat ids beyond 52 bits are not chat ids (a JS number would round them)', async (t) => {
-  // MESSENGERS.md: chat ids fit in 52 bits; the adapter sends them as JS numbers,
+  // docs/messengers.md: chat ids fit in 52 bits; the adapter sends them as JS numbers,
   // so an id beyond 2^53 would silently go to another chat.
   t.equal(Number('9007199254740993'), 9007199254740992, 'the rounding this guards against')
   rejects(t, 'telegram', '9007199254740993')

@@ -10,6 +10,7 @@ import addFormatsModule from 'ajv-formats'
 import type { Config } from './config.js'
 import mongodb from './plugins/external/mongodb.js'
 import redis from './plugins/external/redis.js'
+import addresses from './plugins/app/addresses.js'
 import auth from './plugins/app/auth.js'
 import config from './plugins/app/config.js'
 import contacts from './plugins/app/contacts.js'
@@ -20,11 +21,13 @@ import metrics from './plugins/app/metrics.js'
 import openapi from './plugins/app/openapi.js'
 import rateLimit from './plugins/app/rate-limit.js'
 import senders from './plugins/app/senders.js'
+import viberWebhook from './plugins/app/viber-webhook.js'
 import adminPageRoutes from './routes/admin-page.js'
 import legacyRoutes from './routes/api/legacy.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import v1Routes from './routes/v1/index.js'
+import webhookRoutes from './routes/webhooks/index.js'
 
 // ajv-formats is CommonJS with `exports.default`; under ESM the function is the module itself.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
@@ -78,6 +81,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(contacts)
   await fastify.register(deliveries)
   await fastify.register(idempotency)
+  await fastify.register(addresses)
   await fastify.register(metrics)
   // The senders start work on fastify.redis at once, so every plugin before
   // them defines its Lua commands first (see the note in rate-limit.ts).
@@ -85,11 +89,13 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(errorHandler)
   await fastify.register(openapi)
   await fastify.register(rateLimit)
+  await fastify.register(viberWebhook)
 
   await fastify.register(healthRoutes)
   await fastify.register(metricsRoutes)
   await fastify.register(legacyRoutes, { prefix: '/api' })
   await fastify.register(v1Routes, { prefix: '/v1' })
+  await fastify.register(webhookRoutes, { prefix: '/webhooks' })
   await fastify.register(adminPageRoutes)
 }
 

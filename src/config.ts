@@ -102,8 +102,17 @@ export const EnvSchema = Type.Object({
   WHATSAPP_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-token' }),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ pattern: '^[0-9]+$', default: '100000000000001' }),
   WHATSAPP_API_VERSION: Type.String({ pattern: '^v[0-9]+\\.[0-9]+$', default: 'v21.0' }),
+  /** Signs WhatsApp's webhooks (X-Hub-Signature-256): the Meta app's secret. */
+  WHATSAPP_APP_SECRET: Type.String({ minLength: 1, default: 'mock-whatsapp-app-secret' }),
+  /** What the webhook's set-up handshake (GET hub.verify_token) must present: a value you choose and give Meta. */
+  WHATSAPP_VERIFY_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-verify-token' }),
   VIBER_AUTH_TOKEN: Type.String({ minLength: 1, default: 'mock-viber-token' }),
   VIBER_SENDER_NAME: Type.String({ minLength: 1, maxLength: 28, default: 'Fanout' }),
+  /**
+   * The public HTTPS URL of this service's Viber webhook (`https://<host>/webhooks/viber`): set, the service
+   * registers it with Viber when it starts (Viber sends to no bot without one).
+   */
+  VIBER_WEBHOOK_URL: Type.Optional(Type.String({ minLength: 1 })),
 
   /** A messenger whose sends fail (retryably) at this rate or more is left alone for BREAKER_RESET_MS... */
   BREAKER_ERROR_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
@@ -187,6 +196,16 @@ function baseUrl (raw: Env, messenger: Messenger): string {
   return url
 }
 
+/** VIBER_WEBHOOK_URL, checked: Viber takes only https (http on loopback, for the mock). */
+function webhookUrl (setting: string | undefined): string | undefined {
+  if (setting === undefined) return undefined
+  const url = URL.canParse(setting) ? new URL(setting) : undefined
+  if (url === undefined || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)))) {
+    throw new ConfigError(`invalid configuration: VIBER_WEBHOOK_URL "${setting}" is not an https URL`)
+  }
+  return setting
+}
+
 function messengerSettings (raw: Env, messenger: Messenger) {
   return {
     baseUrl: baseUrl(raw, messenger),
@@ -248,8 +267,14 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT },
     messengers: {
       telegram: messengerSettings(raw, 'telegram'),
-      whatsapp: { ...messengerSettings(raw, 'whatsapp'), phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID, apiVersion: raw.WHATSAPP_API_VERSION },
-      viber: { ...messengerSettings(raw, 'viber'), senderName: raw.VIBER_SENDER_NAME }
+      whatsapp: {
+        ...messengerSettings(raw, 'whatsapp'),
+        phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID,
+        apiVersion: raw.WHATSAPP_API_VERSION,
+        appSecret: raw.WHATSAPP_APP_SECRET,
+        verifyToken: raw.WHATSAPP_VERIFY_TOKEN
+      },
+      viber: { ...messengerSettings(raw, 'viber'), senderName: raw.VIBER_SENDER_NAME, webhookUrl: webhookUrl(raw.VIBER_WEBHOOK_URL) }
     }
   }
 }

@@ -14,6 +14,7 @@ export interface FieldProblem {
 
 const InvalidField = createError<'INVALID_FIELD', 400, [string]>('INVALID_FIELD', '%s', 400)
 const Unauthenticated = createError<'UNAUTHENTICATED', 401, [string]>('UNAUTHENTICATED', '%s', 401)
+const InvalidSignature = createError<'INVALID_SIGNATURE', 401, [string]>('INVALID_SIGNATURE', '%s', 401)
 const Forbidden = createError<'FORBIDDEN', 403, [string]>('FORBIDDEN', '%s', 403)
 const NotFound = createError<'NOT_FOUND', 404, [string]>('NOT_FOUND', '%s', 404)
 const Conflict = createError<string, 409, [string]>('CONFLICT', '%s', 409)
@@ -36,6 +37,11 @@ export const AUTH_CHALLENGE = 'Basic realm="messenger-fanout", charset="UTF-8", 
 /** A 401: no credentials, or none that are valid (the error handler adds `WWW-Authenticate`). */
 export function unauthenticated (message: string): CodedError {
   return new Unauthenticated(message)
+}
+
+/** A 401 for a messenger's webhook whose body does not carry that messenger's signature: nothing of it is used. */
+export function invalidSignature (message: string, header: string): CodedError {
+  return Object.assign(new InvalidSignature(`${header} ${message}`), { details: [{ field: header, message }] })
 }
 
 /** A 403: valid credentials that do not allow this (another user named in the request, a user key on an admin route). */

@@ -22,7 +22,7 @@ export const KEY_PATTERNS = {
   delivery: 'delivery:<deliveryId>',
   /** zset  the user's dispatch ids, all scores 0 (lex = time order: keyset pages) */
   dispatches: 'dispatches:<user>',
-  /** zset  the user's delivery ids in that terminal state, scores 0 */
+  /** zset  the user's delivery ids in that finished state, scores 0 */
   finished: 'finished:<user>:<state>',
   /** hash  counts per state over all the user's deliveries */
   stats: 'stats:<user>',
@@ -41,7 +41,14 @@ export const KEY_PATTERNS = {
   /** hash  user, hash of the secret, created_at, label?, revoked_at? */
   apiKey: 'api-key:<keyId>',
   /** zset  dispatch ids whose jobs may not all be queued yet, by accept time */
-  outbox: 'outbox'
+  outbox: 'outbox',
+  /**
+   * hash  a message the messenger accepted: delivery, user (its receipts find the delivery
+   * through it), and early receipts that came before the acceptance was recorded
+   */
+  receipt: 'receipt:<messenger>:<providerId>',
+  /** hash  what a messenger told about an address: inbound_at (WhatsApp), subscribed_at, unsubscribed_at (Viber) */
+  address: 'address:<messenger>:<address>'
 } as const
 
 /**

@@ -3,7 +3,7 @@
  * indexes newest first, by id (ids start with a ULID, so id order is
  * creation order): keyset pagination, stable while others write.
  *
- * A listing of one terminal state walks that state's index of the user; any
+ * A listing of one finished state walks that state's index of the user; any
  * other listing walks the user's dispatches (or the one asked for) and each
  * one's deliveries from the last index down.
  */
@@ -12,7 +12,7 @@ import { encodeTime } from 'ulid'
 import type { Messenger } from '../model/messenger.js'
 import type { RedisKeys } from '../redis-keys.js'
 import {
-  deliveryId, deliveryIndexOf, dispatchOf, isTerminal,
+  deliveryId, deliveryIndexOf, dispatchOf, isFinished,
   type Delivery, type DeliveryState, type Dispatch, type StateCounts
 } from '../model/delivery.js'
 import { countsOf, SHARED_DISPATCH_FIELDS, toDelivery, toDispatch } from './delivery-records.js'
@@ -113,7 +113,7 @@ export function createDeliveryQueries (redis: Redis, keys: RedisKeys): DeliveryQ
     return ids.map((id, i) => toDelivery(id, results[i]![1] as Record<string, string>, dispatches.get(dispatchOf(id))!))
   }
 
-  /** Candidate ids newest first, from a terminal state's index, in batches. */
+  /** Candidate ids newest first, from a finished state's index, in batches. */
   async function * fromStateIndex (indexKey: string, upper: Bound | undefined, lower: Bound | undefined): AsyncGenerator<string[]> {
     let max = lexBound(upper, '+')
     const min = lexBound(lower, '-')
@@ -179,7 +179,7 @@ export function createDeliveryQueries (redis: Redis, keys: RedisKeys): DeliveryQ
       const upper = tightest(-1, timeUpper, dispatchUpper, afterBound)
       const lower = tightest(1, timeLower, dispatchLower)
 
-      const batches = filter.state !== undefined && isTerminal(filter.state)
+      const batches = filter.state !== undefined && isFinished(filter.state)
         ? fromStateIndex(keys.finished(user, filter.state), upper, lower)
         : fromDispatches(user, filter, tightest(-1, timeUpper, dispatchUpper), timeLower)
       // Bounded work per page: a rare match far down the history costs several pages, not one slow request.

@@ -5,13 +5,29 @@
  */
 import { createHash } from 'node:crypto'
 import { isMessenger, type Messenger } from '../model/messenger.js'
-import { dispatchOf, DELIVERY_STATES, type Delivery, type DeliveryState, type Dispatch, type StateCounts } from '../model/delivery.js'
+import {
+  dispatchOf, DELIVERY_STATES, type Delivery, type DeliveryState, type Dispatch, type ReceiptEntry, type ReceiptStatus,
+  type StateCounts, type WhatsAppTemplate
+} from '../model/delivery.js'
 
 /** A script's answer, as ioredis gives it. */
 export type Reply = string | number | null | Reply[]
 
+/** A delivery being sent: what the sender needs of it and of its dispatch. */
+export interface Sending {
+  kind: 'send'
+  attempts: number
+  messenger: Messenger
+  address: string
+  text: string
+  user: string
+  /** '' for a direct address. */
+  contact: string
+  whatsappTemplate?: WhatsAppTemplate
+}
+
 export type StartResult =
-  | { kind: 'send', attempts: number, messenger: Messenger, address: string, text: string, user: string }
+  | Sending
   /** Ended by this start instead of being sent: past its expires_at, or cancelled while a crashed attempt held it. */
   | { kind: 'ended', state: 'expired' | 'cancelled' }
   /** Already finished before: nothing to send. */
@@ -25,13 +41,21 @@ export interface TransitionFields {
   url?: string
   lastError?: string
   providerMessageId?: string
+  sentAs?: 'template'
+  /** The address it was sent to in the end (a Telegram group's new supergroup id)... */
+  address?: string
+  /** ...and the one it had. */
+  migratedFrom?: string
 }
 
 /** The stored names of the fields an outcome sets. */
 const STORED_FIELDS: Record<keyof TransitionFields, string> = {
   url: 'url',
   lastError: 'error',
-  providerMessageId: 'provider_message_id'
+  providerMessageId: 'provider_message_id',
+  sentAs: 'sent_as',
+  address: 'address',
+  migratedFrom: 'migrated_from'
 }
 
 /** The fields as field/value pairs for a script's ARGV. */
@@ -46,6 +70,18 @@ export function fieldPairs (fields: TransitionFields): string[] {
 /** The dispatch fields a delivery shares (read beside each delivery, in this order, for `toDelivery`). */
 export const SHARED_DISPATCH_FIELDS = ['user', 'text', 'created_at', 'send_at', 'expires_at'] as const
 
+/** A stored template (JSON), or undefined. */
+function templateOf (json: string | null | undefined): WhatsAppTemplate | undefined {
+  return json == null || json === '' ? undefined : JSON.parse(json) as WhatsAppTemplate
+}
+
+/** A stored receipt timeline: [[status, epoch ms, code?], ...]. */
+function timelineOf (json: string | undefined): ReceiptEntry[] {
+  if (json === undefined) return []
+  return (JSON.parse(json) as Array<[ReceiptStatus, number, (number | string)?]>)
+    .map(([status, at, code]) => ({ status, at, ...(code !== undefined && { code }) }))
+}
+
 export function countsOf (hash: Record<string, string>): StateCounts {
   return Object.fromEntries(DELIVERY_STATES.map((s) => [s, Math.max(0, Number(hash[`n:${s}`] ?? 0))])) as StateCounts
 }
@@ -56,6 +92,7 @@ export function toDispatch (id: string, hash: Record<string, string>): Dispatch 
     id,
     user: hash.user,
     text: hash.text ?? '',
+    ...(hash.whatsapp_template !== undefined && { whatsappTemplate: templateOf(hash.whatsapp_template) }),
     createdAt: Number(hash.created_at),
     sendAt: Number(hash.send_at),
     ...(hash.expires_at !== undefined && { expiresAt: Number(hash.expires_at) }),
@@ -87,19 +124,32 @@ export function toDelivery (id: string, stored: Record<string, string>, dispatch
     ...(stored.duplicate_of !== undefined && { duplicateOf: stored.duplicate_of }),
     ...(stored.url !== undefined && { url: stored.url }),
     ...(stored.error !== undefined && { lastError: stored.error }),
-    ...(stored.provider_message_id !== undefined && { providerMessageId: stored.provider_message_id })
+    ...(stored.provider_message_id !== undefined && { providerMessageId: stored.provider_message_id }),
+    ...(stored.sent_as === 'template' && { sentAs: 'template' as const }),
+    ...(stored.migrated_from !== undefined && { migratedFrom: stored.migrated_from }),
+    receipts: timelineOf(stored.receipts)
   }
 }
 
 /** The start script's answer (lua/includes/start-delivery.lua). */
 export function startResult (result: Reply[] | null): StartResult {
   if (result === null) return { kind: 'unknown' }
-  const [state, attempts, messenger, address, text, user] = result as [string, number?, string?, string?, string?, string?]
+  const [state, attempts, messenger, address, text, user, contact, template] = result as [string, number?, string?, string?, string?, string?, string?, string?]
   if (state === 'stale') return { kind: 'stale' }
   if (state === 'ended') return { kind: 'ended', state: result[1] as 'expired' | 'cancelled' }
   if (state !== 'sending') return { kind: 'finished', state: state as DeliveryState }
   if (!isMessenger(messenger ?? '') || address == null || text == null || user == null) return { kind: 'unknown' }
-  return { kind: 'send', attempts: Number(attempts), messenger: messenger as Messenger, address, text, user }
+  const whatsappTemplate = templateOf(template)
+  return {
+    kind: 'send',
+    attempts: Number(attempts),
+    messenger: messenger as Messenger,
+    address,
+    text,
+    user,
+    contact: contact ?? '',
+    ...(whatsappTemplate !== undefined && { whatsappTemplate })
+  }
 }
 
 /** Identifies a text for duplicate suppression without keeping the text in the key. */

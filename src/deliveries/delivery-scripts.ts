@@ -4,8 +4,8 @@
  *
  * Each runs atomically in Redis and checks a delivery's current state before
  * it moves it, so two actors (a sender and a cancel, a crashed sender and its
- * successor, an expiry and a retry) can never give a delivery two terminal
- * states. Every move goes through lua/includes/move-delivery.lua, which
+ * successor, an expiry and a retry) can never give a delivery two outcomes
+ * of its sending. Every move goes through lua/includes/move-delivery.lua, which
  * keeps the dispatch's and the user's counts and the per-state indexes in
  * step with the records.
  */
@@ -30,6 +30,9 @@ export interface DeliveryCommands {
   deliveryRelease (...args: Args): Promise<string[]>
   deliveryExpire (...args: Args): Promise<number>
   deliveryPurge (...args: Args): Promise<number>
+  deliveryApplyReceipts (...args: Args): Promise<[string, string]>
+  deliveryTrackMessage (...args: Args): Promise<string>
+  deliveryFindMessage (...args: Args): Promise<[string, string, string] | null>
 }
 
 /** The connection, with the deliveries' scripts defined on it. */

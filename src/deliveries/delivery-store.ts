@@ -12,8 +12,8 @@ import { encodeTime } from 'ulid'
 import { isMessenger, type Messenger } from '../model/messenger.js'
 import type { RedisKeys } from '../redis-keys.js'
 import {
-  dispatchOf, PENDING_STATES, TERMINAL_STATES,
-  type DeliveryState, type NewDelivery, type NewDispatch, type TerminalState
+  dispatchOf, PENDING_STATES, FINISHED_STATES,
+  type DeliveryState, type NewDelivery, type NewDispatch, type FinishedState, type ReceiptReport
 } from '../model/delivery.js'
 import { CHUNK, createDeliveryQueries, type DeliveryQueries } from './delivery-queries.js'
 import { fieldPairs, startResult, textFingerprint, type StartResult, type TransitionFields } from './delivery-records.js'
@@ -36,7 +36,7 @@ export type CancelOutcome =
   /** Being sent: it may arrive; if it would be retried, it ends `cancelled` instead. */
   | { kind: 'in_flight' }
   /** It had already ended (this is how). */
-  | { kind: 'finished', state: TerminalState }
+  | { kind: 'finished', state: FinishedState }
   | { kind: 'unknown' }
 
 export type RedriveOutcome =
@@ -63,12 +63,12 @@ export interface DeliveryStore extends DeliveryQueries {
    * round trip: a sender that is done with one delivery of a batch and goes
    * on to the next.
    */
-  finishAndStart (id: string, state: TerminalState, fields: TransitionFields, next: { id: string, generation: number }): Promise<{ finished: boolean, next: StartResult }>
+  finishAndStart (id: string, state: FinishedState, fields: TransitionFields, next: { id: string, generation: number }): Promise<{ finished: boolean, next: StartResult }>
   /**
-   * Moves a pending delivery to a terminal state; false when it was already finished
+   * Moves a pending delivery to a finished state; false when it was already finished
    * (or, with `generation`, when it is in another generation: a newer job has it).
    */
-  finish (id: string, state: TerminalState, fields?: TransitionFields, generation?: number): Promise<boolean>
+  finish (id: string, state: FinishedState, fields?: TransitionFields, generation?: number): Promise<boolean>
   /**
    * Puts a `sending` delivery back to `queued` for its next attempt, or ends it
    * `cancelled`/`expired` when that is what it now is. Returns the state it is
@@ -81,6 +81,29 @@ export interface DeliveryStore extends DeliveryQueries {
   redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
   /** Deletes the user's finished deliveries (that finished before `before`, if given); returns how many. */
   purge (user: string, before?: number): Promise<number>
+  /**
+   * Applies receipts about the message `providerId` to the delivery (see
+   * lua/apply-receipts-2.lua): by rank, so in any order and any number of times.
+   */
+  applyReceipts (id: string, providerId: string, reports: readonly ReceiptReport[]): Promise<ReceiptOutcome>
+}
+
+/** What receipts did to a delivery: moved it or added to its timeline, nothing new, too late (it was sent again since), or no such delivery. */
+export type ReceiptOutcome = 'applied' | 'ignored' | 'stale' | 'unknown'
+
+type ReportTuple = [ReceiptReport['status'], number, number | string | null, string | null]
+
+/** A report as the scripts keep it: [status, epoch ms, code or null, error or null]. */
+export function reportTuple (report: ReceiptReport): ReportTuple {
+  return [report.status, report.at, report.code ?? null, report.error ?? null]
+}
+
+/** The reports of a JSON array of reportTuple ('' is none). */
+export function reportsOf (json: string): ReceiptReport[] {
+  if (json === '') return []
+  return (JSON.parse(json) as ReportTuple[]).map(([status, at, code, error]) => ({
+    status, at, ...(code !== null && { code }), ...(error !== null && { error })
+  }))
 }
 
 export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliveryStore {
@@ -119,7 +142,8 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
       const suppressed = await scripts.deliveryCreate(
         keys.dispatch(id), keys.stats(user), keys.dispatches(user), keys.finished(user, 'suppressed'), keys.users, keys.outbox,
         prefix, id, user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
-        initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat)
+        initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat),
+        dispatch.whatsappTemplate === undefined ? '' : JSON.stringify(dispatch.whatsappTemplate)
       )
       return { suppressed }
     },
@@ -176,7 +200,7 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
       for (let i = 0; i < ids.length; i += CHUNK) {
         for (const reply of await scripts.deliveryCancel(prefix, Date.now(), ...ids.slice(i, i + CHUNK))) {
           outcomes.push(reply.startsWith('finished:')
-            ? { kind: 'finished', state: reply.slice('finished:'.length) as TerminalState }
+            ? { kind: 'finished', state: reply.slice('finished:'.length) as FinishedState }
             : { kind: reply as 'cancelled' | 'in_flight' | 'unknown' })
         }
       }
@@ -198,9 +222,14 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
       return outcomes
     },
 
+    async applyReceipts (id, providerId, reports) {
+      const [outcome] = await scripts.deliveryApplyReceipts(...recordKeys(id), prefix, id, providerId, Date.now(), JSON.stringify(reports.map(reportTuple)))
+      return outcome as ReceiptOutcome
+    },
+
     async purge (user, before) {
       let purged = 0
-      for (const state of TERMINAL_STATES) {
+      for (const state of FINISHED_STATES) {
         // Ids created after `before` cannot have finished before it.
         const max = before === undefined ? '+' : `(${encodeTime(before, 10)}`
         let min = '-'

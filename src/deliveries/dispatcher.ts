@@ -14,7 +14,7 @@ import { monotonicFactory } from 'ulid'
 import { byName, type Contact, type ContactStore, type TagFilter } from '../contacts/contact-store.js'
 import { invalidField, unprocessable } from '../errors.js'
 import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../model/messenger.js'
-import { dispatchOf, type NewDelivery } from '../model/delivery.js'
+import { dispatchOf, type NewDelivery, type WhatsAppTemplate } from '../model/delivery.js'
 import type { CancelOutcome, DeliveryStore, RedriveOutcome } from './delivery-store.js'
 import { scheduleDispatch, type DispatchQueue } from './dispatch-jobs.js'
 import { enqueueDeliveries, type SendQueues } from './send-queues.js'
@@ -41,6 +41,8 @@ export interface DispatchRequest {
   sendAt: number
   /** Epoch ms; nothing is sent after it. */
   expiresAt?: number
+  /** Sent to WhatsApp numbers outside their 24-hour window instead of the text. */
+  whatsappTemplate?: WhatsAppTemplate
   /** Request field names, for error messages (the legacy API names them differently). */
   fields?: { text?: string, sendAt?: string, expiresAt?: string }
 }
@@ -181,7 +183,14 @@ export function createDispatcher (deps: {
 
       const id = newId(now)
       const { suppressed } = await deliveries.createDispatch({
-        id, user: request.user, text: request.text, sendAt, expiresAt, createdAt: now, dedupWindowSeconds: deps.dedupWindowSeconds
+        id,
+        user: request.user,
+        text: request.text,
+        sendAt,
+        expiresAt,
+        createdAt: now,
+        dedupWindowSeconds: deps.dedupWindowSeconds,
+        ...(request.whatsappTemplate !== undefined && { whatsappTemplate: request.whatsappTemplate })
       }, planned)
       // From here the dispatch is accepted: its records are durable and, if anything is to be sent, it is in the outbox.
       if (suppressed < planned.length) {

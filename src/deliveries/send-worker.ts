@@ -30,7 +30,8 @@ import pLimit from 'p-limit'
 import CircuitBreaker from 'opossum'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { MessengerAdapter } from '../messengers/adapter.js'
+import type { MessengerAdapter, WhatsAppWindow } from '../messengers/adapter.js'
+import { hasReceipts, type Messenger } from '../model/messenger.js'
 import type { DeliveryStore, StartResult } from './delivery-store.js'
 import {
   BATCH_JOB, batchDeliveryIds, parseSendJobId, SEND_BACKOFF, SEND_JOB, sendJobOptions,
@@ -119,7 +120,18 @@ export interface SendWorkerOptions {
   breaker: BreakerPolicy
   lockDurationMs: number
   stalledIntervalMs: number
+  hooks: SendHooks
   log: FastifyBaseLogger
+}
+
+/** What a sender consults and tells beyond the delivery records. */
+export interface SendHooks {
+  /** WhatsApp: the person's 24-hour window, which decides between the text and the template. */
+  whatsappWindow (address: string): Promise<WhatsAppWindow>
+  /** A send of a messenger with receipts was accepted: its message id now finds the delivery (deliveries/receipts.ts). */
+  track (messenger: Messenger, providerId: string, deliveryId: string, user: string): Promise<void>
+  /** A Telegram group became a supergroup: the contact's id follows it. */
+  chatMoved (user: string, contact: string, from: string, to: string): Promise<void>
 }
 
 export interface SendWorker {
@@ -128,7 +140,7 @@ export interface SendWorker {
 }
 
 export function createSendWorker (options: SendWorkerOptions): SendWorker {
-  const { adapter, deliveries, retry } = options
+  const { adapter, deliveries, retry, hooks } = options
   const log = options.log.child({ messenger: adapter.messenger })
   const url = adapter.displayUrl
   // Sends in flight in this process, whichever jobs (single or batch) they come from.
@@ -173,22 +185,42 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     }
     log.info({ delivery: id, state: 'sending', attempt: started.attempts }, 'delivery state changed')
 
-    const outcome = await adapter.send({ address: started.address, text: started.text, idempotencyKey: id })
+    const outcome = await adapter.send({
+      address: started.address,
+      text: started.text,
+      idempotencyKey: id,
+      ...(adapter.messenger === 'whatsapp' && {
+        whatsapp: { window: await hooks.whatsappWindow(started.address), ...(started.whatsappTemplate !== undefined && { template: started.whatsappTemplate }) }
+      })
+    })
 
-    if (outcome.result === 'delivered') {
-      const fields = { url, providerMessageId: outcome.providerMessageId }
+    if (outcome.result === 'accepted') {
+      const { providerMessageId, sentAs } = outcome
+      const moved = outcome.address !== undefined && outcome.address !== started.address ? outcome.address : undefined
+      const fields = { url, providerMessageId, ...(sentAs !== undefined && { sentAs }), ...(moved !== undefined && { address: moved, migratedFrom: started.address }) }
       const nextId = turn.takeNext?.(true)
       let finished: boolean
       let following: Turn | undefined
       if (nextId === undefined) {
-        finished = await deliveries.finish(id, 'delivered', fields)
+        finished = await deliveries.finish(id, 'sent', fields)
       } else {
-        const both = await deliveries.finishAndStart(id, 'delivered', fields, { id: nextId, generation: 0 })
+        const both = await deliveries.finishAndStart(id, 'sent', fields, { id: nextId, generation: 0 })
         finished = both.finished
         following = { id: nextId, generation: 0, takeNext: turn.takeNext, started: both.next }
       }
       if (finished) {
-        log.info({ delivery: id, state: 'delivered', attempts: started.attempts, providerMessageId: outcome.providerMessageId }, 'delivery state changed')
+        log.info({ delivery: id, state: 'sent', attempts: started.attempts, providerMessageId, ...(sentAs !== undefined && { sentAs }) }, 'delivery state changed')
+        // The outcome is recorded: trouble from here on is logged, not retried (the send must not go twice).
+        if (hasReceipts(adapter.messenger)) {
+          await hooks.track(adapter.messenger, providerMessageId, id, started.user).catch((err: unknown) => {
+            log.warn({ err, delivery: id }, 'could not record the message id: its receipts will not find the delivery, which stays sent')
+          })
+        }
+        if (moved !== undefined && started.contact !== '') {
+          await hooks.chatMoved(started.user, started.contact, started.address, moved).catch((err: unknown) => {
+            log.warn({ err, delivery: id }, 'could not update the contact whose Telegram chat moved')
+          })
+        }
       }
       return following
     }

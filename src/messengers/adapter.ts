@@ -1,21 +1,32 @@
 /**
- * What every messenger adapter does: send one text to one address and judge
- * the answer as delivered, retryable or permanent. The HTTP plumbing they
- * share (one bounded undici pool per messenger, timeouts, bodies always read)
- * lives here too.
+ * What every messenger adapter does: send one text to one address, by that
+ * messenger's rules, and judge the answer as accepted, retryable or
+ * permanent. The HTTP plumbing they share (one bounded undici pool per
+ * messenger, timeouts, bodies always read) lives here too.
  */
 import { Pool } from 'undici'
+import type { WhatsAppTemplate } from '../model/delivery.js'
 import type { Messenger } from '../model/messenger.js'
+
+/** What the service knows of a WhatsApp number's 24-hour customer-service window. */
+export type WhatsAppWindow = 'open' | 'closed' | 'unknown'
 
 export interface SendRequest {
   address: string
   text: string
   /** The delivery id: sent as `Idempotency-Key` so a receiver can drop a repeat. */
   idempotencyKey: string
+  /** WhatsApp only: the dispatch's template, and the person's window (see whatsapp.ts). */
+  whatsapp?: { template?: WhatsAppTemplate, window: WhatsAppWindow }
 }
 
 export type SendOutcome =
-  | { result: 'delivered', providerMessageId: string }
+  /**
+   * The messenger took it (not yet a delivery: receipts say more). `sentAs`:
+   * WhatsApp got the template; `address`: it went to another address than
+   * asked (a Telegram group's new supergroup id).
+   */
+  | { result: 'accepted', providerMessageId: string, sentAs?: 'template', address?: string }
   | { result: 'retryable', error: string, retryAfterMs?: number }
   | { result: 'permanent', error: string }
 
@@ -33,8 +44,10 @@ export interface HttpOptions {
   timeoutMs: number
 }
 
-/** Judges a messenger's answer from its HTTP status and body. */
-export type Classifier = (status: number, body: string) => SendOutcome
+/** Judges a messenger's answer from its HTTP status and body (an adapter may have outcomes of its own to act on). */
+export type Classifier<Outcome extends { result: string } = SendOutcome> = (status: number, body: string) => Outcome
+
+type Retryable = Extract<SendOutcome, { result: 'retryable' }>
 
 interface HttpAnswer {
   status: number
@@ -88,7 +101,8 @@ export class MessengerHttp {
    * One send: POSTs the payload and judges the answer with `classify`. A
    * transport failure (refused, reset, timed out) is retryable.
    */
-  async send (path: string, headers: Record<string, string>, payload: unknown, classify: Classifier): Promise<SendOutcome> {
+  async send<Outcome extends { result: string }> (path: string, headers: Record<string, string>, payload: unknown,
+    classify: Classifier<Outcome>): Promise<Outcome | Retryable> {
     let answer: HttpAnswer
     try {
       answer = await this.#postJson(path, headers, payload)
@@ -107,8 +121,8 @@ export class MessengerHttp {
  * Keeps a secret out of an outcome's error text: a misdirected request's 404
  * page may echo the path, and Telegram's path holds the bot token.
  */
-function withoutSecret (outcome: SendOutcome, secret: string): SendOutcome {
-  if (outcome.result === 'delivered' || secret === '' || !outcome.error.includes(secret)) return outcome
+function withoutSecret<Outcome extends { result: string, error?: string }> (outcome: Outcome, secret: string): Outcome {
+  if (outcome.error === undefined || secret === '' || !outcome.error.includes(secret)) return outcome
   return { ...outcome, error: outcome.error.replaceAll(secret, '<token>') }
 }
 

@@ -1,6 +1,12 @@
 /**
  * Telegram Bot API `sendMessage`: the token is part of the path, errors carry
  * `error_code` (equal to the HTTP status) and, when throttled, `retry_after`.
+ * Telegram sends no receipts: an accepted send is the last word.
+ *
+ * Its rules (docs/messengers.md): a person must have started the bot (403
+ * otherwise, as for a bot the person blocked), `chat not found` is final, and
+ * a group that became a supergroup answers 400 with `migrate_to_chat_id`:
+ * the text goes once more, to that id, and the outcome says where it went.
  */
 import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
 
@@ -9,38 +15,53 @@ export interface TelegramOptions extends HttpOptions {
   token: string
 }
 
+/** A judged answer, or: the chat moved to this id (send again there). */
+export type TelegramOutcome = SendOutcome | { result: 'migrated', chatId: string }
+
 export function createTelegramAdapter (options: TelegramOptions): MessengerAdapter {
   const http = new MessengerHttp(options.baseUrl, options.token, options)
   const path = `/bot${options.token}/sendMessage`
+  // Numeric chat ids fit in 52 bits, so a JS number carries them exactly.
+  const chatIdOf = (address: string) => address.startsWith('@') ? address : Number(address)
+  const post = async (address: string, text: string, idempotencyKey: string) =>
+    await http.send(path, { 'idempotency-key': idempotencyKey }, { chat_id: chatIdOf(address), text }, classifyTelegram)
 
   return {
     messenger: 'telegram',
     displayUrl: `${options.baseUrl}/bot<token>/sendMessage`,
     async send ({ address, text, idempotencyKey }: SendRequest): Promise<SendOutcome> {
-      // Numeric chat ids fit in 52 bits, so a JS number carries them exactly.
-      const chatId = address.startsWith('@') ? address : Number(address)
-      return await http.send(path, { 'idempotency-key': idempotencyKey }, { chat_id: chatId, text }, classifyTelegram)
+      const first = await post(address, text, idempotencyKey)
+      if (first.result !== 'migrated') return first
+      // Once: a supergroup does not migrate again.
+      const second = await post(first.chatId, text, idempotencyKey)
+      if (second.result === 'migrated') return { result: 'permanent', error: `telegram 400: the chat moved to ${first.chatId}, which moved again to ${second.chatId}` }
+      return second.result === 'accepted' ? { ...second, address: first.chatId } : second
     },
     close: () => http.close()
   }
 }
 
-export function classifyTelegram (status: number, body: string): SendOutcome {
+export function classifyTelegram (status: number, body: string): TelegramOutcome {
   const json = parseObject(body)
   if (json === undefined || typeof json.ok !== 'boolean') return garbled('telegram', status, body)
   if (json.ok) {
     const result = json.result as { message_id?: unknown } | undefined
     if (typeof result?.message_id !== 'number') return garbled('telegram', status, body)
-    return { result: 'delivered', providerMessageId: String(result.message_id) }
+    return { result: 'accepted', providerMessageId: String(result.message_id) }
   }
   const code = typeof json.error_code === 'number' ? json.error_code : status
   const error = `telegram ${code}: ${typeof json.description === 'string' ? json.description : 'no description'}`
+  const parameters = json.parameters as { retry_after?: unknown, migrate_to_chat_id?: unknown } | undefined
+  if (code === 400 && typeof parameters?.migrate_to_chat_id === 'number' && Number.isSafeInteger(parameters.migrate_to_chat_id)) {
+    return { result: 'migrated', chatId: String(parameters.migrate_to_chat_id) }
+  }
   if (code === 429) {
-    const retryAfter = (json.parameters as { retry_after?: unknown } | undefined)?.retry_after
+    const retryAfter = parameters?.retry_after
     return typeof retryAfter === 'number' && retryAfter >= 0
       ? { result: 'retryable', error, retryAfterMs: retryAfter * 1000 }
       : { result: 'retryable', error }
   }
   if (code >= 500) return { result: 'retryable', error }
+  // 400 (chat not found...), 401 (token), 403 (blocked, or never started): retrying cannot help.
   return { result: 'permanent', error }
 }

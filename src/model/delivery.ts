@@ -1,23 +1,47 @@
 /**
  * Dispatches and deliveries, in the words of docs/product.md.
  *
- * Life cycle: scheduled (waiting for send_at) -> queued -> sending -> one
- * terminal state. A delivery waiting for a retry is `queued` again, with its
- * attempts and last error kept. A redrive puts a `failed` one back to `queued`.
+ * Life cycle: scheduled (waiting for send_at) -> queued -> sending -> an
+ * outcome of the sending. A delivery waiting for a retry is `queued` again,
+ * with its attempts and last error kept. A redrive puts a `failed` one back
+ * to `queued`.
+ *
+ * The outcomes: `sent` (the messenger accepted it), then what its receipts
+ * say: `delivered`, `read`, or `failed` (a failure after acceptance); or
+ * `failed` before acceptance, `cancelled`, `expired`, `suppressed`. Receipts
+ * move a delivery forward only, by RECEIPT_RANK, so its final state is the
+ * highest-ranked of what it was told, in whatever order that came.
  */
 import type { Messenger } from './messenger.js'
 
-export const TERMINAL_STATES = ['delivered', 'failed', 'cancelled', 'expired', 'suppressed'] as const
 export const PENDING_STATES = ['scheduled', 'queued', 'sending'] as const
+/** Sending is over: nothing of the delivery waits in a queue; receipts may still move it among the first four. */
+export const FINISHED_STATES = ['sent', 'delivered', 'read', 'failed', 'cancelled', 'expired', 'suppressed'] as const
+/** The messenger accepted it. */
+export const ACCEPTED_STATES = ['sent', 'delivered', 'read'] as const
 
-export type TerminalState = typeof TERMINAL_STATES[number]
+export type FinishedState = typeof FINISHED_STATES[number]
 export type PendingState = typeof PENDING_STATES[number]
-export type DeliveryState = PendingState | TerminalState
-export const DELIVERY_STATES = [...PENDING_STATES, ...TERMINAL_STATES] as const
+export type DeliveryState = PendingState | FinishedState
+export const DELIVERY_STATES = [...PENDING_STATES, ...FINISHED_STATES] as const
 
-export function isTerminal (state: DeliveryState): state is TerminalState {
-  return (TERMINAL_STATES as readonly string[]).includes(state)
+export function isFinished (state: DeliveryState): state is FinishedState {
+  return (FINISHED_STATES as readonly string[]).includes(state)
 }
+
+/** What a receipt may say about a delivery the messenger accepted. */
+export const RECEIPT_STATUSES = ['sent', 'delivered', 'read', 'failed'] as const
+export type ReceiptStatus = typeof RECEIPT_STATUSES[number]
+
+/**
+ * The order in which receipts move a delivery: only to a higher rank, never
+ * back. A failure receipt outranks `sent` (the message did not arrive) but
+ * not `delivered` or `read`: with several devices WhatsApp may report a
+ * failure on one after the message reached another. Being a maximum, the
+ * final state does not depend on the order the receipts arrive in, nor on
+ * repeats.
+ */
+export const RECEIPT_RANK: Record<ReceiptStatus, number> = { sent: 1, failed: 2, delivered: 3, read: 4 }
 
 /**
  * Delivery ids are the dispatch id (a ULID, so ids sort by time), a `.`, and
@@ -43,10 +67,23 @@ export interface NewDelivery {
   address: string
 }
 
+/**
+ * An approved WhatsApp template, sent instead of the text to people outside
+ * WhatsApp's 24-hour customer-service window (see docs/messengers.md).
+ */
+export interface WhatsAppTemplate {
+  name: string
+  /** Its language code, e.g. en_US. */
+  language: string
+  /** Values of the template's body parameters, in order. */
+  parameters?: string[]
+}
+
 export interface NewDispatch {
   id: string
   user: string
   text: string
+  whatsappTemplate?: WhatsAppTemplate
   /** Epoch ms; not before this. */
   sendAt: number
   /** Epoch ms; give up after this. */
@@ -64,6 +101,7 @@ export interface Dispatch {
   id: string
   user: string
   text: string
+  whatsappTemplate?: WhatsAppTemplate
   createdAt: number
   sendAt: number
   expiresAt?: number
@@ -93,6 +131,38 @@ export interface Delivery {
   url?: string
   lastError?: string
   providerMessageId?: string
+  /** 'template' when WhatsApp got the dispatch's template instead of the text. */
+  sentAs?: 'template'
+  /** A Telegram group that became a supergroup: the chat id it was sent to first (`address` is the new one). */
+  migratedFrom?: string
+  /** What the messenger said since it accepted the send, each status once, in the order heard. */
+  receipts: ReceiptEntry[]
+}
+
+/** One entry of a delivery's receipt timeline. */
+export interface ReceiptEntry {
+  status: ReceiptStatus
+  /** Epoch ms, as the messenger stamped it. */
+  at: number
+  /** The messenger's code, for a failure. */
+  code?: number | string
+}
+
+/** What a receipt says about a message. */
+export interface ReceiptReport {
+  status: ReceiptStatus
+  /** Epoch ms, as the messenger stamped it. */
+  at: number
+  code?: number | string
+  /** For a failure: the messenger's words, kept as the delivery's last error. */
+  error?: string
+}
+
+/** A receipt as a messenger's webhook brings it: a report on one message. */
+export interface Receipt extends ReceiptReport {
+  messenger: Messenger
+  /** The messenger's id of the message (WhatsApp's wamid, Viber's message_token as text). */
+  providerId: string
 }
 
 export function deliveryId (dispatchId: string, index: number): string {
@@ -111,14 +181,16 @@ export function deliveryIndexOf (id: string): number {
 
 /**
  * The same model for the Lua scripts (their `--- @include "delivery-model"`):
- * the sets of pending and terminal states, `delivery_id(dispatch, index)` and
- * `dispatch_of(id)`.
+ * the sets of pending, finished and accepted states, the receipts' ranks,
+ * `delivery_id(dispatch, index)` and `dispatch_of(id)`.
  */
 export function luaDeliveryModel (): string {
   const set = (states: readonly string[]) => `{ ${states.map((s) => `${s} = true`).join(', ')} }`
   return [
-    `local TERMINAL = ${set(TERMINAL_STATES)}`,
+    `local FINISHED = ${set(FINISHED_STATES)}`,
     `local PENDING = ${set(PENDING_STATES)}`,
+    `local ACCEPTED = ${set(ACCEPTED_STATES)}`,
+    `local RECEIPT_RANK = { ${Object.entries(RECEIPT_RANK).map(([s, rank]) => `${s} = ${rank}`).join(', ')} }`,
     `local function delivery_id (dispatch_id, index) return string.format('%s.%0${INDEX_DIGITS}d', dispatch_id, index) end`,
     "local function dispatch_of (id) return string.match(id, '^(.*)%.[^.]*$') end"
   ].join('\n')

@@ -11,6 +11,13 @@ export function isMessenger (value: string): value is Messenger {
   return (MESSENGERS as readonly string[]).includes(value)
 }
 
+/** The messengers that report on a message after accepting it (Telegram sends no receipts). */
+export const RECEIPT_MESSENGERS = ['whatsapp', 'viber'] as const satisfies readonly Messenger[]
+
+export function hasReceipts (messenger: Messenger): messenger is typeof RECEIPT_MESSENGERS[number] {
+  return (RECEIPT_MESSENGERS as readonly string[]).includes(messenger)
+}
+
 /** Longest text each messenger accepts, in UTF-16 code units (what the APIs count). */
 export const TEXT_LIMITS: Record<Messenger, number> = {
   telegram: 4096,

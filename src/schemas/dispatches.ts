@@ -4,7 +4,7 @@
  * cancel, redrive and purge.
  */
 import { Type, type Static } from 'typebox'
-import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH } from '../model/delivery.js'
+import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH, RECEIPT_STATUSES } from '../model/delivery.js'
 import { MESSENGERS } from '../model/messenger.js'
 import { ContactName } from './common.js'
 import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
@@ -13,8 +13,24 @@ export const DispatchId = Type.String({ pattern: `^${DISPATCH_ID_PATTERN}$`, des
 export const DeliveryId = Type.String({ pattern: `^${DELIVERY_ID_PATTERN}$`, description: 'A delivery id: its dispatch id, `.`, and the delivery\'s index in it' })
 
 const MessengerName = Type.Enum(MESSENGERS, { description: 'telegram, whatsapp or viber' })
-const State = Type.Enum(DELIVERY_STATES, { description: 'scheduled, queued, sending; then one of delivered, failed, cancelled, expired, suppressed' })
+const State = Type.Enum(DELIVERY_STATES, {
+  description: 'scheduled, queued, sending; then sent (the messenger accepted it) and, by its receipts, delivered, read or failed; ' +
+    'or failed, cancelled, expired, suppressed'
+})
 const Time = Type.String({ format: 'date-time', description: 'An RFC 3339 time, e.g. 2026-12-01T09:00:00Z' })
+
+const WhatsAppTemplate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 512, pattern: '^[a-z0-9_]+$', description: 'The approved template\'s name, e.g. hello_world' }),
+  language: Type.String({ pattern: '^[a-z]{2,3}(_[A-Z]{2})?$', description: 'Its language code, e.g. en_US' }),
+  parameters: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+    maxItems: 20, description: 'Values of the template\'s body parameters ({{1}}, {{2}}...), in order'
+  }))
+}, {
+  additionalProperties: false,
+  description: 'WhatsApp only delivers free-form text within 24 hours of the person\'s last message to the business; outside that ' +
+    'window this approved template goes instead of the text (and to people never heard from). Without one, a text to someone ' +
+    'whose window has closed fails at once (WHATSAPP_WINDOW_CLOSED).'
+})
 
 export const NewDispatchBody = Type.Object({
   text: Type.String({ minLength: 1, maxLength: 7000, description: 'The message (Telegram and WhatsApp take at most 4096 characters, Viber 7000)' }),
@@ -30,7 +46,8 @@ export const NewDispatchBody = Type.Object({
   }, { additionalProperties: false }), { maxItems: MAX_DELIVERIES_PER_DISPATCH, description: 'Addresses that need no contact' })),
   messengers: Type.Optional(Type.Array(MessengerName, { minItems: 1, uniqueItems: true, description: 'Only these messengers (default: every one a contact has)' })),
   send_at: Type.Optional({ ...Time, description: 'Not before this time; absent or past: now' }),
-  expires_at: Type.Optional({ ...Time, description: 'Give up after this time: nothing is sent after it, what is still waiting ends `expired`' })
+  expires_at: Type.Optional({ ...Time, description: 'Give up after this time: nothing is sent after it, what is still waiting ends `expired`' }),
+  whatsapp_template: Type.Optional(WhatsAppTemplate)
 }, { additionalProperties: false, description: 'Give at least one of contacts, tags, all_contacts, addresses' })
 export type NewDispatchBody = Static<typeof NewDispatchBody>
 
@@ -51,8 +68,9 @@ export const Counts = Type.Object(Object.fromEntries(DELIVERY_STATES.map((s) => 
 export const Dispatch = Type.Object({
   id: DispatchId,
   text: Type.String(),
+  whatsapp_template: Type.Optional(WhatsAppTemplate),
   status: Type.Union([Type.Literal('scheduled'), Type.Literal('in_progress'), Type.Literal('finished')], {
-    description: 'scheduled: waiting for send_at; in_progress: deliveries pending; finished: every delivery in a terminal state'
+    description: 'scheduled: waiting for send_at; in_progress: deliveries pending; finished: nothing scheduled, queued or sending (receipts may still move deliveries from sent to delivered, read or failed)'
   }),
   created_at: Time,
   send_at: Time,
@@ -86,7 +104,14 @@ export const Delivery = Type.Object({
   finished_at: Type.Optional(Time),
   url: Type.Optional(Type.String({ description: 'Where the last attempt went (without the token)' })),
   last_error: Type.Optional(Type.String()),
-  provider_message_id: Type.Optional(Type.String({ description: 'The messenger\'s id for the message, once delivered' })),
+  provider_message_id: Type.Optional(Type.String({ description: 'The messenger\'s id for the message, once it accepted it' })),
+  sent_as: Type.Optional(Type.Literal('template', { description: 'WhatsApp got the dispatch\'s template instead of the text' })),
+  migrated_from: Type.Optional(Type.String({ description: 'A Telegram group that became a supergroup: the chat id it was first sent to (`address` is the new one)' })),
+  receipts: Type.Array(Type.Object({
+    state: Type.Enum(RECEIPT_STATUSES),
+    at: Time,
+    code: Type.Optional(Type.Union([Type.Integer(), Type.String()], { description: 'The messenger\'s error code, for a failure' }))
+  }), { description: 'What the messenger said after it accepted the send, each status once, as it stamped them (order by `at`: receipts come in any order). Telegram sends none.' }),
   duplicate_of: Type.Optional(Type.String({ description: 'For a suppressed delivery: the one it repeats' }))
 })
 
@@ -126,7 +151,7 @@ export const Purged = Type.Object({
 export const CancelReport = Type.Object({
   cancelled: Type.Array(DeliveryId, { description: 'Not yet sent: now `cancelled`' }),
   in_flight: Type.Array(DeliveryId, { description: 'Being sent right now: it may arrive; if it fails it is not retried but ends `cancelled`' }),
-  already_finished: Type.Array(Type.Object({ id: DeliveryId, state: State }), { description: 'Already in a terminal state (sent, failed...): left as they were' })
+  already_finished: Type.Array(Type.Object({ id: DeliveryId, state: State }), { description: 'Already finished (sent, failed...): left as they were' })
 })
 
 export const RedriveReport = Type.Object({

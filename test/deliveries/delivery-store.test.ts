@@ -8,7 +8,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { ulid } from 'ulid'
 import { createDeliveryStore, type DeliveryStore } from '../../src/deliveries/delivery-store.js'
-import { deliveryId, DELIVERY_STATES, MAX_DELIVERIES_PER_DISPATCH, TERMINAL_STATES, type Delivery, type NewDelivery, type NewDispatch } from '../../src/model/delivery.js'
+import { deliveryId, DELIVERY_STATES, MAX_DELIVERIES_PER_DISPATCH, FINISHED_STATES, type Delivery, type NewDelivery, type NewDispatch } from '../../src/model/delivery.js'
 import { redisKeys } from '../../src/redis-keys.js'
 import { Redis } from 'ioredis'
 import { freshPrefix, REDIS_URL, testRedis } from '../helpers/redis.js'
@@ -185,7 +185,7 @@ t.test('racing terminal states and cancels: exactly one wins, and counts stay ex
   const { dispatch, ids } = await create()
   await store.start(ids[0]!, 0)
   const results = await Promise.all([
-    ...ids.flatMap((id) => TERMINAL_STATES.map(async (state) => ({ id, state: state as string, won: await store.finish(id, state) }))),
+    ...ids.flatMap((id) => FINISHED_STATES.map(async (state) => ({ id, state: state as string, won: await store.finish(id, state) }))),
     ...ids.map(async (id) => ({ id, state: 'cancelled', won: (await store.cancel([id]))[0]?.kind === 'cancelled' }))
   ])
   for (const id of ids) {

@@ -3,8 +3,9 @@
   outbox when anything is left to send (the outbox sweep queues it should
   the caller die before it does).
 
-  A delivery repeating a delivered or pending delivery of the same text to
-  the same address within the dedup window is written `suppressed`,
+  A delivery repeating an accepted (sent, delivered, read) or pending
+  delivery of the same text to the same address within the dedup window is
+  written `suppressed`,
   pointing at the one it repeats.
 
   KEYS[1] the dispatch
@@ -25,6 +26,7 @@
   ARGV[10] the text's fingerprint
   ARGV[11] the deliveries as one JSON array [contact, messenger, address, contact, ...]
           (one argument however many: a call with 300,000 arguments overflows the client's stack)
+  ARGV[12] the WhatsApp template, as JSON ('' = none)
   Returns the number of deliveries written `suppressed`.
 
   The delivery and dedup keys are built here, through the key helpers: one
@@ -49,7 +51,7 @@ for i = 1, #deliveries, 3 do
     local earlier = redis.call('GET', dedup_key)
     if earlier then
       local state = redis.call('HGET', key.delivery(earlier), 'state')
-      if state == 'delivered' or PENDING[state] then repeats = earlier end
+      if ACCEPTED[state] or PENDING[state] then repeats = earlier end
     end
     if not repeats then redis.call('SET', dedup_key, id, 'EX', window) end
   end
@@ -80,6 +82,7 @@ local open = n - suppressed
 redis.call('HSET', dispatch_key, 'user', user, 'text', ARGV[5], 'created_at', now, 'send_at', ARGV[6],
   'legs', n, 'total', n, 'open', open, 'n:' .. initial, open, 'n:suppressed', suppressed)
 if ARGV[7] ~= '' then redis.call('HSET', dispatch_key, 'expires_at', ARGV[7]) end
+if ARGV[12] ~= '' then redis.call('HSET', dispatch_key, 'whatsapp_template', ARGV[12]) end
 redis.call('HINCRBY', stats_key, 'n:' .. initial, open)
 redis.call('HINCRBY', stats_key, 'n:suppressed', suppressed)
 redis.call('ZADD', dispatches_key, 0, dispatch_id)

@@ -1,6 +1,7 @@
 --[[
-  Deletes finished deliveries of one user and one terminal state, with their
-  counts; a dispatch left with no deliveries goes too. Ids whose record is
+  Deletes finished deliveries of one user and one finished state, with their
+  counts and the record that maps their message id to them; a dispatch left
+  with no deliveries goes too. Ids whose record is
   gone leave the index.
 
   KEYS[1] the user's stats
@@ -12,8 +13,8 @@
   ARGV[4...] ids from that state's index (up to 1000 a call)
   Returns the number deleted.
 
-  The deliveries and their dispatches are found from the ids, through the
-  key helpers.
+  The deliveries, their dispatches and their messages' receipt records are
+  found from the ids, through the key helpers.
 ]]
 --- @include "keys"
 --- @include "delivery-model"
@@ -24,13 +25,14 @@ local purged = 0
 for i = 4, #ARGV do
   local id = ARGV[i]
   local delivery_key = key.delivery(id)
-  local delivery = redis.call('HMGET', delivery_key, 'state', 'finished_at')
+  local delivery = redis.call('HMGET', delivery_key, 'state', 'finished_at', 'messenger', 'provider_message_id')
   if not delivery[1] then
     redis.call('ZREM', finished_key, id)
   elseif delivery[1] == state and (before == '' or tonumber(delivery[2]) < tonumber(before)) then
     local dispatch_id = dispatch_of(id)
     local dispatch_key = key.dispatch(dispatch_id)
     redis.call('DEL', delivery_key)
+    if delivery[4] then redis.call('DEL', key.receipt(delivery[3], delivery[4])) end
     redis.call('ZREM', finished_key, id)
     redis.call('HINCRBY', stats_key, 'n:' .. state, -1)
     redis.call('HINCRBY', dispatch_key, 'n:' .. state, -1)

@@ -1,7 +1,8 @@
 --[[
   Redrives failed deliveries: each goes back to `queued` with a fresh attempt
   budget and a new generation (its next job's id), and its dispatch enters
-  the outbox until the jobs are queued.
+  the outbox until the jobs are queued. The failed attempt's message id and
+  receipts are dropped (its last error stays until the next outcome).
 
   KEYS[1] the outbox
   ARGV[1] key prefix
@@ -24,6 +25,8 @@ for i = 3, #ARGV do
   if delivery[1] == 'failed' then
     move(id, dispatch_info(id)[1], 'failed', 'queued', now)
     redis.call('HSET', delivery_key, 'attempts', 0)
+    -- A new attempt gets a new message id and receipts of its own; the old one's that come late are stale.
+    redis.call('HDEL', delivery_key, 'provider_message_id', 'receipts', 'sent_as')
     local generation = redis.call('HINCRBY', delivery_key, 'gen', 1)
     redis.call('ZADD', outbox_key, now, dispatch_of(id))
     out[#out + 1] = { 'redriven', generation, delivery[2] }

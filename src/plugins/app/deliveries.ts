@@ -1,6 +1,7 @@
 /**
  * The delivery side every process needs: records (`fastify.deliveries`), the
- * send and dispatch queues, and the fan-out (`fastify.dispatcher`).
+ * send and dispatch queues, the fan-out (`fastify.dispatcher`) and the
+ * receipts (`fastify.receipts`).
  */
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
@@ -8,6 +9,7 @@ import { redisCredentials } from '../../config.js'
 import { createDeliveryStore, type DeliveryStore } from '../../deliveries/delivery-store.js'
 import { createDispatchQueue, type DispatchQueue } from '../../deliveries/dispatch-jobs.js'
 import { createDispatcher, type Dispatcher } from '../../deliveries/dispatcher.js'
+import { createReceipts, type Receipts } from '../../deliveries/receipts.js'
 import { closeSendQueues, createSendQueues, type SendQueues } from '../../deliveries/send-queues.js'
 
 declare module 'fastify' {
@@ -16,6 +18,7 @@ declare module 'fastify' {
     sendQueues: SendQueues
     dispatchQueue: DispatchQueue
     dispatcher: Dispatcher
+    receipts: Receipts
   }
 }
 
@@ -29,6 +32,8 @@ export default fp(async function deliveries (fastify) {
   fastify.decorate('deliveries', store)
   fastify.decorate('sendQueues', queues)
   fastify.decorate('dispatchQueue', dispatchQueue)
+  // A message's record lives as long as its delivery, and a day more: receipts come late.
+  fastify.decorate('receipts', createReceipts(fastify.redis, redisKeys, store, { keepSeconds: config.delivery.retentionSeconds + 24 * 3600 }))
   fastify.decorate('dispatcher', createDispatcher({
     contacts: fastify.contacts,
     deliveries: store,

@@ -77,7 +77,8 @@ export default fp(async function errorHandler (fastify) {
     }
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {
-      if (status === 401) reply.header('www-authenticate', AUTH_CHALLENGE)
+      // The challenge says how to authenticate to the API; a webhook's bad signature is not asked to try Basic.
+      if (error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', AUTH_CHALLENGE)
       const code = FASTIFY_CODES[error.code] ?? (error.code?.startsWith('FST_') ? 'BAD_REQUEST' : error.code ?? 'BAD_REQUEST')
       return reply.status(status).send(errorBody(request, code, error.message, error.details))
     }

@@ -15,7 +15,8 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { DELIVERY_STATES } from '../../model/delivery.js'
+import type { TakenReceipt } from '../../deliveries/receipts.js'
+import { DELIVERY_STATES, type ReceiptStatus } from '../../model/delivery.js'
 import type { MessengerAdapter } from '../../messengers/adapter.js'
 import type { Messenger } from '../../model/messenger.js'
 
@@ -37,6 +38,8 @@ export interface Metrics {
   countSends: (adapter: MessengerAdapter) => MessengerAdapter
   /** Reports the messenger's breaker state at each scrape. */
   watchBreaker: (messenger: Messenger, breaker: BreakerView) => void
+  /** Counts a receipt from a messenger's webhook, by what became of it. */
+  countReceipt: (messenger: Messenger, status: ReceiptStatus, outcome: TakenReceipt) => void
 }
 
 const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed'] as const
@@ -67,7 +70,7 @@ export default fp(async function metrics (fastify: FastifyInstance) {
 
   const sends = new Counter({
     name: 'fanout_sends_total',
-    help: 'Sends to a messenger from this process, by outcome: delivered, retryable (the messenger\'s trouble) or permanent (a bad recipient)',
+    help: 'Sends to a messenger from this process, by outcome: accepted, retryable (the messenger\'s trouble) or permanent (a bad recipient)',
     labelNames: ['messenger', 'outcome'] as const,
     registers: [registry]
   })
@@ -76,6 +79,12 @@ export default fp(async function metrics (fastify: FastifyInstance) {
     help: 'Time a messenger took to answer a send from this process',
     labelNames: ['messenger'] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry]
+  })
+  const receipts = new Counter({
+    name: 'fanout_receipts_total',
+    help: 'Receipts from the messengers\' webhooks to this process, by status and what became of them: applied, ignored (nothing new), stale (about an earlier attempt), unknown (no such delivery any more) or waiting (a message id not known, yet or at all)',
+    labelNames: ['messenger', 'status', 'outcome'] as const,
     registers: [registry]
   })
   const breakers = new Map<Messenger, BreakerView>()
@@ -130,6 +139,7 @@ export default fp(async function metrics (fastify: FastifyInstance) {
         return outcome
       }
     }),
-    watchBreaker: (messenger, breaker) => { breakers.set(messenger, breaker) }
+    watchBreaker: (messenger, breaker) => { breakers.set(messenger, breaker) },
+    countReceipt: (messenger, status, outcome) => { receipts.inc({ messenger, status, outcome }) }
   } satisfies Metrics)
 }, { name: 'metrics', dependencies: ['deliveries'] })

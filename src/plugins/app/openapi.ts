@@ -10,8 +10,8 @@ import fp from 'fastify-plugin'
 import { USER_HEADER } from './auth.js'
 import { ErrorBody } from '../../schemas/common.js'
 
-/** Every route but these needs credentials. */
-const OPEN = new Set(['/health'])
+/** Every route but these needs credentials (the webhooks are signed by their messenger instead). */
+const OPEN = new Set(['/health', '/webhooks/whatsapp', '/webhooks/viber'])
 /** Routes for the administrator key only. */
 const isAdminRoute = (url: string) => url.startsWith('/v1/admin/') || url === '/metrics'
 /** Every cause of a route's 403; the last (auth.ts refuses it on every route) comes with all of them. */
@@ -52,6 +52,7 @@ export default fp(async function openapi (fastify) {
         { name: 'admin', description: 'Users and their keys, for the administrator key only' },
         { name: 'admin page', description: 'The web page for a browser, at /admin: HTTP Basic with user_name:API key, or admin:<ADMIN_API_KEY>' },
         { name: 'legacy', description: 'Legacy: the API of the origin system, whose curl examples work verbatim. New clients use /v1.' },
+        { name: 'webhooks', description: 'For WhatsApp and Viber: their receipts and people\'s messages, signed by each platform (no API key)' },
         { name: 'health', description: 'Liveness and readiness' }
       ]
     },

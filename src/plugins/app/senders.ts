@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 import { redisCredentials } from '../../config.js'
 import { createDispatchWorker } from '../../deliveries/dispatch-jobs.js'
 import { startMaintenance } from '../../deliveries/maintenance.js'
-import { createSendWorker, type SendWorker } from '../../deliveries/send-worker.js'
+import { createSendWorker, type SendHooks, type SendWorker } from '../../deliveries/send-worker.js'
 import { createAdapters } from '../../messengers/index.js'
 import { MESSENGERS } from '../../model/messenger.js'
 
@@ -22,6 +22,17 @@ export default fp(async function senders (fastify) {
     const connection = new Redis(config.redis.url, { ...redisCredentials(config.redis), maxRetriesPerRequest: null, connectionName: name })
     connections.push(connection)
     return connection
+  }
+
+  const { addressFacts, contacts, receipts } = fastify
+  const hooks: SendHooks = {
+    whatsappWindow: async (address) => await addressFacts.whatsappWindow(address),
+    track: async (messenger, providerId, deliveryId, user) => { await receipts.track(messenger, providerId, deliveryId, user) },
+    async chatMoved (user, contact, from, to) {
+      // Only while the contact still has the old id: an edit in between wins.
+      if ((await contacts.get(user, contact))?.telegram === from) await contacts.patch(user, contact, { telegram: to })
+      fastify.log.info({ user, contact, from, to }, 'a Telegram group became a supergroup: the contact follows it')
+    }
   }
 
   const senders: SendWorker[] = MESSENGERS.map((messenger) => {
@@ -41,6 +52,7 @@ export default fp(async function senders (fastify) {
       },
       lockDurationMs: config.delivery.lockDurationMs,
       stalledIntervalMs: config.delivery.stalledIntervalMs,
+      hooks,
       log: fastify.log
     })
     fastify.metrics.watchBreaker(messenger, sender.breaker)
@@ -74,4 +86,4 @@ export default fp(async function senders (fastify) {
     await Promise.all(MESSENGERS.map((messenger) => adapters[messenger].close()))
     await Promise.all(connections.map((connection) => connection.quit()))
   })
-}, { name: 'senders', dependencies: ['config', 'deliveries', 'metrics'] })
+}, { name: 'senders', dependencies: ['config', 'deliveries', 'metrics', 'addresses', 'contacts'] })

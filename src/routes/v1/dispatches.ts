@@ -20,7 +20,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
   const ownDispatch = async (user: string, id: string) => ownedBy(user, await deliveries.getDispatch(id), `dispatch ${id}`)
 
   async function accept (user: string, body: NewDispatchBody) {
-    const { text, contacts, tags: tagFilter, all_contacts: allContacts, addresses, messengers } = body
+    const { text, contacts, tags: tagFilter, all_contacts: allContacts, addresses, messengers, whatsapp_template: whatsappTemplate } = body
     if (contacts === undefined && tagFilter === undefined && allContacts !== true && addresses === undefined) {
       throw invalidField('contacts', 'or tags, all_contacts or addresses: give at least one target')
     }
@@ -36,7 +36,8 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       allContacts,
       addresses,
       messengers,
-      ...(expiresAt !== undefined && { expiresAt })
+      ...(expiresAt !== undefined && { expiresAt }),
+      ...(whatsappTemplate !== undefined && { whatsappTemplate })
     })
     if (result.dispatchId === undefined) {
       const why = [

@@ -12,6 +12,7 @@ export function dispatchView (d: Dispatch, now = Date.now()) {
   return {
     id: d.id,
     text: d.text,
+    ...(d.whatsappTemplate !== undefined && { whatsapp_template: d.whatsappTemplate }),
     status: status as 'finished' | 'scheduled' | 'in_progress',
     created_at: iso(d.createdAt),
     send_at: iso(d.sendAt),
@@ -39,6 +40,9 @@ export function deliveryView (d: Delivery) {
     ...(d.url !== undefined && { url: d.url }),
     ...(d.lastError !== undefined && { last_error: d.lastError }),
     ...(d.providerMessageId !== undefined && { provider_message_id: d.providerMessageId }),
+    ...(d.sentAs !== undefined && { sent_as: d.sentAs }),
+    ...(d.migratedFrom !== undefined && { migrated_from: d.migratedFrom }),
+    receipts: d.receipts.map((r) => ({ state: r.status, at: iso(r.at), ...(r.code !== undefined && { code: r.code }) })),
     ...(d.duplicateOf !== undefined && { duplicate_of: d.duplicateOf })
   }
 }

@@ -4,7 +4,8 @@
   per-state index of finished deliveries, so counts always equal what a
   listing shows.
 
-  A dispatch hash holds user, text, created_at, send_at, expires_at?, `legs`
+  A dispatch hash holds user, text, whatsapp_template? (JSON), created_at,
+  send_at, expires_at?, `legs`
   (how many deliveries it was created with; never changes, so its delivery
   ids can be walked by index), `total` (how many still exist: a purge lowers
   it), `open` (how many are not finished) and `n:<state>` counts. A delivery
@@ -14,13 +15,13 @@
 --- @include "keys"
 --- @include "delivery-model"
 
--- {user, text, expires_at} of a delivery's dispatch, read once per script call (they never change).
+-- {user, text, expires_at, whatsapp_template} of a delivery's dispatch, read once per script call (they never change).
 local dispatch_fields = {}
 local function dispatch_info (delivery_id)
   local dispatch_id = dispatch_of(delivery_id)
   local info = dispatch_fields[dispatch_id]
   if not info then
-    info = redis.call('HMGET', key.dispatch(dispatch_id), 'user', 'text', 'expires_at')
+    info = redis.call('HMGET', key.dispatch(dispatch_id), 'user', 'text', 'expires_at', 'whatsapp_template')
     dispatch_fields[dispatch_id] = info
   end
   return info
@@ -58,7 +59,7 @@ end
 -- field/value pairs for the delivery, written in the same HSET.
 local function move (id, user, from, to, now, fields)
   local delivery_key, dispatch_key, stats_key = key.delivery(id), key.dispatch(dispatch_of(id)), key.stats(user)
-  local finishing = TERMINAL[to] and not TERMINAL[from]
+  local finishing = FINISHED[to] and not FINISHED[from]
   local set = { 'state', to, 'updated_at', now }
   if finishing then
     set[5] = 'finished_at'
@@ -76,9 +77,14 @@ local function move (id, user, from, to, now, fields)
   if finishing then
     count(dispatch_key, 'open', -1)
     redis.call('ZADD', key.finished(user, to), 0, id)
-  elseif TERMINAL[from] and not TERMINAL[to] then
+  elseif FINISHED[from] and not FINISHED[to] then
+    -- A redrive: pending again.
     redis.call('HDEL', delivery_key, 'finished_at')
     count(dispatch_key, 'open', 1)
     redis.call('ZREM', key.finished(user, from), id)
+  elseif FINISHED[from] then
+    -- A receipt: from one outcome to a better-known one.
+    redis.call('ZREM', key.finished(user, from), id)
+    redis.call('ZADD', key.finished(user, to), 0, id)
   end
 end

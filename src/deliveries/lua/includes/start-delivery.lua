@@ -1,7 +1,8 @@
 --[[
   start_delivery(id, now, generation of the job): a pending delivery becomes
   `sending` and its attempt is counted; returns {'sending', attempts,
-  messenger, address, text, user}. Instead it ends `expired` past its
+  messenger, address, text, user, contact or '', the dispatch's WhatsApp
+  template (JSON) or ''}. Instead it ends `expired` past its
   dispatch's expires_at, or `cancelled` when a cancel came while a crashed
   attempt held it; returns {'ended', that state}. A finished one is left
   alone: {its state}. A job of another generation (the delivery was redriven,
@@ -10,10 +11,10 @@
 --- @include "move-delivery"
 
 local function start_delivery (id, now, generation)
-  local delivery = redis.call('HMGET', key.delivery(id), 'state', 'gen', 'cancel', 'messenger', 'address', 'attempts')
+  local delivery = redis.call('HMGET', key.delivery(id), 'state', 'gen', 'cancel', 'messenger', 'address', 'attempts', 'contact')
   local state = delivery[1]
   if not state then return false end
-  if TERMINAL[state] then return { state } end
+  if FINISHED[state] then return { state } end
   if (delivery[2] or '0') ~= generation then return { 'stale' } end
   local dispatch = dispatch_info(id)
   local user = dispatch[1]
@@ -27,5 +28,5 @@ local function start_delivery (id, now, generation)
   end
   local attempts = tonumber(delivery[6] or '0') + 1
   move(id, user, state, 'sending', now, { 'attempts', attempts })
-  return { 'sending', attempts, delivery[4], delivery[5], dispatch[2], user }
+  return { 'sending', attempts, delivery[4], delivery[5], dispatch[2], user, delivery[7] or '', dispatch[4] or '' }
 end

@@ -1,0 +1,52 @@
+/**
+ * Viber's webhook: `delivered`, `seen` and `failed` about messages the bot
+ * sent (receipts), `subscribed`, `conversation_started` and `unsubscribed`
+ * (noted on the address), and `webhook`, Viber checking the URL while the
+ * service registers it. Signed with the bot's auth token
+ * (X-Viber-Content-Signature: <hex>).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { invalidField, invalidSignature } from '../../errors.js'
+import { parseViberBody, readViberCallback } from '../../messengers/viber-webhook.js'
+import { signatureMatches } from '../../messengers/webhook-signature.js'
+import { ErrorBody, RequestErrors } from '../../schemas/common.js'
+import { WebhookAnswer } from '../../schemas/webhooks.js'
+import { takeReceipts } from './take-receipts.js'
+
+const SIGNATURE = 'x-viber-content-signature'
+
+const viber: FastifyPluginAsyncTypebox = async function (fastify) {
+  const { token } = fastify.config.messengers.viber
+
+  fastify.post('/', {
+    config: { rateLimit: false },
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Viber\'s webhook: delivered, seen and failed callbacks (receipts), subscriptions',
+      description: 'Signed by Viber: `X-Viber-Content-Signature: <hex HMAC-SHA256 of the raw body, keyed with VIBER_AUTH_TOKEN>`. ' +
+        'A missing or wrong signature is a 401 and changes nothing.',
+      response: { 200: WebhookAnswer, 401: ErrorBody, ...RequestErrors }
+    }
+  }, async (request) => {
+    const raw = request.rawBody ?? Buffer.alloc(0)
+    const header = request.headers[SIGNATURE]
+    if (typeof header !== 'string' || header === '') throw invalidSignature('is missing: Viber signs every callback', SIGNATURE)
+    if (!signatureMatches(raw, token, header)) throw invalidSignature('does not match the body: not from Viber, or signed with another auth token', SIGNATURE)
+    let body: unknown
+    try {
+      body = parseViberBody(raw.toString('utf8'))
+    } catch {
+      throw Object.assign(invalidField('body', 'is not JSON'), { code: 'INVALID_JSON' })
+    }
+    const callback = readViberCallback(body)
+    if (callback.kind === 'receipt') return { ...await takeReceipts(fastify, [callback.receipt]), inbound: 0 }
+    if (callback.kind === 'subscribed' || callback.kind === 'unsubscribed') {
+      await fastify.addressFacts.noteViberSubscription(callback.user, callback.kind === 'subscribed', callback.at)
+      request.log.info({ viberUser: callback.user, event: callback.kind }, 'viber subscription noted')
+      return { receipts: 0, applied: 0, waiting: 0, inbound: 1 }
+    }
+    return { receipts: 0, applied: 0, waiting: 0, inbound: 0 }
+  })
+}
+
+export default viber

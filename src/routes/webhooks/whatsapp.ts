@@ -1,0 +1,71 @@
+/**
+ * WhatsApp's webhook: `GET` is the set-up handshake (Meta sends
+ * hub.mode=subscribe, the verify token you gave it, and a challenge to echo);
+ * `POST` brings statuses about the messages sent (receipts) and messages
+ * people sent, which open their 24-hour window. Signed with the app secret
+ * (X-Hub-Signature-256: sha256=<hex>).
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { forbidden, invalidField, invalidSignature } from '../../errors.js'
+import { signatureMatches } from '../../messengers/webhook-signature.js'
+import { readWhatsAppNotification } from '../../messengers/whatsapp-webhook.js'
+import { ErrorBody, RequestErrors } from '../../schemas/common.js'
+import { WebhookAnswer, WhatsAppVerifyQuery } from '../../schemas/webhooks.js'
+import { takeReceipts } from './take-receipts.js'
+
+const SIGNATURE = 'x-hub-signature-256'
+const tags = ['webhooks']
+
+const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+
+const whatsapp: FastifyPluginAsyncTypebox = async function (fastify) {
+  const { appSecret, verifyToken } = fastify.config.messengers.whatsapp
+
+  fastify.get('/', {
+    config: { rateLimit: false },
+    schema: {
+      tags,
+      summary: 'WhatsApp\'s webhook set-up: answers the challenge when the verify token is WHATSAPP_VERIFY_TOKEN',
+      querystring: WhatsAppVerifyQuery,
+      response: { 200: Type.String({ description: 'hub.challenge, as sent' }), 403: ErrorBody, ...RequestErrors }
+    }
+  }, async (request, reply) => {
+    const { 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': challenge } = request.query
+    if (mode !== 'subscribe') throw invalidField('query.hub.mode', 'must be subscribe')
+    if (challenge === undefined) throw invalidField('query.hub.challenge', 'is required')
+    if (token === undefined || !sameText(token, verifyToken)) throw forbidden('is not this service\'s WHATSAPP_VERIFY_TOKEN', 'query.hub.verify_token')
+    return await reply.type('text/plain; charset=utf-8').send(challenge)
+  })
+
+  fastify.post('/', {
+    config: { rateLimit: false },
+    schema: {
+      tags,
+      summary: 'WhatsApp\'s webhook: statuses of sent messages (receipts) and messages from people',
+      description: 'Signed by WhatsApp: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, keyed with WHATSAPP_APP_SECRET>`. ' +
+        'A missing or wrong signature is a 401 and changes nothing.',
+      response: { 200: WebhookAnswer, 401: ErrorBody, ...RequestErrors }
+    }
+  }, async (request) => {
+    const raw = request.rawBody ?? Buffer.alloc(0)
+    const header = request.headers[SIGNATURE]
+    if (typeof header !== 'string' || !header.startsWith('sha256=')) throw invalidSignature('is missing: WhatsApp signs every webhook (sha256=<hex>)', SIGNATURE)
+    if (!signatureMatches(raw, appSecret, header.slice('sha256='.length))) throw invalidSignature('does not match the body: not from WhatsApp, or signed with another app secret', SIGNATURE)
+    let body: unknown
+    try {
+      body = JSON.parse(raw.toString('utf8'))
+    } catch {
+      throw Object.assign(invalidField('body', 'is not JSON'), { code: 'INVALID_JSON' })
+    }
+    const { receipts, inbound } = readWhatsAppNotification(body)
+    const [taken] = await Promise.all([
+      takeReceipts(fastify, receipts),
+      Promise.all(inbound.map(async (message) => { await fastify.addressFacts.noteInbound(message.from, message.at) }))
+    ])
+    return { ...taken, inbound: inbound.length }
+  })
+}
+
+export default whatsapp

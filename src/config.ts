@@ -303,6 +303,28 @@ export function checkAuthSettings ({ host, auth }: Pick<Config, 'host' | 'auth'>
   }
 }
 
+/** Whether a messenger's API is the bundled mock's (the default), not the real one. */
+export function isMockApi (config: Pick<Config, 'mock' | 'messengers'>, messenger: Messenger): boolean {
+  const host = config.mock.host.includes(':') ? `[${config.mock.host}]` : config.mock.host
+  return config.messengers[messenger].baseUrl === `http://${host}:${config.mock.port}/${messenger}`
+}
+
+/**
+ * The WhatsApp webhook's secrets must be real when WhatsApp is: their
+ * defaults are the mock's, written in this repository, and with them anyone
+ * could forge receipts (and mark failed deliveries delivered).
+ */
+export function checkWebhookSecrets (config: Pick<Config, 'mock' | 'messengers'>): void {
+  if (isMockApi(config, 'whatsapp')) return
+  const { appSecret, verifyToken } = config.messengers.whatsapp
+  for (const [name, value] of [['WHATSAPP_APP_SECRET', appSecret], ['WHATSAPP_VERIFY_TOKEN', verifyToken]] as const) {
+    if (value === (EnvSchema.properties[name] as { default?: unknown }).default) {
+      throw new ConfigError(`invalid configuration: WHATSAPP_API_URL points at a real WhatsApp but ${name} is the mock's default, ` +
+        'known to anyone who reads this repository; set it (the app secret from Meta\'s app dashboard, a verify token of your own)')
+    }
+  }
+}
+
 /** The Redis credentials (when configured) for every connection the service opens. */
 export function redisCredentials (redis: Config['redis']): { username?: string, password?: string } {
   return {

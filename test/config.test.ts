@@ -1,6 +1,6 @@
 /** Configuration: defaults that work out of the box, and settings that refuse to start, naming the variable. */
 import t from 'tap'
-import { checkAuthSettings, DEFAULT_MONGODB_DATABASE, loadConfig } from '../src/config.js'
+import { checkAuthSettings, checkWebhookSecrets, DEFAULT_MONGODB_DATABASE, loadConfig } from '../src/config.js'
 import { serverOptions } from '../src/server-options.js'
 import { loadMockConfig } from '../mock-messengers/config.js'
 
@@ -76,6 +76,19 @@ t.test('authentication is on by default, and there is no way to leave the networ
     'the loudly named override lets it start')
   t.equal(load({ AUTH: 'on', HOST: '0.0.0.0', ADMIN_API_KEY }).auth.enabled, true, 'on: any host')
   t.throws(() => load({ AUTH: 'maybe' }), { name: 'ConfigError', message: /AUTH/ })
+})
+
+t.test('webhook secrets: the mock\'s defaults are refused once WhatsApp is real', async (t) => {
+  t.doesNotThrow(() => checkWebhookSecrets(loadConfig({})), 'against the mock, the defaults do')
+  const real = { WHATSAPP_API_URL: 'https://graph.facebook.com' }
+  t.throws(() => checkWebhookSecrets(loadConfig(real)), { name: 'ConfigError', message: /WHATSAPP_APP_SECRET is the mock's default/ })
+  t.throws(() => checkWebhookSecrets(loadConfig({ ...real, WHATSAPP_APP_SECRET: 'from-meta' })), { message: /WHATSAPP_VERIFY_TOKEN is the mock's default/ })
+  t.doesNotThrow(() => checkWebhookSecrets(loadConfig({ ...real, WHATSAPP_APP_SECRET: 'from-meta', WHATSAPP_VERIFY_TOKEN: 'mine' })))
+  t.equal(loadConfig({ VIBER_WEBHOOK_URL: 'https://fanout.example/webhooks/viber' }).messengers.viber.webhookUrl, 'https://fanout.example/webhooks/viber')
+  t.equal(loadConfig({ VIBER_WEBHOOK_URL: 'http://127.0.0.1:8080/webhooks/viber' }).messengers.viber.webhookUrl, 'http://127.0.0.1:8080/webhooks/viber', 'http on loopback, for the mock')
+  for (const wrong of ['http://fanout.example/webhooks/viber', 'not a url', 'ftp://x']) {
+    t.throws(() => loadConfig({ VIBER_WEBHOOK_URL: wrong }), { name: 'ConfigError', message: /VIBER_WEBHOOK_URL/ }, wrong)
+  }
 })
 
 t.test('abuse limits and Redis credentials', async (t) => {

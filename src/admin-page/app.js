@@ -128,6 +128,12 @@ const dispatches = pagedTable({
 
 const PENDING = ['scheduled', 'queued', 'sending']
 
+/** A delivery's receipts, in the order the messenger stamped them: "sent 10:01:02, delivered 10:01:03". */
+function timeline (receipts = []) {
+  return [...receipts].sort((a, b) => a.at.localeCompare(b.at))
+    .map((r) => `${r.state}${r.code === undefined ? '' : ` (${r.code})`} ${new Date(r.at).toLocaleTimeString()}`).join(', ')
+}
+
 const deliveries = pagedTable({
   name: 'deliveries',
   path: '/v1/deliveries',
@@ -135,7 +141,7 @@ const deliveries = pagedTable({
   query: () => $('delivery-state').value === '' ? {} : { state: $('delivery-state').value },
   row: (delivery) => el('tr', {},
     ...cells(when(delivery.created_at), delivery.contact ?? '(address)', delivery.messenger, delivery.address, delivery.state,
-      String(delivery.attempts), delivery.last_error),
+      String(delivery.attempts), delivery.last_error, timeline(delivery.receipts)),
     el('td', {},
       button('Re-drive', () => deliveryAction(delivery, 'redrive',
         (report) => report.redriven.length > 0 ? `${delivery.messenger} to ${delivery.address}: queued again` : `${delivery.messenger} to ${delivery.address} was not failed`),

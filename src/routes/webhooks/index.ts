@@ -8,6 +8,7 @@
  * brought is recorded: the platforms retry a non-2xx answer for days.
  */
 import type { FastifyPluginAsync } from 'fastify'
+import { checkWebhookSecrets } from '../../config.js'
 import viber from './viber.js'
 import whatsapp from './whatsapp.js'
 
@@ -19,6 +20,7 @@ declare module 'fastify' {
 }
 
 const webhooks: FastifyPluginAsync = async function (fastify) {
+  checkWebhookSecrets(fastify.config)
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, function (request, body, done) {
     request.rawBody = body as Buffer

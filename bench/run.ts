@@ -19,6 +19,7 @@ import { runApi } from './api.js'
 import { runLatency } from './latency.js'
 import { runMemory } from './memory.js'
 import { runPipeline } from './pipeline.js'
+import { runReceipts } from './receipts.js'
 import { notes, table, writeJson, type Section } from './report.js'
 import { loadSettings, type Section as SectionName, type Settings } from './settings.js'
 import { redisClient } from './support.js'
@@ -27,6 +28,7 @@ const RUNNERS: Record<SectionName, (settings: Settings) => Promise<Omit<Section,
   api: runApi,
   acceptance: runAcceptance,
   pipeline: runPipeline,
+  receipts: runReceipts,
   latency: runLatency,
   memory: runMemory
 }

@@ -22,9 +22,12 @@
  *   BENCH_LATENCY_MS            1000,3000    the mock's latency range
  *   BENCH_MEMORY_DELIVERIES     100000  deliveries scheduled a year ahead
  *   BENCH_MEMORY_CONTACTS       1000    contacts per scheduling send
+ *   BENCH_RECEIPTS_DELIVERIES   10000   WhatsApp deliveries whose three statuses each are posted to the webhook
+ *   BENCH_RECEIPTS_BATCH        10      statuses per webhook POST (not scaled)
+ *   BENCH_RECEIPTS_CONNECTIONS  10      webhook POSTs at once (not scaled)
  */
 
-export const SECTIONS = ['api', 'acceptance', 'pipeline', 'latency', 'memory'] as const
+export const SECTIONS = ['api', 'acceptance', 'pipeline', 'receipts', 'latency', 'memory'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface Settings {
@@ -36,6 +39,7 @@ export interface Settings {
   pipeline: { deliveries: number, concurrency: number }
   latency: { deliveries: number, concurrency: number, latencyMs: [number, number] }
   memory: { deliveries: number, contactsPerSend: number }
+  receipts: { deliveries: number, batch: number, connections: number }
 }
 
 function numberFrom (env: NodeJS.ProcessEnv, name: string, fallback: number, { min = 1, integer = true } = {}): number {
@@ -92,6 +96,11 @@ export function loadSettings (env: NodeJS.ProcessEnv = process.env): Settings {
     memory: {
       deliveries: numberFrom(env, 'BENCH_MEMORY_DELIVERIES', scaled(100_000)),
       contactsPerSend: numberFrom(env, 'BENCH_MEMORY_CONTACTS', 1000)
+    },
+    receipts: {
+      deliveries: numberFrom(env, 'BENCH_RECEIPTS_DELIVERIES', scaled(10_000)),
+      batch: numberFrom(env, 'BENCH_RECEIPTS_BATCH', 10),
+      connections: numberFrom(env, 'BENCH_RECEIPTS_CONNECTIONS', 10)
     }
   }
 }

@@ -303,10 +303,9 @@ export function checkAuthSettings ({ host, auth }: Pick<Config, 'host' | 'auth'>
   }
 }
 
-/** Whether a messenger's API is the bundled mock's (the default), not the real one. */
-export function isMockApi (config: Pick<Config, 'mock' | 'messengers'>, messenger: Messenger): boolean {
-  const host = config.mock.host.includes(':') ? `[${config.mock.host}]` : config.mock.host
-  return config.messengers[messenger].baseUrl === `http://${host}:${config.mock.port}/${messenger}`
+/** Whether a messenger's API is on this machine: the bundled mock (the default), never the real one. */
+export function isLocalApi (config: Pick<Config, 'messengers'>, messenger: Messenger): boolean {
+  return isLoopback(new URL(config.messengers[messenger].baseUrl).hostname.replace(/^\[(.*)\]$/, '$1'))
 }
 
 /**
@@ -314,8 +313,8 @@ export function isMockApi (config: Pick<Config, 'mock' | 'messengers'>, messenge
  * defaults are the mock's, written in this repository, and with them anyone
  * could forge receipts (and mark failed deliveries delivered).
  */
-export function checkWebhookSecrets (config: Pick<Config, 'mock' | 'messengers'>): void {
-  if (isMockApi(config, 'whatsapp')) return
+export function checkWebhookSecrets (config: Pick<Config, 'messengers'>): void {
+  if (isLocalApi(config, 'whatsapp')) return
   const { appSecret, verifyToken } = config.messengers.whatsapp
   for (const [name, value] of [['WHATSAPP_APP_SECRET', appSecret], ['WHATSAPP_VERIFY_TOKEN', verifyToken]] as const) {
     if (value === (EnvSchema.properties[name] as { default?: unknown }).default) {

@@ -10,8 +10,8 @@ import { deliveryId } from '../../src/deliveries/delivery.js'
 import { createDeliveryStore, type WaitingDelivery } from '../../src/deliveries/delivery-store.js'
 import { BATCH_JOB, BATCH_SPAN, SEND_JOB, enqueueDeliveries, type SendQueues } from '../../src/deliveries/send-queues.js'
 import { redisKeys } from '../../src/redis-keys.js'
+import { client, legacyContacts, legacySend, storedDeliveries } from '../helpers/api.js'
 import { build, eventually } from '../helpers/app.js'
-import { all, contacts, send } from '../helpers/legacy-sends.js'
 
 /** Queues that record what is added to them. */
 function recordingQueues () {
@@ -45,12 +45,12 @@ t.test('first attempts go in batches by dispatch and index range; redriven legs 
 
 t.test('a delivery that fails in a batch is retried as a job of its own, in its next generation, with the same idempotency key', async (t) => {
   const { app, mock, redis, prefix } = await build(t)
-  const names = await contacts(app, 5, (i) => ({ telegram: String(1000 + i) }))
+  const names = await legacyContacts(client(app), 'u', 5, (i) => ({ telegram: String(1000 + i) }))
   await mock.behave('telegram', { failNext: 2 })
-  const { dispatch_id: dispatchId } = await send(app, names, 'batched')
-  await eventually(async () => (await all(app, dispatchId, 5)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'batched')
+  await eventually(async () => (await storedDeliveries(app, dispatchId, 5)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
 
-  const deliveries = await all(app, dispatchId, 5)
+  const deliveries = await storedDeliveries(app, dispatchId, 5)
   t.same(deliveries.map((d) => d.attempts).sort(), [1, 1, 1, 2, 2], 'the two that failed took a second attempt, the others one')
   const keys = redisKeys(prefix)
   const generations = await Promise.all(deliveries.map(async (d) => await redis.hget(keys.delivery(d.id), 'gen')))
@@ -64,9 +64,9 @@ t.test('a delivery that fails in a batch is retried as a job of its own, in its 
 t.test('a closing sender finishes the sends in flight and puts back the rest of its batch for the next one', async (t) => {
   const first = await build(t, { env: { TELEGRAM_CONCURRENCY: '2' } })
   await first.mock.behave('telegram', { latencyMs: [600, 600] })
-  const names = await contacts(first.app, 6, (i) => ({ telegram: String(1000 + i) }))
-  const { dispatch_id: dispatchId } = await send(first.app, names, 'in two parts')
-  await eventually(async () => (await all(first.app, dispatchId, 6)).filter((d) => d.state === 'sending').length === 2, 'two sends in flight')
+  const names = await legacyContacts(client(first.app), 'u', 6, (i) => ({ telegram: String(1000 + i) }))
+  const { dispatch_id: dispatchId } = await legacySend(client(first.app), 'u', names, 'in two parts')
+  await eventually(async () => (await storedDeliveries(first.app, dispatchId, 6)).filter((d) => d.state === 'sending').length === 2, 'two sends in flight')
 
   await first.app.close()
   // Counted, not timed: when close returns, the two in flight reached the mock and nothing else did.
@@ -78,9 +78,9 @@ t.test('a closing sender finishes the sends in flight and puts back the rest of 
   t.equal(states.filter((s) => s === 'queued').length, 4, 'the rest wait, untouched')
 
   const second = await build(t, { prefix: first.prefix, mock: first.mock })
-  await eventually(async () => (await all(second.app, dispatchId, 6)).every((d) => d.state === 'delivered'), 'the rest, by the next sender', 10_000)
+  await eventually(async () => (await storedDeliveries(second.app, dispatchId, 6)).every((d) => d.state === 'delivered'), 'the rest, by the next sender', 10_000)
   const seen = await first.mock.received({ messenger: 'telegram', outcome: 'accepted' })
   t.equal(seen.count, 6)
   t.same(seen.repeats, {}, 'each sent once')
-  t.ok((await all(second.app, dispatchId, 6)).every((d) => d.attempts === 1))
+  t.ok((await storedDeliveries(second.app, dispatchId, 6)).every((d) => d.attempts === 1))
 })

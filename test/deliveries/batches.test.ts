@@ -22,24 +22,24 @@ function recordingQueues () {
   return { queues: { telegram: queue('telegram'), whatsapp: queue('whatsapp'), viber: queue('viber') } as SendQueues, added }
 }
 
-t.test('first attempts go in batches by dispatch and index range; redriven legs and unbatched messengers get a job each', async (t) => {
+t.test('first attempts go in batches by dispatch and index range; redriven deliveries and unbatched messengers get a job each', async (t) => {
   const { queues, added } = recordingQueues()
   const d = '01JBATCHTEST00000000000000'
-  const legs: WaitingDelivery[] = []
-  for (let i = 0; i < 2 * BATCH_SPAN + 3; i++) legs.push({ id: deliveryId(d, i), messenger: i % 2 === 0 ? 'telegram' : 'viber', generation: 0 })
-  legs.push({ id: deliveryId(d, 7), messenger: 'telegram', generation: 2 })
-  await enqueueDeliveries(queues, legs, ['telegram'])
+  const deliveries: WaitingDelivery[] = []
+  for (let i = 0; i < 2 * BATCH_SPAN + 3; i++) deliveries.push({ id: deliveryId(d, i), messenger: i % 2 === 0 ? 'telegram' : 'viber', generation: 0 })
+  deliveries.push({ id: deliveryId(d, 7), messenger: 'telegram', generation: 2 })
+  await enqueueDeliveries(queues, deliveries, ['telegram'])
 
   const telegram = added.telegram!
   t.same(telegram.filter((j) => j.name === BATCH_JOB).map((j) => j.opts.jobId), [`${d}.b0`, `${d}.b1`, `${d}.b2`], 'one batch per range of indexes')
   t.same(telegram.find((j) => j.opts.jobId === `${d}.b1`)?.data, { dispatch: d, legs: Array.from({ length: BATCH_SPAN / 2 }, (_, k) => BATCH_SPAN + 2 * k) })
-  t.same(telegram.filter((j) => j.name === SEND_JOB).map((j) => j.opts.jobId), [`${deliveryId(d, 7)}#2`], 'a redriven leg goes on its own')
+  t.same(telegram.filter((j) => j.name === SEND_JOB).map((j) => j.opts.jobId), [`${deliveryId(d, 7)}#2`], 'a redriven delivery goes on its own')
   t.ok(added.viber!.every((j) => j.name === SEND_JOB), 'a messenger not batched (a rate limit) gets a job per delivery')
   t.equal(added.viber!.length, BATCH_SPAN + 1)
 
-  // Queued again (outbox recovery) with some legs finished meanwhile: the same batch ids, so BullMQ keeps one job each.
+  // Queued again (outbox recovery) with some deliveries finished meanwhile: the same batch ids, so BullMQ keeps one job each.
   const again = recordingQueues()
-  await enqueueDeliveries(again.queues, legs.filter((_, i) => i % 3 !== 0), ['telegram'])
+  await enqueueDeliveries(again.queues, deliveries.filter((_, i) => i % 3 !== 0), ['telegram'])
   t.same(again.added.telegram!.filter((j) => j.name === BATCH_JOB).map((j) => j.opts.jobId), [`${d}.b0`, `${d}.b1`, `${d}.b2`])
 })
 

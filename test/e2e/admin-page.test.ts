@@ -75,7 +75,7 @@ t.test('with authentication on', async (t) => {
     t.match(await page.body.text(), /<body data-role="user" data-user="alice">/)
   })
 
-  t.test('a user adds a contact, sends to it, sees the Viber leg fail and re-drives it', async (t) => {
+  t.test('a user adds a contact, sends to it, sees the Viber delivery fail and re-drives it', async (t) => {
     const { page, dialogs } = await open(t, base, { username: 'alice', password: alice.key })
     await page.getByText('Signed in as alice').waitFor()
     await page.getByText('No contacts yet.').waitFor()
@@ -109,24 +109,24 @@ t.test('with authentication on', async (t) => {
     await eventually(async () => {
       await page.locator('#deliveries-refresh').click()
       return await viberRow.count() === 1
-    }, 'the Viber leg in the failed list')
+    }, 'the Viber delivery in the failed list')
     t.match(await viberRow.innerText(), /Lera\s+viber\s+lera-viber-id\s+failed\s+1\s+viber 6: receiverNotSubscribed/,
       'messenger, address, state, attempts and last error')
-    t.equal(await rowOf(page, 'deliveries', '123456789').count(), 0, 'the Telegram leg is not among the failed')
+    t.equal(await rowOf(page, 'deliveries', '123456789').count(), 0, 'the Telegram delivery is not among the failed')
 
     const failed = (await asAlice('GET', '/v1/deliveries?state=failed')).json().deliveries as Json[]
     t.equal(failed.length, 1)
-    const viberLeg = failed[0]!
-    t.match(viberLeg, { messenger: 'viber', address: 'lera-viber-id', state: 'failed', text: 'Standup in 5' })
+    const viberDelivery = failed[0]!
+    t.match(viberDelivery, { messenger: 'viber', address: 'lera-viber-id', state: 'failed', text: 'Standup in 5' })
 
     await viberRow.getByRole('button', { name: 'Re-drive' }).click()
     await says(page, 'viber to lera-viber-id: queued again')
-    // The redriven leg went to the messenger again, and failed again (the mock's Viber always fails).
+    // The redriven delivery went to the messenger again, and failed again (the mock's Viber always fails).
     await eventually(async () => (await mock.received({ messenger: 'viber', recipient: 'lera-viber-id' })).count === 2, 'a second Viber send')
     const again = await eventually(async () => {
-      const leg = (await asAlice('GET', `/v1/deliveries/${viberLeg.id}`)).json()
-      return leg.state === 'failed' && leg.updated_at !== viberLeg.updated_at && leg
-    }, 'the redriven leg to fail again')
+      const delivery = (await asAlice('GET', `/v1/deliveries/${viberDelivery.id}`)).json()
+      return delivery.state === 'failed' && delivery.updated_at !== viberDelivery.updated_at && delivery
+    }, 'the redriven delivery to fail again')
     t.equal(again.attempts, 1, 'with a fresh attempt budget')
 
     await page.locator('#dispatches-refresh').click()
@@ -145,8 +145,8 @@ t.test('with authentication on', async (t) => {
     await scheduledRow.waitFor()
     await scheduledRow.getByRole('button', { name: 'Cancel' }).click()
     await says(page, 'viber to lera-viber-id: cancelled')
-    const legs = (await asAlice('GET', '/v1/deliveries?messenger=viber')).json().deliveries as Json[]
-    t.same(legs.map((leg) => [leg.text, leg.state]), [['Next year', 'cancelled'], ['Standup in 5', 'failed']], 'the API shows the cancel')
+    const deliveries = (await asAlice('GET', '/v1/deliveries?messenger=viber')).json().deliveries as Json[]
+    t.same(deliveries.map((d) => [d.text, d.state]), [['Next year', 'cancelled'], ['Standup in 5', 'failed']], 'the API shows the cancel')
 
     // A contact whose name is markup shows as text, and nothing runs.
     await form.getByLabel('Name').fill(XSS)

@@ -124,7 +124,7 @@ t.test('every route: denied without valid credentials of the right user, and not
   const revoked = await issueKey(app, attacker.key)
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/keys/${revoked.id}`, headers: bearer(attacker.key) })).statusCode, 200)
 
-  // The victim's data: a contact on Telegram and WhatsApp, and a dispatch with one delivered and one failed leg.
+  // The victim's data: a contact on Telegram and WhatsApp, and a dispatch with one delivered and one failed delivery.
   const asVictim = client(app, { headers: bearer(victim.key) })
   t.equal((await asVictim('POST', '/v1/contacts', { name: VICTIM_CONTACT, telegram: VICTIM_CHAT, whatsapp: VICTIM_PHONE })).statusCode, 201)
   const accepted = await asVictim('POST', '/v1/dispatches', { text: VICTIM_TEXT, contacts: [VICTIM_CONTACT], addresses: [{ messenger: 'viber', address: 'victim-viber-id' }] })
@@ -132,7 +132,7 @@ t.test('every route: denied without valid credentials of the right user, and not
   const dispatchId = accepted.json().id as string
   await settled(asVictim, dispatchId)
   const failed = (await asVictim('GET', '/v1/deliveries?state=failed')).json().deliveries as Json[]
-  t.equal(failed.length, 1, 'the Viber leg failed (the mock\'s Viber always fails)')
+  t.equal(failed.length, 1, 'the Viber delivery failed (the mock\'s Viber always fails)')
   const fixture: Fixture = { victim, spareKeyId: spare.id, dispatchId, failedDeliveryId: failed[0]!.id }
   const before = await victimState(app, fixture)
 

@@ -44,7 +44,7 @@ t.test('the administrator reads figures that follow what the service did', async
   t.notOk([...got.keys()].some((name) => name.includes(id)), 'no id in any label')
   t.equal(got.get('fanout_http_request_duration_seconds_count{method="POST",route="/v1/dispatches"}'), 1)
 
-  t.equal(got.get('fanout_sends_total{messenger="telegram",outcome="delivered"}'), 1, 'the Telegram leg was delivered once')
+  t.equal(got.get('fanout_sends_total{messenger="telegram",outcome="delivered"}'), 1, 'the Telegram delivery was delivered once')
   const viberSends = [...got].filter(([name]) => name.startsWith('fanout_sends_total{messenger="viber"')).reduce((sum, [, n]) => sum + n, 0)
   t.ok(viberSends >= 1, `the mock's Viber failed every send (${viberSends})`)
   t.notOk(got.has('fanout_sends_total{messenger="viber",outcome="delivered"}'), 'and never delivered')

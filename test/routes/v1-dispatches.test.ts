@@ -19,7 +19,7 @@ const BOOK = [
   { name: 'Ivan', whatsapp: '+15551234567', tags: ['moscow'] }
 ]
 
-t.test('a dispatch fans out to names, tags, the whole book and direct addresses, and every leg ends as expected', async (t) => {
+t.test('a dispatch fans out to names, tags, the whole book and direct addresses, and every delivery ends as expected', async (t) => {
   const { app, mock } = await build(t)
   const alice = client(app, { user: 'alice' })
   await addContacts(alice, BOOK)
@@ -32,19 +32,19 @@ t.test('a dispatch fans out to names, tags, the whole book and direct addresses,
 
   const done = await settled(alice, accepted.id)
   t.match(done, { total: 5, counts: { delivered: 4, failed: 1, queued: 0, sending: 0, scheduled: 0 } })
-  const legs = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 3)
-  t.same(legs.map((d) => `${d.contact ?? '-'} ${d.messenger} ${d.address} ${d.state}`).sort(), [
+  const deliveries = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 3)
+  t.same(deliveries.map((d) => `${d.contact ?? '-'} ${d.messenger} ${d.address} ${d.state}`).sort(), [
     '- telegram @direct_user delivered',
     'Artem telegram @ArtemZaitsev delivered',
     'Artem whatsapp +799200828615 delivered',
     'Lera telegram 123456789 delivered',
     'Lera viber lera-viber-id failed'
   ])
-  const viber = legs.find((d) => d.messenger === 'viber')!
+  const viber = deliveries.find((d) => d.messenger === 'viber')!
   t.match(viber, { attempts: 1, url: `${mock.url}/viber/pa/send_message` })
   t.match(viber.last_error, /viber/)
-  const delivered = legs.find((d) => d.address === '@ArtemZaitsev')!
-  t.ok(delivered.provider_message_id, 'a delivered leg has the messenger\'s message id')
+  const delivered = deliveries.find((d) => d.address === '@ArtemZaitsev')!
+  t.ok(delivered.provider_message_id, 'a delivery that was delivered has the messenger\'s message id')
   t.same((await alice('GET', `/v1/deliveries/${delivered.id}`)).json(), delivered, 'one delivery reads as it is listed')
 
   const tagAll = await dispatch(alice, { text: 'Moscow team only', tags: { all: ['team', 'moscow'] }, messengers: ['whatsapp'] })
@@ -75,9 +75,9 @@ t.test('each state is reached and observed: scheduled, queued, sending, delivere
   // sending (the mock holds Telegram for a while), then delivered.
   await mock.behave('telegram', { latencyMs: [700, 700] })
   const slow = await dispatch(alice, { text: 'Slow', contacts: ['Lera'], messengers: ['telegram'] })
-  const slowLeg = await first(slow.id)
-  await eventually(async () => await stateOf(slowLeg.id) === 'sending', 'the slow send to be in flight')
-  await eventually(async () => await stateOf(slowLeg.id) === 'delivered', 'the slow send to be delivered')
+  const slowDelivery = await first(slow.id)
+  await eventually(async () => await stateOf(slowDelivery.id) === 'sending', 'the slow send to be in flight')
+  await eventually(async () => await stateOf(slowDelivery.id) === 'delivered', 'the slow send to be delivered')
 
   // failed: Viber always fails.
   const viber = await dispatch(alice, { text: 'To Viber', contacts: ['Lera'], messengers: ['viber'] })
@@ -87,14 +87,14 @@ t.test('each state is reached and observed: scheduled, queued, sending, delivere
   // suppressed: the same text to the same address again.
   const again = await dispatch(alice, { text: 'Slow', contacts: ['Lera'], messengers: ['telegram'] })
   t.equal(again.suppressed, 1)
-  t.match(await first(again.id), { state: 'suppressed', duplicate_of: slowLeg.id })
+  t.match(await first(again.id), { state: 'suppressed', duplicate_of: slowDelivery.id })
 
   // expired: WhatsApp keeps failing and the window closes before an attempt gets through.
   await mock.behave('whatsapp', { errorRate: 1, errorStatus: 503 })
   const expiring = await dispatch(alice, { text: 'Short-lived', contacts: ['Ivan'], expires_at: new Date(Date.now() + 1500).toISOString() })
-  const expiringLeg = await first(expiring.id)
-  await eventually(async () => await stateOf(expiringLeg.id) === 'expired', 'the retried delivery to expire', 10_000)
-  const expired = (await alice('GET', `/v1/deliveries/${expiringLeg.id}`)).json()
+  const expiringDelivery = await first(expiring.id)
+  await eventually(async () => await stateOf(expiringDelivery.id) === 'expired', 'the retried delivery to expire', 10_000)
+  const expired = (await alice('GET', `/v1/deliveries/${expiringDelivery.id}`)).json()
   t.ok(expired.attempts >= 2, `it was retried until the end time (${expired.attempts} attempts)`)
   t.equal(expired.last_error, 'whatsapp HTTP 503', 'and keeps the last error')
   t.ok(Date.parse(expired.finished_at) >= Date.parse(expiring.expires_at!) - 50, 'it ended at the end time, not before')
@@ -106,8 +106,8 @@ t.test('each state is reached and observed: scheduled, queued, sending, delivere
   const waiting = await dispatch(viaApiProcess, { text: 'Nobody sends this', contacts: ['Lera'], messengers: ['telegram'] })
   t.equal((await (await viaApiProcess('GET', `/v1/dispatches/${waiting.id}`)).json()).counts.queued, 1)
   t.equal((await alice('GET', `/v1/dispatches/${waiting.id}`)).statusCode, 404, 'another deployment (key prefix) does not see it')
-  const queuedLeg = (await viaApiProcess('GET', `/v1/deliveries?dispatch=${waiting.id}`)).json().deliveries[0]
-  t.equal(queuedLeg.state, 'queued')
+  const queuedDelivery = (await viaApiProcess('GET', `/v1/deliveries?dispatch=${waiting.id}`)).json().deliveries[0]
+  t.equal(queuedDelivery.state, 'queued')
 })
 
 t.test('windows: both times past is a 422; a past send_at with a future expires_at starts now', async (t) => {
@@ -127,7 +127,7 @@ t.test('windows: both times past is a 422; a past send_at with a future expires_
   t.equal((await app.redis.keys(app.redisKeys.dispatch('*'))).length, 1, 'nothing was written for the refused ones')
 })
 
-t.test('cancel racing with sending never yields two terminal states, and cancelled legs are never sent', async (t) => {
+t.test('cancel racing with sending never yields two terminal states, and cancelled deliveries are never sent', async (t) => {
   const { app, mock } = await build(t, { env: { TELEGRAM_CONCURRENCY: '4', WHATSAPP_CONCURRENCY: '4' } })
   const alice = client(app, { user: 'alice' })
   await mock.behave('telegram', { latencyMs: [5, 30] })
@@ -136,35 +136,35 @@ t.test('cancel racing with sending never yields two terminal states, and cancell
   const accepted = await dispatch(alice, { text: 'Race me', addresses })
   await eventually(async () => (await mock.received({ outcome: 'accepted' })).count >= 20, 'some sends to go out')
   const report = (await alice('POST', `/v1/dispatches/${accepted.id}/cancel`)).json()
-  t.equal(report.cancelled.length + report.in_flight.length + report.already_finished.length, 150, 'every leg is reported once')
+  t.equal(report.cancelled.length + report.in_flight.length + report.already_finished.length, 150, 'every delivery is reported once')
   t.ok(report.cancelled.length > 0 && report.already_finished.length > 0, `cancelled ${report.cancelled.length}, in flight ${report.in_flight.length}, finished ${report.already_finished.length}`)
 
   const done = await settled(alice, accepted.id)
-  const legs = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 50)
-  t.equal(legs.length, 150)
+  const deliveries = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 50)
+  t.equal(deliveries.length, 150)
   for (const state of ['delivered', 'cancelled'] as const) {
-    t.equal(done.counts[state], legs.filter((d) => d.state === state).length, `${state}: the count equals the listed legs`)
+    t.equal(done.counts[state], deliveries.filter((d) => d.state === state).length, `${state}: the count equals the listed deliveries`)
   }
-  t.equal(done.counts.delivered + done.counts.cancelled, 150, 'each leg in exactly one terminal state')
+  t.equal(done.counts.delivered + done.counts.cancelled, 150, 'each delivery in exactly one terminal state')
   const sent = new Set((await mock.received({ outcome: 'accepted' })).messages.map((m) => m.idempotencyKey))
-  t.same(report.cancelled.filter((id: string) => sent.has(id)), [], 'no cancelled leg reached the messenger')
-  t.same(legs.filter((d) => d.state === 'delivered' && !sent.has(d.id)).map((d) => d.id), [], 'every delivered leg did')
-  const cancelledInFlight = legs.filter((d) => report.in_flight.includes(d.id))
-  t.ok(cancelledInFlight.every((d) => d.state === 'delivered' || d.state === 'cancelled'), 'in-flight legs finished one way or the other')
+  t.same(report.cancelled.filter((id: string) => sent.has(id)), [], 'no cancelled delivery reached the messenger')
+  t.same(deliveries.filter((d) => d.state === 'delivered' && !sent.has(d.id)).map((d) => d.id), [], 'every delivered one did')
+  const cancelledInFlight = deliveries.filter((d) => report.in_flight.includes(d.id))
+  t.ok(cancelledInFlight.every((d) => d.state === 'delivered' || d.state === 'cancelled'), 'in-flight deliveries finished one way or the other')
 
   const one = (await alice('POST', `/v1/deliveries/${report.cancelled[0]}/cancel`)).json()
   t.same(one, { cancelled: [], in_flight: [], already_finished: [{ id: report.cancelled[0], state: 'cancelled' }] }, 'cancelling twice changes nothing')
 })
 
-t.test('redrive resends failed legs only; delivered ones are never resent', async (t) => {
+t.test('redrive resends failed deliveries only; delivered ones are never resent', async (t) => {
   const { app, mock } = await build(t)
   const alice = client(app, { user: 'alice' })
   await addContacts(alice, BOOK)
   const accepted = await dispatch(alice, { text: 'Try Viber again', contacts: ['Lera'] })
   await settled(alice, accepted.id)
-  const legs = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 3)
-  const failed = legs.find((d) => d.state === 'failed')!
-  const delivered = legs.find((d) => d.state === 'delivered')!
+  const deliveries = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 3)
+  const failed = deliveries.find((d) => d.state === 'failed')!
+  const delivered = deliveries.find((d) => d.state === 'delivered')!
 
   let res = await alice('POST', `/v1/deliveries/${delivered.id}/redrive`)
   t.equal(res.statusCode, 409)
@@ -176,7 +176,7 @@ t.test('redrive resends failed legs only; delivered ones are never resent', asyn
   const done = await settled(alice, accepted.id)
   t.match(done.counts, { delivered: 2, failed: 0 })
   t.match((await alice('GET', `/v1/deliveries/${failed.id}`)).json(), { state: 'delivered', attempts: 1 })
-  t.equal((await mock.received({ messenger: 'telegram' })).count, 1, 'the delivered Telegram leg was sent once')
+  t.equal((await mock.received({ messenger: 'telegram' })).count, 1, 'the delivered Telegram delivery was sent once')
   t.equal((await listAll<ApiDelivery>(alice, '/v1/deliveries?state=failed', 'deliveries', 3)).length, 0, 'the failed lookup is empty now')
 })
 

@@ -14,8 +14,10 @@ import type { Delivery as DeliverySchema, Dispatch, DispatchAccepted, NewDispatc
 import type { LegacyMessengers, SendAnswer } from '../../src/schemas/legacy.js'
 import { eventually } from './app.js'
 
+/** The HTTP methods the service's routes take. */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-export type Headers = Record<string, string>
+/** Request headers by lower-case name. */
+export type RequestHeaders = Record<string, string>
 
 /** A delivery as /v1/deliveries answers it (not the store's record, `Delivery`). */
 export type ApiDelivery = Static<typeof DeliverySchema>
@@ -23,9 +25,10 @@ export type ApiDelivery = Static<typeof DeliverySchema>
 /** An answer, alike whether it came through `inject` or over HTTP. */
 export type Answer = Pick<LightMyRequestResponse, 'statusCode' | 'headers' | 'body' | 'json'>
 
+/** What one request may add: its own headers, and the status it must answer. */
 export interface RequestOptions {
   /** Headers of this request only, over the client's own. */
-  headers?: Headers
+  headers?: RequestHeaders
   /** The status the caller needs: any other throws, naming the request, both statuses and the body. */
   expectStatus?: number
 }
@@ -33,18 +36,19 @@ export interface RequestOptions {
 /** Sends one request; an object payload goes as JSON, a string as it is (with the content type it is given). */
 export type Client = (method: Method, url: string, payload?: object | string, options?: RequestOptions) => Promise<Answer>
 
+/** Who a client is: the user it names, its credentials, and who sees its answers. */
 export interface ClientOptions {
   /** The user named in X-User-Name, as AUTH=off takes it (absent: no header; '' sends an empty one). */
   user?: string
   /** Headers of every request: credentials (`bearer(key)`, `basic(name, key)`, `ADMIN`) and the like. */
-  headers?: Headers
+  headers?: RequestHeaders
   /** Sees every answer (to look through them all afterwards). */
   onAnswer?: (answer: Answer) => void
 }
 
 /** A client of `target`: the app in this process (through `inject`), or the base URL of a running service (over HTTP). */
 export function client (target: FastifyInstance | string, options: ClientOptions = {}): Client {
-  const own: Headers = { ...(options.user !== undefined && { 'x-user-name': options.user }), ...options.headers }
+  const own: RequestHeaders = { ...(options.user !== undefined && { 'x-user-name': options.user }), ...options.headers }
   return async (method, url, payload, { headers, expectStatus } = {}) => {
     const all = { ...own, ...headers }
     const answer = typeof target === 'string'
@@ -59,7 +63,7 @@ export function client (target: FastifyInstance | string, options: ClientOptions
 }
 
 /** One request with fetch, shaped as `inject` would have sent and answered it. */
-async function overHttp (base: string, method: Method, url: string, headers: Headers, payload?: object | string): Promise<Answer> {
+async function overHttp (base: string, method: Method, url: string, headers: RequestHeaders, payload?: object | string): Promise<Answer> {
   const json = payload !== undefined && typeof payload !== 'string'
   const res = await fetch(base + url, {
     method,
@@ -90,6 +94,7 @@ export async function settled (api: Client, id: string, timeoutMs?: number): Pro
 
 const MAX_PAGES = 10_000
 
+/** What a walk over a listing's pages may do besides reading them. */
 export interface WalkOptions<T> {
   /** Runs after each page arrives and before the next is asked for (a test that changes the data mid-walk). */
   onPage?: (items: T[], index: number) => Promise<void> | void

@@ -10,8 +10,8 @@ import { deliveryId } from '../../src/model/delivery.js'
 import { createDeliveryStore, type WaitingDelivery } from '../../src/deliveries/delivery-store.js'
 import { BATCH_JOB, BATCH_SPAN, SEND_JOB, enqueueDeliveries, type SendQueues } from '../../src/deliveries/send-queues.js'
 import { redisKeys } from '../../src/redis-keys.js'
+import { client, legacyContacts, legacySend, storedDeliveries } from '../helpers/api.js'
 import { build, eventually } from '../helpers/app.js'
-import { all, contacts, send } from '../helpers/legacy-sends.js'
 
 /** Queues that record what is added to them. */
 function recordingQueues () {
@@ -22,35 +22,35 @@ function recordingQueues () {
   return { queues: { telegram: queue('telegram'), whatsapp: queue('whatsapp'), viber: queue('viber') } as SendQueues, added }
 }
 
-t.test('first attempts go in batches by dispatch and index range; redriven legs and unbatched messengers get a job each', async (t) => {
+t.test('first attempts go in batches by dispatch and index range; redriven deliveries and unbatched messengers get a job each', async (t) => {
   const { queues, added } = recordingQueues()
   const d = '01JBATCHTEST00000000000000'
-  const legs: WaitingDelivery[] = []
-  for (let i = 0; i < 2 * BATCH_SPAN + 3; i++) legs.push({ id: deliveryId(d, i), messenger: i % 2 === 0 ? 'telegram' : 'viber', generation: 0 })
-  legs.push({ id: deliveryId(d, 7), messenger: 'telegram', generation: 2 })
-  await enqueueDeliveries(queues, legs, ['telegram'])
+  const deliveries: WaitingDelivery[] = []
+  for (let i = 0; i < 2 * BATCH_SPAN + 3; i++) deliveries.push({ id: deliveryId(d, i), messenger: i % 2 === 0 ? 'telegram' : 'viber', generation: 0 })
+  deliveries.push({ id: deliveryId(d, 7), messenger: 'telegram', generation: 2 })
+  await enqueueDeliveries(queues, deliveries, ['telegram'])
 
   const telegram = added.telegram!
   t.same(telegram.filter((j) => j.name === BATCH_JOB).map((j) => j.opts.jobId), [`${d}.b0`, `${d}.b1`, `${d}.b2`], 'one batch per range of indexes')
   t.same(telegram.find((j) => j.opts.jobId === `${d}.b1`)?.data, { dispatch: d, legs: Array.from({ length: BATCH_SPAN / 2 }, (_, k) => BATCH_SPAN + 2 * k) })
-  t.same(telegram.filter((j) => j.name === SEND_JOB).map((j) => j.opts.jobId), [`${deliveryId(d, 7)}#2`], 'a redriven leg goes on its own')
+  t.same(telegram.filter((j) => j.name === SEND_JOB).map((j) => j.opts.jobId), [`${deliveryId(d, 7)}#2`], 'a redriven delivery goes on its own')
   t.ok(added.viber!.every((j) => j.name === SEND_JOB), 'a messenger not batched (a rate limit) gets a job per delivery')
   t.equal(added.viber!.length, BATCH_SPAN + 1)
 
-  // Queued again (outbox recovery) with some legs finished meanwhile: the same batch ids, so BullMQ keeps one job each.
+  // Queued again (outbox recovery) with some deliveries finished meanwhile: the same batch ids, so BullMQ keeps one job each.
   const again = recordingQueues()
-  await enqueueDeliveries(again.queues, legs.filter((_, i) => i % 3 !== 0), ['telegram'])
+  await enqueueDeliveries(again.queues, deliveries.filter((_, i) => i % 3 !== 0), ['telegram'])
   t.same(again.added.telegram!.filter((j) => j.name === BATCH_JOB).map((j) => j.opts.jobId), [`${d}.b0`, `${d}.b1`, `${d}.b2`])
 })
 
 t.test('a delivery that fails in a batch is retried as a job of its own, in its next generation, with the same idempotency key', async (t) => {
   const { app, mock, redis, prefix } = await build(t)
-  const names = await contacts(app, 5, (i) => ({ telegram: String(1000 + i) }))
+  const names = await legacyContacts(client(app), 'u', 5, (i) => ({ telegram: String(1000 + i) }))
   await mock.behave('telegram', { failNext: 2 })
-  const { dispatch_id: dispatchId } = await send(app, names, 'batched')
-  await eventually(async () => (await all(app, dispatchId, 5)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'batched')
+  await eventually(async () => (await storedDeliveries(app, dispatchId, 5)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
 
-  const deliveries = await all(app, dispatchId, 5)
+  const deliveries = await storedDeliveries(app, dispatchId, 5)
   t.same(deliveries.map((d) => d.attempts).sort(), [1, 1, 1, 2, 2], 'the two that failed took a second attempt, the others one')
   const keys = redisKeys(prefix)
   const generations = await Promise.all(deliveries.map(async (d) => await redis.hget(keys.delivery(d.id), 'gen')))
@@ -64,9 +64,9 @@ t.test('a delivery that fails in a batch is retried as a job of its own, in its 
 t.test('a closing sender finishes the sends in flight and puts back the rest of its batch for the next one', async (t) => {
   const first = await build(t, { env: { TELEGRAM_CONCURRENCY: '2' } })
   await first.mock.behave('telegram', { latencyMs: [600, 600] })
-  const names = await contacts(first.app, 6, (i) => ({ telegram: String(1000 + i) }))
-  const { dispatch_id: dispatchId } = await send(first.app, names, 'in two parts')
-  await eventually(async () => (await all(first.app, dispatchId, 6)).filter((d) => d.state === 'sending').length === 2, 'two sends in flight')
+  const names = await legacyContacts(client(first.app), 'u', 6, (i) => ({ telegram: String(1000 + i) }))
+  const { dispatch_id: dispatchId } = await legacySend(client(first.app), 'u', names, 'in two parts')
+  await eventually(async () => (await storedDeliveries(first.app, dispatchId, 6)).filter((d) => d.state === 'sending').length === 2, 'two sends in flight')
 
   await first.app.close()
   // Counted, not timed: when close returns, the two in flight reached the mock and nothing else did.
@@ -78,9 +78,9 @@ t.test('a closing sender finishes the sends in flight and puts back the rest of 
   t.equal(states.filter((s) => s === 'queued').length, 4, 'the rest wait, untouched')
 
   const second = await build(t, { prefix: first.prefix, mock: first.mock })
-  await eventually(async () => (await all(second.app, dispatchId, 6)).every((d) => d.state === 'delivered'), 'the rest, by the next sender', 10_000)
+  await eventually(async () => (await storedDeliveries(second.app, dispatchId, 6)).every((d) => d.state === 'delivered'), 'the rest, by the next sender', 10_000)
   const seen = await first.mock.received({ messenger: 'telegram', outcome: 'accepted' })
   t.equal(seen.count, 6)
   t.same(seen.repeats, {}, 'each sent once')
-  t.ok((await all(second.app, dispatchId, 6)).every((d) => d.attempts === 1))
+  t.ok((await storedDeliveries(second.app, dispatchId, 6)).every((d) => d.attempts === 1))
 })

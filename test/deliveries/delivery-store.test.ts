@@ -13,7 +13,7 @@ import { redisKeys } from '../../src/redis-keys.js'
 import { Redis } from 'ioredis'
 import { freshPrefix, REDIS_URL, testRedis } from '../helpers/redis.js'
 
-const LEGS: NewDelivery[] = [
+const DELIVERIES: NewDelivery[] = [
   { contact: 'Artem', messenger: 'telegram', address: '@ArtemZaitsev' },
   { contact: 'Artem', messenger: 'whatsapp', address: '+799200828615' },
   { contact: 'Lera', messenger: 'viber', address: 'lera-viber-id' }
@@ -24,12 +24,12 @@ async function setup (t: Test) {
   const redis = testRedis(t, prefix)
   const keys = redisKeys(prefix)
   const store: DeliveryStore = createDeliveryStore(redis, keys)
-  /** Writes a dispatch of `legs` (by default the three above) and returns its delivery ids. */
-  const create = async (overrides: Partial<NewDispatch> = {}, legs: NewDelivery[] = LEGS) => {
+  /** Writes a dispatch of `deliveries` (by default the three above) and returns its delivery ids. */
+  const create = async (overrides: Partial<NewDispatch> = {}, deliveries: NewDelivery[] = DELIVERIES) => {
     const now = Date.now()
     const dispatch: NewDispatch = { id: ulid(now), user: 'alice', text: 'Hello there', sendAt: now, createdAt: now, dedupWindowSeconds: 0, ...overrides }
-    const { suppressed } = await store.createDispatch(dispatch, legs)
-    return { dispatch, suppressed, ids: legs.map((_, i) => deliveryId(dispatch.id, i)) }
+    const { suppressed } = await store.createDispatch(dispatch, deliveries)
+    return { dispatch, suppressed, ids: deliveries.map((_, i) => deliveryId(dispatch.id, i)) }
   }
   /** The dispatch's non-zero counts per state. */
   const counts = async (dispatchId: string) => {
@@ -88,26 +88,26 @@ t.test('the largest dispatch allowed is written in one call, and any contact nam
   t.teardown(async () => { await redis.quit() })
   const store = createDeliveryStore(redis, redisKeys(prefix))
   const odd = 'Зоя "Z" \\ {} [] 😀 , .00001'
-  const legs: NewDelivery[] = Array.from({ length: MAX_DELIVERIES_PER_DISPATCH }, (_, i) =>
+  const deliveries: NewDelivery[] = Array.from({ length: MAX_DELIVERIES_PER_DISPATCH }, (_, i) =>
     ({ contact: i === 1 ? odd : `c${i}`, messenger: 'telegram', address: String(1000 + i) }))
   const now = Date.now()
   const id = ulid(now)
-  await store.createDispatch({ id, user: 'alice', text: 'Hello all', sendAt: now, createdAt: now, dedupWindowSeconds: 0 }, legs)
+  await store.createDispatch({ id, user: 'alice', text: 'Hello all', sendAt: now, createdAt: now, dedupWindowSeconds: 0 }, deliveries)
   t.match(await store.getDispatch(id), { total: MAX_DELIVERIES_PER_DISPATCH, counts: { queued: MAX_DELIVERIES_PER_DISPATCH } })
   t.match(await store.get(deliveryId(id, 1)), { contact: odd, messenger: 'telegram', address: '1001', state: 'queued' })
   t.match(await store.get(deliveryId(id, MAX_DELIVERIES_PER_DISPATCH - 1)), { contact: `c${MAX_DELIVERIES_PER_DISPATCH - 1}`, address: String(1000 + MAX_DELIVERIES_PER_DISPATCH - 1) })
 })
 
-t.test('a future dispatch is scheduled until released; release hands over every waiting leg once per generation', async (t) => {
+t.test('a future dispatch is scheduled until released; release hands over every waiting delivery once per generation', async (t) => {
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create({ sendAt: Date.now() + 60_000 })
   t.equal((await store.get(ids[0]!))?.state, 'scheduled')
   t.same(await counts(dispatch.id), { scheduled: 3 })
   const released = await store.release(dispatch.id)
-  t.same(released, ids.map((id, i) => ({ id, messenger: LEGS[i]!.messenger, generation: 0 })))
+  t.same(released, ids.map((id, i) => ({ id, messenger: DELIVERIES[i]!.messenger, generation: 0 })))
   t.same(await counts(dispatch.id), { queued: 3 })
   await store.start(ids[0]!, 0)
-  t.same((await store.release(dispatch.id)).map((l) => l.id), ids.slice(1), 'a second release (recovery) leaves out the leg being sent')
+  t.same((await store.release(dispatch.id)).map((d) => d.id), ids.slice(1), 'a second release (recovery) leaves out the delivery being sent')
   t.same(await store.release('nope'), [])
 })
 
@@ -198,7 +198,7 @@ t.test('racing terminal states and cancels: exactly one wins, and counts stay ex
   t.equal(await redis.hget(keys.dispatch(dispatch.id), 'open'), '0')
 })
 
-t.test('cancel reports per leg what it cancelled, what was in flight and what was already finished', async (t) => {
+t.test('cancel reports per delivery what it cancelled, what was in flight and what was already finished', async (t) => {
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create()
   await store.start(ids[0]!, 0)
@@ -234,11 +234,11 @@ t.test('duplicates of a delivered or pending delivery within the window are supp
   const bob = await create({ dedupWindowSeconds: 60, user: 'bob' })
   t.equal(bob.suppressed, 0, 'another user\'s sends are not duplicates')
 
-  const twice = await create({ dedupWindowSeconds: 60, text: 'twice' }, [LEGS[0]!, LEGS[0]!])
+  const twice = await create({ dedupWindowSeconds: 60, text: 'twice' }, [DELIVERIES[0]!, DELIVERIES[0]!])
   t.equal(twice.suppressed, 1, 'the same address twice in one dispatch is sent once')
 })
 
-t.test('redrive puts failed legs back as new attempts with a new generation; others are left alone', async (t) => {
+t.test('redrive puts failed deliveries back as new attempts with a new generation; others are left alone', async (t) => {
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create()
   await store.markQueued(dispatch.id)
@@ -271,7 +271,7 @@ t.test('listings: filters, newest first, keyset pages stable under inserts, coun
   await store.finish(b.ids[0]!, 'delivered')
 
   const all = await walk(store, 'alice', {})
-  t.same(all.map((d) => d.id), [...b.ids].reverse().concat([...a.ids].reverse()), 'newest dispatch first, last leg first')
+  t.same(all.map((d) => d.id), [...b.ids].reverse().concat([...a.ids].reverse()), 'newest dispatch first, last delivery first')
   t.same((await walk(store, 'alice', { state: 'failed' })).map((d) => d.id), [a.ids[2]])
   t.same((await walk(store, 'alice', { state: 'queued' })).map((d) => d.id), [b.ids[2], b.ids[1], a.ids[1], a.ids[0]])
   t.same((await walk(store, 'alice', { dispatch: a.dispatch.id })).map((d) => d.id), [...a.ids].reverse())

@@ -7,15 +7,15 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { PassThrough } from 'node:stream'
 import { deliveryId } from '../../src/model/delivery.js'
+import { client, legacyContacts, legacySend, storedDeliveries } from '../helpers/api.js'
 import { build, eventually } from '../helpers/app.js'
-import { all, contacts, send } from '../helpers/legacy-sends.js'
 
 t.test('a rate limit slows only its own messenger', async (t) => {
   const { app, mock } = await build(t, { env: { TELEGRAM_RATE_PER_SECOND: '5' } })
-  const names = await contacts(app, 12, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}` }))
+  const names = await legacyContacts(client(app), 'u', 12, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}` }))
   const started = Date.now()
-  const { dispatch_id: dispatchId } = await send(app, names, 'limited')
-  await eventually(async () => (await all(app, dispatchId, 24)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'limited')
+  await eventually(async () => (await storedDeliveries(app, dispatchId, 24)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
   const arrivals = (await mock.received({ outcome: 'accepted' })).messages
   const spread = (messenger: string) => {
     const times = arrivals.filter((m) => m.messenger === messenger).map((m) => Date.parse(m.receivedAt))
@@ -44,8 +44,8 @@ t.test('a failing messenger\'s breaker opens, holds its deliveries without using
     env: { WHATSAPP_CONCURRENCY: '2', BREAKER_MIN_SENDS: '4', BREAKER_RESET_MS: '1500', DELIVERY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '50' }
   })
   await mock.behave('whatsapp', { errorRate: 1 })
-  const names = await contacts(app, 20, (i) => ({ whatsapp: `+1555000${1000 + i}` }))
-  const { dispatch_id: dispatchId } = await send(app, names, 'held')
+  const names = await legacyContacts(client(app), 'u', 20, (i) => ({ whatsapp: `+1555000${1000 + i}` }))
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'held')
 
   await eventually(async () => lines.some((l) => String(l.msg).startsWith('circuit open')), 'the breaker to open')
   // The metric an operator watches: 2 open (1 if its reset time has passed already and a probe is out).
@@ -53,13 +53,13 @@ t.test('a failing messenger\'s breaker opens, holds its deliveries without using
   const atOpen = (await mock.received({ messenger: 'whatsapp' })).count
   await new Promise((resolve) => setTimeout(resolve, 800))
   t.equal((await mock.received({ messenger: 'whatsapp' })).count, atOpen, 'no call reached the messenger while the breaker was open')
-  const held = await all(app, dispatchId, 20)
+  const held = await storedDeliveries(app, dispatchId, 20)
   t.ok(held.filter((d) => d.attempts === 0).length >= 12, `most deliveries were never tried (${held.filter((d) => d.attempts === 0).length} of 20)`)
   t.ok(held.every((d) => d.state !== 'failed'), 'and none used up its attempts')
 
   await mock.behave('whatsapp', { errorRate: 0 })
   const done = await eventually(async () => {
-    const found = await all(app, dispatchId, 20)
+    const found = await storedDeliveries(app, dispatchId, 20)
     return found.every((d) => d.state === 'delivered') && found
   }, 'every delivery after the messenger came back', 15_000)
   t.equal(done.length, 20)
@@ -78,9 +78,9 @@ t.test('permanent errors (bad recipients) do not open the breaker', async (t) =>
   })
   const { app } = await build(t, { logStream: stream, env: { BREAKER_MIN_SENDS: '2' } })
   // Viber rejects every recipient (the default): that is the recipients' fault, not the messenger's.
-  const names = await contacts(app, 10, (i) => ({ viber: `viber-${i}` }))
-  const { dispatch_id: dispatchId } = await send(app, names, 'rejected')
-  await eventually(async () => (await all(app, dispatchId, 10)).every((d) => d.state === 'failed'), 'every Viber delivery to fail')
+  const names = await legacyContacts(client(app), 'u', 10, (i) => ({ viber: `viber-${i}` }))
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'rejected')
+  await eventually(async () => (await storedDeliveries(app, dispatchId, 10)).every((d) => d.state === 'failed'), 'every Viber delivery to fail')
   t.notOk(lines.some((l) => String(l.msg).startsWith('circuit open')), 'the breaker stayed closed')
 })
 
@@ -88,8 +88,8 @@ t.test('with Viber hanging and WhatsApp failing, Telegram deliveries all arrive 
   const { app, mock } = await build(t, { env: { SEND_TIMEOUT_MS: '1000', BREAKER_RESET_MS: '5000' } })
   await mock.behave('viber', { reject: false, outage: 'hang' })
   await mock.behave('whatsapp', { errorRate: 1 })
-  const names = await contacts(app, 30, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}`, viber: `viber-${i}` }))
-  const { dispatch_id: dispatchId } = await send(app, names, 'isolated')
+  const names = await legacyContacts(client(app), 'u', 30, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}`, viber: `viber-${i}` }))
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'isolated')
   const telegram = Array.from({ length: 30 }, (_, i) => deliveryId(dispatchId, 3 * i))
   await eventually(async () => {
     const found = await Promise.all(telegram.map((id) => app.deliveries.get(id)))
@@ -105,10 +105,10 @@ t.test('a throttled send is retried no sooner than the messenger\'s retry_after'
   const { app, mock } = await build(t)
   // One send a second at the mock: the second of two gets Telegram's 429 with retry_after 1.
   await mock.behave('telegram', { ratePerSecond: 1 })
-  const names = await contacts(app, 2, (i) => ({ telegram: String(1000 + i) }))
-  const { dispatch_id: dispatchId } = await send(app, names, 'throttled')
+  const names = await legacyContacts(client(app), 'u', 2, (i) => ({ telegram: String(1000 + i) }))
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'throttled')
   const done = await eventually(async () => {
-    const found = await all(app, dispatchId, 2)
+    const found = await storedDeliveries(app, dispatchId, 2)
     return found.every((d) => d.state === 'delivered') && found
   }, 'both deliveries', 10_000)
   const retried = done.find((d) => d.attempts === 2)

@@ -4,28 +4,10 @@
  */
 import t from 'tap'
 import { PassThrough } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
 import { retryDelay } from '../../src/deliveries/send-worker.js'
-import { deliveryId, type Delivery } from '../../src/model/delivery.js'
+import { deliveryId } from '../../src/model/delivery.js'
+import { client, finished, legacyAddContact, legacyContacts, legacySend } from '../helpers/api.js'
 import { build, eventually } from '../helpers/app.js'
-
-async function addContact (app: FastifyInstance, user: string, name: string, messangers: Record<string, string>) {
-  const res = await app.inject({ method: 'POST', url: '/api/contacts', payload: { user_name: user, contact: { name, messangers } } })
-  if (res.statusCode !== 200) throw new Error(res.body)
-}
-
-async function send (app: FastifyInstance, user: string, contacts: string[], message: string, time?: number[]) {
-  const res = await app.inject({ method: 'PUT', url: '/api/contacts', payload: { user_name: user, contacts, message, ...(time && { time }) } })
-  if (res.statusCode !== 200) throw new Error(res.body)
-  return res.json() as { dispatch_id: string, deliveries: number }
-}
-
-async function finished (app: FastifyInstance, id: string, timeoutMs?: number): Promise<Delivery> {
-  return await eventually(async () => {
-    const d = await app.deliveries.get(id)
-    return d !== undefined && !['scheduled', 'queued', 'sending'].includes(d.state) && d
-  }, `delivery ${id} to finish`, timeoutMs)
-}
 
 t.test('retry delays grow exponentially with jitter, stay under the cap, and honour the messenger\'s wait', async (t) => {
   const policy = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 10_000 }
@@ -41,9 +23,9 @@ t.test('retry delays grow exponentially with jitter, stay under the cap, and hon
 
 t.test('a transient failure is retried, with the same idempotency key, until delivered', async (t) => {
   const { app, mock } = await build(t)
-  await addContact(app, 'u', 'Artem', { telegram: '1001' })
+  await legacyAddContact(client(app), 'u', 'Artem', { telegram: '1001' })
   await mock.behave('telegram', { failNext: 2 })
-  const { dispatch_id: dispatchId } = await send(app, 'u', ['Artem'], 'retry me')
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', ['Artem'], 'retry me')
   const delivery = await finished(app, deliveryId(dispatchId, 0))
   t.match(delivery, { state: 'delivered', attempts: 3, lastError: 'telegram HTTP 503' })
   const seen = await mock.received({ messenger: 'telegram' })
@@ -53,9 +35,9 @@ t.test('a transient failure is retried, with the same idempotency key, until del
 
 t.test('retries stop at the configured number of attempts and the delivery fails with its last error', async (t) => {
   const { app, mock } = await build(t, { env: { DELIVERY_ATTEMPTS: '3' } })
-  await addContact(app, 'u', 'Artem', { whatsapp: '+15551234567' })
+  await legacyAddContact(client(app), 'u', 'Artem', { whatsapp: '+15551234567' })
   await mock.behave('whatsapp', { failNext: 100 })
-  const { dispatch_id: dispatchId } = await send(app, 'u', ['Artem'], 'never arrives')
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', ['Artem'], 'never arrives')
   const delivery = await finished(app, deliveryId(dispatchId, 0))
   t.match(delivery, { state: 'failed', attempts: 3, lastError: 'whatsapp HTTP 503', url: `${mock.url}/whatsapp/v21.0/100000000000001/messages` })
   t.equal((await mock.received({ messenger: 'whatsapp' })).count, 3)
@@ -65,20 +47,20 @@ t.test('retries stop at the configured number of attempts and the delivery fails
 
 t.test('a permanent error fails at once, without retries', async (t) => {
   const { app, mock } = await build(t)
-  await addContact(app, 'u', 'Artem', { telegram: '1001' })
+  await legacyAddContact(client(app), 'u', 'Artem', { telegram: '1001' })
   await mock.behave('telegram', { reject: true })
-  const { dispatch_id: dispatchId } = await send(app, 'u', ['Artem'], 'blocked')
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', ['Artem'], 'blocked')
   t.match(await finished(app, deliveryId(dispatchId, 0)), { state: 'failed', attempts: 1, lastError: 'telegram 403: Forbidden: bot was blocked by the user' })
   t.equal((await mock.received({ messenger: 'telegram' })).count, 1)
 })
 
 t.test('a scheduled send is not delivered before its time, and is after it', async (t) => {
   const { app, mock } = await build(t)
-  await addContact(app, 'u', 'Artem', { telegram: '1001', whatsapp: '+15551234567' })
+  await legacyAddContact(client(app), 'u', 'Artem', { telegram: '1001', whatsapp: '+15551234567' })
   // The legacy time has whole seconds: aim two to three seconds ahead.
   const at = new Date(Math.ceil((Date.now() + 2000) / 1000) * 1000)
   const time = [at.getUTCFullYear(), at.getUTCMonth() + 1, at.getUTCDate(), at.getUTCHours(), at.getUTCMinutes(), at.getUTCSeconds()]
-  const answer = await send(app, 'u', ['Artem'], 'later', time)
+  const answer = await legacySend(client(app), 'u', ['Artem'], 'later', time)
   t.match(answer, { deliveries: 2, scheduled: true })
   t.equal((await app.deliveries.get(deliveryId(answer.dispatch_id, 0)))?.state, 'scheduled')
 
@@ -95,12 +77,8 @@ t.test('a scheduled send is not delivered before its time, and is after it', asy
 t.test('a slow Viber does not hold up Telegram or WhatsApp', async (t) => {
   const { app, mock } = await build(t, { env: { VIBER_CONCURRENCY: '2' } })
   await mock.behave('viber', { reject: false, latencyMs: [1500, 1500] })
-  const names: string[] = []
-  for (let i = 0; i < 10; i++) {
-    names.push(`c${i}`)
-    await addContact(app, 'u', `c${i}`, { telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}`, viber: `viber-${i}` })
-  }
-  const { dispatch_id: dispatchId, deliveries } = await send(app, 'u', names, 'isolation')
+  const names = await legacyContacts(client(app), 'u', 10, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}`, viber: `viber-${i}` }))
+  const { dispatch_id: dispatchId, deliveries } = await legacySend(client(app), 'u', names, 'isolation')
   t.equal(deliveries, 30)
   const started = Date.now()
   await eventually(async () => (await mock.received({ outcome: 'accepted' })).messages.filter((m) => m.messenger !== 'viber').length === 20,
@@ -133,10 +111,10 @@ t.test('when queueing fails after the records are written, the send is still acc
   // A deployment split in two: an API process and a sender process on the same Redis.
   const api = await build(t, { env: { ROLE: 'api' } })
   const worker = await build(t, { env: { ROLE: 'worker' }, prefix: api.prefix, mock: api.mock })
-  await addContact(api.app, 'u', 'Artem', { telegram: '1001' })
+  await legacyAddContact(client(api.app), 'u', 'Artem', { telegram: '1001' })
   // The API process loses its queue connection between writing the records and scheduling the dispatch.
   await api.app.dispatchQueue.close()
-  const answer = await send(api.app, 'u', ['Artem'], 'still arrives')
+  const answer = await legacySend(client(api.app), 'u', ['Artem'], 'still arrives')
   t.match(answer, { success: true, deliveries: 1 }, 'the client is told it was accepted (a 500 would invite a resend)')
   t.match(await finished(worker.app, deliveryId(answer.dispatch_id, 0)), { state: 'delivered', attempts: 1 })
   t.equal((await api.mock.received({ outcome: 'accepted' })).count, 1, 'delivered once')
@@ -149,8 +127,8 @@ t.test('logs: one line per request with its request id, one per delivery state c
     for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line))
   })
   const { app } = await build(t, { logStream: stream })
-  await addContact(app, 'u', 'Lera', { telegram: '1001', viber: 'v-1' })
-  const { dispatch_id: dispatchId } = await send(app, 'u', ['Lera'], 'logged')
+  await legacyAddContact(client(app), 'u', 'Lera', { telegram: '1001', viber: 'v-1' })
+  const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', ['Lera'], 'logged')
   await Promise.all([0, 1].map((i) => finished(app, deliveryId(dispatchId, i))))
   await new Promise((resolve) => setImmediate(resolve))
 

@@ -6,9 +6,9 @@
  * state afterwards; every wait is for something to appear, none is timed.
  */
 import t, { type Test } from 'tap'
-import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { request } from 'undici'
+import { client } from '../helpers/api.js'
 import { ADMIN_KEY, AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { bearer, createUser } from '../helpers/auth.js'
 
@@ -48,17 +48,13 @@ async function says (page: Page, text: string): Promise<void> {
 
 const rowOf = (page: Page, table: string, text: string) => page.locator(`#${table}-rows tr`, { hasText: text })
 
-async function api (app: FastifyInstance, method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: Json) {
-  return await app.inject({ method, url, headers, ...(payload !== undefined && { payload }) })
-}
-
 const XSS = '<img src=x onerror=alert(1)>'
 
 t.test('with authentication on', async (t) => {
   const { app, mock } = await build(t, { env: AUTH_ENV })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   const alice = await createUser(app, 'alice')
-  const asAlice = bearer(alice.key)
+  const asAlice = client(app, { headers: bearer(alice.key) })
 
   t.test('without credentials: a 401 with a Basic challenge, for the page and its files', async (t) => {
     for (const path of ['/admin', '/admin/app.js', '/admin/app.css']) {
@@ -79,7 +75,7 @@ t.test('with authentication on', async (t) => {
     t.match(await page.body.text(), /<body data-role="user" data-user="alice">/)
   })
 
-  t.test('a user adds a contact, sends to it, sees the Viber leg fail and re-drives it', async (t) => {
+  t.test('a user adds a contact, sends to it, sees the Viber delivery fail and re-drives it', async (t) => {
     const { page, dialogs } = await open(t, base, { username: 'alice', password: alice.key })
     await page.getByText('Signed in as alice').waitFor()
     await page.getByText('No contacts yet.').waitFor()
@@ -92,13 +88,13 @@ t.test('with authentication on', async (t) => {
     await form.getByRole('button', { name: 'Add contact' }).click()
     await says(page, 'Contact Lera added')
     t.match(await rowOf(page, 'contacts', 'Lera').innerText(), /Lera\s+123456789\s+lera-viber-id\s+team, family/, 'the new contact is listed')
-    t.same((await api(app, 'GET', '/v1/contacts/Lera', asAlice)).json(), { name: 'Lera', telegram: '123456789', viber: 'lera-viber-id', tags: ['team', 'family'] },
+    t.same((await asAlice('GET', '/v1/contacts/Lera')).json(), { name: 'Lera', telegram: '123456789', viber: 'lera-viber-id', tags: ['team', 'family'] },
       'the API has the contact as entered')
 
     // The API's error message reaches the person: the same name again is refused.
     await form.getByLabel('Name').fill('Lera')
     await form.getByRole('button', { name: 'Add contact' }).click()
-    const refusal = (await api(app, 'POST', '/v1/contacts', asAlice, { name: 'Lera' })).json().error.message as string
+    const refusal = (await asAlice('POST', '/v1/contacts', { name: 'Lera' })).json().error.message as string
     await says(page, refusal)
     t.equal(await page.getByRole('alert').innerText(), refusal, 'the API\'s error message is shown')
 
@@ -113,24 +109,24 @@ t.test('with authentication on', async (t) => {
     await eventually(async () => {
       await page.locator('#deliveries-refresh').click()
       return await viberRow.count() === 1
-    }, 'the Viber leg in the failed list')
+    }, 'the Viber delivery in the failed list')
     t.match(await viberRow.innerText(), /Lera\s+viber\s+lera-viber-id\s+failed\s+1\s+viber 6: receiverNotSubscribed/,
       'messenger, address, state, attempts and last error')
-    t.equal(await rowOf(page, 'deliveries', '123456789').count(), 0, 'the Telegram leg is not among the failed')
+    t.equal(await rowOf(page, 'deliveries', '123456789').count(), 0, 'the Telegram delivery is not among the failed')
 
-    const failed = (await api(app, 'GET', '/v1/deliveries?state=failed', asAlice)).json().deliveries as Json[]
+    const failed = (await asAlice('GET', '/v1/deliveries?state=failed')).json().deliveries as Json[]
     t.equal(failed.length, 1)
-    const viberLeg = failed[0]!
-    t.match(viberLeg, { messenger: 'viber', address: 'lera-viber-id', state: 'failed', text: 'Standup in 5' })
+    const viberDelivery = failed[0]!
+    t.match(viberDelivery, { messenger: 'viber', address: 'lera-viber-id', state: 'failed', text: 'Standup in 5' })
 
     await viberRow.getByRole('button', { name: 'Re-drive' }).click()
     await says(page, 'viber to lera-viber-id: queued again')
-    // The redriven leg went to the messenger again, and failed again (the mock's Viber always fails).
+    // The redriven delivery went to the messenger again, and failed again (the mock's Viber always fails).
     await eventually(async () => (await mock.received({ messenger: 'viber', recipient: 'lera-viber-id' })).count === 2, 'a second Viber send')
     const again = await eventually(async () => {
-      const leg = (await api(app, 'GET', `/v1/deliveries/${viberLeg.id}`, asAlice)).json()
-      return leg.state === 'failed' && leg.updated_at !== viberLeg.updated_at && leg
-    }, 'the redriven leg to fail again')
+      const delivery = (await asAlice('GET', `/v1/deliveries/${viberDelivery.id}`)).json()
+      return delivery.state === 'failed' && delivery.updated_at !== viberDelivery.updated_at && delivery
+    }, 'the redriven delivery to fail again')
     t.equal(again.attempts, 1, 'with a fresh attempt budget')
 
     await page.locator('#dispatches-refresh').click()
@@ -149,8 +145,8 @@ t.test('with authentication on', async (t) => {
     await scheduledRow.waitFor()
     await scheduledRow.getByRole('button', { name: 'Cancel' }).click()
     await says(page, 'viber to lera-viber-id: cancelled')
-    const legs = (await api(app, 'GET', '/v1/deliveries?messenger=viber', asAlice)).json().deliveries as Json[]
-    t.same(legs.map((leg) => [leg.text, leg.state]), [['Next year', 'cancelled'], ['Standup in 5', 'failed']], 'the API shows the cancel')
+    const deliveries = (await asAlice('GET', '/v1/deliveries?messenger=viber')).json().deliveries as Json[]
+    t.same(deliveries.map((d) => [d.text, d.state]), [['Next year', 'cancelled'], ['Standup in 5', 'failed']], 'the API shows the cancel')
 
     // A contact whose name is markup shows as text, and nothing runs.
     await form.getByLabel('Name').fill(XSS)
@@ -161,7 +157,7 @@ t.test('with authentication on', async (t) => {
     t.equal(await page.locator('img').count(), 0, 'no image element was made of it')
     await rowOf(page, 'contacts', XSS).getByRole('button', { name: 'Delete' }).click()
     await says(page, `Contact ${XSS} deleted`)
-    t.equal((await api(app, 'GET', `/v1/contacts/${encodeURIComponent(XSS)}`, asAlice)).statusCode, 404, 'the API no longer has it')
+    t.equal((await asAlice('GET', `/v1/contacts/${encodeURIComponent(XSS)}`)).statusCode, 404, 'the API no longer has it')
     t.same(dialogs, [], 'no dialog opened')
   })
 
@@ -198,7 +194,7 @@ t.test('with authentication on', async (t) => {
     // Cell by cell: a regular expression over the row could take a digit of the creation time for the count.
     const carolCells = await rowOf(page, 'users', 'carol').locator('td').allInnerTexts()
     t.same([carolCells[0], carolCells[2]], ['carol', '1'], 'carol is listed with one active key')
-    t.equal((await api(app, 'GET', '/v1/contacts', bearer(key))).statusCode, 200, 'the key shown works against the API')
+    t.equal((await client(app, { headers: bearer(key) })('GET', '/v1/contacts')).statusCode, 200, 'the key shown works against the API')
 
     await page.getByRole('button', { name: 'Done' }).click()
     t.equal(await page.locator('#new-key-value').innerText(), '', 'and is gone once done with')
@@ -208,11 +204,11 @@ t.test('with authentication on', async (t) => {
     await page.getByRole('button', { name: 'Issue a key' }).click()
     await page.locator('#new-key').getByText('it is not shown again').waitFor()
     const second = await page.locator('#new-key-value').innerText()
-    t.equal((await api(app, 'GET', '/v1/contacts', bearer(second))).statusCode, 200, 'the second key works')
+    t.equal((await client(app, { headers: bearer(second) })('GET', '/v1/contacts')).statusCode, 200, 'the second key works')
     await rowOf(page, 'keys', 'phone').getByRole('button', { name: 'Revoke' }).click()
     await says(page, 'of carol revoked')
-    t.equal((await api(app, 'GET', '/v1/contacts', bearer(second))).statusCode, 401, 'the revoked key no longer works')
-    t.equal((await api(app, 'GET', '/v1/contacts', bearer(key))).statusCode, 200, 'the first one still does')
+    t.equal((await client(app, { headers: bearer(second) })('GET', '/v1/contacts')).statusCode, 401, 'the revoked key no longer works')
+    t.equal((await client(app, { headers: bearer(key) })('GET', '/v1/contacts')).statusCode, 200, 'the first one still does')
     t.equal(await rowOf(page, 'keys', 'phone').getByRole('button', { name: 'Revoke' }).isDisabled(), true, 'a revoked key cannot be revoked again')
     t.same(dialogs, [])
   })
@@ -232,7 +228,7 @@ t.test('with authentication off, the page asks for a user name and then works', 
   await form.getByLabel('WhatsApp').fill('+15551234567')
   await form.getByRole('button', { name: 'Add contact' }).click()
   await says(page, 'Contact Artem added')
-  t.same((await api(app, 'GET', '/v1/contacts', { 'x-user-name': 'dora' })).json().contacts, [{ name: 'Artem', whatsapp: '+15551234567' }],
+  t.same((await client(app, { user: 'dora' })('GET', '/v1/contacts')).json().contacts, [{ name: 'Artem', whatsapp: '+15551234567' }],
     'the contact is in dora\'s book')
 
   await page.reload()

@@ -7,6 +7,7 @@
 import t from 'tap'
 import { deliveryId } from '../../src/model/delivery.js'
 import { redisKeys } from '../../src/redis-keys.js'
+import { client, legacyAddContact, legacySend } from '../helpers/api.js'
 import { eventually } from '../helpers/app.js'
 import { startMock } from '../helpers/mock.js'
 import { runService } from '../helpers/processes.js'
@@ -31,19 +32,13 @@ t.test('SIGKILL mid-send loses nothing', async (t) => {
   }
   const first = await runService(t, prefix, mock.url, env)
 
-  const post = async (url: string, method: string, body: unknown) => {
-    const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
-    return await res.json()
-  }
+  const api = client(first.url)
   const names = Array.from({ length: CONTACTS }, (_, i) => `contact-${i}`)
   for (let i = 0; i < names.length; i += 25) {
-    await Promise.all(names.slice(i, i + 25).map((name, j) => post(`${first.url}/api/contacts`, 'POST', {
-      user_name: 'crash',
-      contact: { name, messangers: { telegram: String(100_000 + i + j), whatsApp: `+1555${String(1_000_000 + i + j)}`, viber: `viber-${i + j}` } }
-    })))
+    await Promise.all(names.slice(i, i + 25).map((name, j) => legacyAddContact(api, 'crash', name,
+      { telegram: String(100_000 + i + j), whatsApp: `+1555${String(1_000_000 + i + j)}`, viber: `viber-${i + j}` })))
   }
-  const sent = await post(`${first.url}/api/contacts`, 'PUT', { user_name: 'crash', contacts: names, message: 'survive this' }) as { dispatch_id: string, deliveries: number }
+  const sent = await legacySend(api, 'crash', names, 'survive this')
   t.equal(sent.deliveries, 3 * CONTACTS, '1,050 deliveries accepted')
 
   await eventually(async () => (await mock.received({ outcome: 'accepted' })).count >= 100, 'the first hundred deliveries')

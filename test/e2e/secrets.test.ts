@@ -11,6 +11,7 @@ import { once } from 'node:events'
 import { PassThrough } from 'node:stream'
 import { freePort } from '../../scripts/free-port.js'
 import { redisPingReply } from '../../scripts/redis-probe.js'
+import { client, settled, type Answer } from '../helpers/api.js'
 import { AUTH_ENV, ADMIN_KEY, build, eventually } from '../helpers/app.js'
 import { basic, bearer, createUser } from '../helpers/auth.js'
 import { startMock } from '../helpers/mock.js'
@@ -52,27 +53,25 @@ t.test('no secret in logs, answers or error messages', async (t) => {
 
   t.same((await app.inject({ method: 'GET', url: '/health' })).json(), { status: 'ok', redis: true }, 'the service works on the password-protected Redis')
   const alice = await createUser(app, 'alice')
+  // Every answer from here on (all after the one that issued the key) is kept, to be looked through.
   const answers: string[] = []
-  const call = async (method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: object) => {
-    const res = await app.inject({ method, url, headers, ...(payload !== undefined && { payload }) })
-    answers.push(res.body)
-    return res
-  }
-  await call('POST', '/v1/contacts', bearer(alice.key), { name: 'Artem', telegram: '123456', whatsapp: '+15551234567', viber: 'artem-viber-id' })
-  const accepted = await call('POST', '/v1/dispatches', basic('alice', alice.key), { text: 'hello', contacts: ['Artem'] })
+  const keep = (res: Answer) => { answers.push(res.body) }
+  const call = client(app, { onAnswer: keep })
+  const asAlice = client(app, { headers: bearer(alice.key), onAnswer: keep })
+  await asAlice('POST', '/v1/contacts', { name: 'Artem', telegram: '123456', whatsapp: '+15551234567', viber: 'artem-viber-id' })
+  const accepted = await call('POST', '/v1/dispatches', { text: 'hello', contacts: ['Artem'] }, { headers: basic('alice', alice.key) })
   t.equal(accepted.statusCode, 202)
-  await eventually(async () => (await call('GET', `/v1/dispatches/${accepted.json().id as string}`, bearer(alice.key))).json().status === 'finished',
-    'the dispatch to finish')
-  const counts = (await call('GET', `/v1/dispatches/${accepted.json().id as string}`, bearer(alice.key))).json().counts
+  await settled(asAlice, accepted.json().id)
+  const counts = (await asAlice('GET', `/v1/dispatches/${accepted.json().id as string}`)).json().counts
   t.match(counts, { delivered: 2, failed: 1 }, 'Telegram and WhatsApp took the tokens; Viber failed (after a retry)')
   t.equal((await mock.received({ messenger: 'telegram' })).count, 1)
 
-  await call('GET', '/v1/contacts', bearer(alice.key.slice(0, -2) + 'zz'))
-  await call('GET', '/v1/contacts', basic('alice', ADMIN_KEY))
-  await call('GET', '/v1/contacts', bearer(ADMIN_KEY))
-  await call('GET', '/v1/admin/users', bearer(alice.key))
-  await call('GET', '/v1/admin/users/alice', bearer(ADMIN_KEY))
-  await call('GET', '/api/get_failed_mess', bearer(alice.key), { user_name: 'alice' })
+  await call('GET', '/v1/contacts', undefined, { headers: bearer(alice.key.slice(0, -2) + 'zz') })
+  await call('GET', '/v1/contacts', undefined, { headers: basic('alice', ADMIN_KEY) })
+  await call('GET', '/v1/contacts', undefined, { headers: bearer(ADMIN_KEY) })
+  await asAlice('GET', '/v1/admin/users')
+  await call('GET', '/v1/admin/users/alice', undefined, { headers: bearer(ADMIN_KEY) })
+  await asAlice('GET', '/api/get_failed_mess', { user_name: 'alice' })
   await app.close()
 
   const log = lines.join('')

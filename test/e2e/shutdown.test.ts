@@ -5,6 +5,7 @@
 import t from 'tap'
 import { redisKeys } from '../../src/redis-keys.js'
 import { deliveryId } from '../../src/model/delivery.js'
+import { client, legacyAddContact, legacySend } from '../helpers/api.js'
 import { eventually } from '../helpers/app.js'
 import { startMock } from '../helpers/mock.js'
 import { runService } from '../helpers/processes.js'
@@ -18,13 +19,10 @@ t.test('SIGTERM drains the sends in flight, then exits 0', async (t) => {
   await mock.behave('telegram', { latencyMs: [1500, 1500] })
   const service = await runService(t, prefix, mock.url)
 
-  const call = async (method: string, body: unknown) => {
-    const res = await fetch(`${service.url}/api/contacts`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    return await res.json()
-  }
-  await call('POST', { user_name: 'u', contact: { name: 'A', messangers: { telegram: '1001' } } })
-  await call('POST', { user_name: 'u', contact: { name: 'B', messangers: { telegram: '1002' } } })
-  const sent = await call('PUT', { user_name: 'u', contacts: ['A', 'B'], message: 'in flight' }) as { dispatch_id: string }
+  const api = client(service.url)
+  await legacyAddContact(api, 'u', 'A', { telegram: '1001' })
+  await legacyAddContact(api, 'u', 'B', { telegram: '1002' })
+  const sent = await legacySend(api, 'u', ['A', 'B'], 'in flight')
   const ids = [deliveryId(sent.dispatch_id, 0), deliveryId(sent.dispatch_id, 1)]
   await eventually(async () => {
     const states = await Promise.all(ids.map((id) => redis.hget(keys.delivery(id), 'state')))

@@ -14,13 +14,13 @@
  *     denials above are about the credentials, not a broken request.
  */
 import t from 'tap'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { randomBytes } from 'node:crypto'
-import { AUTH_ENV, build, eventually } from '../helpers/app.js'
+import { client, settled, type Answer, type Method } from '../helpers/api.js'
+import { AUTH_ENV, build } from '../helpers/app.js'
 import { ADMIN, basic, bearer, createUser, issueKey, type TestUser } from '../helpers/auth.js'
 
 type Json = Record<string, any>
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 /** Strings only the victim's data holds (never in a URL or body the attacker sends). */
 const VICTIM_TEXT = 'the victim\'s private text 5b1e'
@@ -93,24 +93,19 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/metrics', url: () => '/metrics', against: 'forbidden', owner: 200, admin: true }
 ]
 
-async function send (app: FastifyInstance, route: RouteCase, f: Fixture, headers: Record<string, string>): Promise<LightMyRequestResponse> {
-  const body = route.body?.(f)
-  return await app.inject({
-    method: route.method,
-    url: route.url(f),
-    headers: { ...headers, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { payload: JSON.stringify(body) })
-  })
+/** The route's request, with these headers. */
+async function send (app: FastifyInstance, route: RouteCase, f: Fixture, headers: Record<string, string>): Promise<Answer> {
+  return await client(app, { headers })(route.method, route.url(f), route.body?.(f))
 }
 
 /** The victim's data, as the victim sees it: what no other caller may change. */
 async function victimState (app: FastifyInstance, f: Fixture): Promise<Json> {
-  const get = async (url: string) => (await app.inject({ method: 'GET', url, headers: bearer(f.victim.key) })).json()
+  const asVictim = client(app, { headers: bearer(f.victim.key) })
   return {
-    contacts: await get('/v1/contacts'),
-    dispatch: await get(`/v1/dispatches/${f.dispatchId}`),
-    deliveries: await get('/v1/deliveries'),
-    keys: await get('/v1/keys')
+    contacts: (await asVictim('GET', '/v1/contacts')).json(),
+    dispatch: (await asVictim('GET', `/v1/dispatches/${f.dispatchId}`)).json(),
+    deliveries: (await asVictim('GET', '/v1/deliveries')).json(),
+    keys: (await asVictim('GET', '/v1/keys')).json()
   }
 }
 
@@ -129,16 +124,15 @@ t.test('every route: denied without valid credentials of the right user, and not
   const revoked = await issueKey(app, attacker.key)
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/keys/${revoked.id}`, headers: bearer(attacker.key) })).statusCode, 200)
 
-  // The victim's data: a contact on Telegram and WhatsApp, and a dispatch with one delivered and one failed leg.
-  const asVictim = bearer(victim.key)
-  t.equal((await app.inject({ method: 'POST', url: '/v1/contacts', headers: asVictim, payload: { name: VICTIM_CONTACT, telegram: VICTIM_CHAT, whatsapp: VICTIM_PHONE } })).statusCode, 201)
-  const accepted = await app.inject({ method: 'POST', url: '/v1/dispatches', headers: asVictim, payload: { text: VICTIM_TEXT, contacts: [VICTIM_CONTACT], addresses: [{ messenger: 'viber', address: 'victim-viber-id' }] } })
+  // The victim's data: a contact on Telegram and WhatsApp, and a dispatch with one delivered and one failed delivery.
+  const asVictim = client(app, { headers: bearer(victim.key) })
+  t.equal((await asVictim('POST', '/v1/contacts', { name: VICTIM_CONTACT, telegram: VICTIM_CHAT, whatsapp: VICTIM_PHONE })).statusCode, 201)
+  const accepted = await asVictim('POST', '/v1/dispatches', { text: VICTIM_TEXT, contacts: [VICTIM_CONTACT], addresses: [{ messenger: 'viber', address: 'victim-viber-id' }] })
   t.equal(accepted.statusCode, 202, accepted.body)
   const dispatchId = accepted.json().id as string
-  await eventually(async () => (await app.inject({ method: 'GET', url: `/v1/dispatches/${dispatchId}`, headers: asVictim })).json().status === 'finished',
-    'the victim\'s dispatch to finish')
-  const failed = (await app.inject({ method: 'GET', url: '/v1/deliveries?state=failed', headers: asVictim })).json().deliveries as Json[]
-  t.equal(failed.length, 1, 'the Viber leg failed (the mock\'s Viber always fails)')
+  await settled(asVictim, dispatchId)
+  const failed = (await asVictim('GET', '/v1/deliveries?state=failed')).json().deliveries as Json[]
+  t.equal(failed.length, 1, 'the Viber delivery failed (the mock\'s Viber always fails)')
   const fixture: Fixture = { victim, spareKeyId: spare.id, dispatchId, failedDeliveryId: failed[0]!.id }
   const before = await victimState(app, fixture)
 
@@ -204,13 +198,13 @@ t.test('every route: denied without valid credentials of the right user, and not
   t.comment(`${checks} denied requests over ${ROUTES.length} routes`)
 
   // Mismatched names with the caller's own key: 403 naming the field.
-  const mismatch = await app.inject({ method: 'GET', url: '/v1/contacts', headers: { ...bearer(attacker.key), 'x-user-name': victim.name } })
+  const mismatch = await client(app, { user: victim.name, headers: bearer(attacker.key) })('GET', '/v1/contacts')
   t.match(mismatch, { statusCode: 403 })
   t.match(mismatch.json().error, { code: 'FORBIDDEN', details: [{ field: 'x-user-name' }] })
-  t.equal((await app.inject({ method: 'GET', url: '/v1/contacts', headers: { ...bearer(attacker.key), 'x-user-name': attacker.name } })).statusCode, 200,
+  t.equal((await client(app, { user: attacker.name, headers: bearer(attacker.key) })('GET', '/v1/contacts')).statusCode, 200,
     'X-User-Name naming the key\'s owner is fine')
 
-  const viaBasic = await app.inject({ method: 'GET', url: `/v1/dispatches/${dispatchId}`, headers: basic(victim.name, victim.key) })
+  const viaBasic = await client(app, { headers: basic(victim.name, victim.key) })('GET', `/v1/dispatches/${dispatchId}`)
   t.equal(viaBasic.statusCode, 200, 'Basic with user_name:key works as Bearer does')
   t.equal(viaBasic.json().text, VICTIM_TEXT)
 

@@ -4,6 +4,7 @@
  * and outcome, deliveries by state, queue depths and breaker states.
  */
 import t from 'tap'
+import { client, settled } from '../helpers/api.js'
 import { ADMIN_KEY, AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { ADMIN, basic, bearer, createUser } from '../helpers/auth.js'
 
@@ -26,7 +27,7 @@ t.test('the administrator reads figures that follow what the service did', async
   const accepted = await app.inject({ method: 'POST', url: '/v1/dispatches', headers: as, payload: { text: 'hello', contacts: ['Ann'] } })
   t.equal(accepted.statusCode, 202)
   const id = accepted.json().id as string
-  await eventually(async () => (await app.inject({ method: 'GET', url: `/v1/dispatches/${id}`, headers: as })).json().status === 'finished', 'the dispatch to finish')
+  await settled(client(app, { headers: as }), id)
   t.equal((await app.inject({ method: 'GET', url: `/v1/dispatches/${id}`, headers: as })).statusCode, 200)
   // A send job leaves BullMQ's `active` just after its delivery's record is final: wait for that too.
   await eventually(async () => (await Promise.all(Object.values(app.sendQueues).map(async (queue) => await queue.getActiveCount()))).every((n) => n === 0),
@@ -43,7 +44,7 @@ t.test('the administrator reads figures that follow what the service did', async
   t.notOk([...got.keys()].some((name) => name.includes(id)), 'no id in any label')
   t.equal(got.get('fanout_http_request_duration_seconds_count{method="POST",route="/v1/dispatches"}'), 1)
 
-  t.equal(got.get('fanout_sends_total{messenger="telegram",outcome="delivered"}'), 1, 'the Telegram leg was delivered once')
+  t.equal(got.get('fanout_sends_total{messenger="telegram",outcome="delivered"}'), 1, 'the Telegram delivery was delivered once')
   const viberSends = [...got].filter(([name]) => name.startsWith('fanout_sends_total{messenger="viber"')).reduce((sum, [, n]) => sum + n, 0)
   t.ok(viberSends >= 1, `the mock's Viber failed every send (${viberSends})`)
   t.notOk(got.has('fanout_sends_total{messenger="viber",outcome="delivered"}'), 'and never delivered')

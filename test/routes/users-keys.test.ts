@@ -5,6 +5,7 @@
  * limits on names and keys answer clear 4xx errors.
  */
 import t from 'tap'
+import { client, listAll } from '../helpers/api.js'
 import { AUTH_ENV, build } from '../helpers/app.js'
 import { ADMIN, basic, bearer, createUser, issueKey } from '../helpers/auth.js'
 import { MAX_ACTIVE_KEYS } from '../../src/users/user-store.js'
@@ -62,16 +63,8 @@ t.test('the administrator lists users in pages; a lost key is replaced by the ad
   const { app } = await build(t, { env: AUTH_ENV })
   for (const name of ['carol', 'alice', 'bob', 'dave']) await createUser(app, name)
 
-  const names: string[] = []
-  let cursor: string | undefined
-  for (let page = 0; page < 10; page++) {
-    const res = await app.inject({ method: 'GET', url: `/v1/admin/users?limit=3${cursor === undefined ? '' : `&cursor=${cursor}`}`, headers: ADMIN })
-    const body = res.json()
-    names.push(...body.users.map((u: Json) => u.name))
-    if (body.next_cursor === undefined) break
-    cursor = body.next_cursor
-  }
-  t.same(names, ['alice', 'bob', 'carol', 'dave'], 'every user once, in name order')
+  const users = await listAll<Json>(client(app, { headers: ADMIN }), '/v1/admin/users', 'users', 3)
+  t.same(users.map((u) => u.name), ['alice', 'bob', 'carol', 'dave'], 'every user once, in name order')
 
   const issued = await app.inject({ method: 'POST', url: '/v1/admin/users/bob/keys', headers: ADMIN, payload: { label: 'replacement' } })
   t.equal(issued.statusCode, 201)

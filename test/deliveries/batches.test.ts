@@ -48,7 +48,7 @@ t.test('a delivery that fails in a batch is retried as a job of its own, in its 
   const names = await legacyContacts(client(app), 'u', 5, (i) => ({ telegram: String(1000 + i) }))
   await mock.behave('telegram', { failNext: 2 })
   const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'batched')
-  await eventually(async () => (await storedDeliveries(app, dispatchId, 5)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
+  await eventually(async () => (await storedDeliveries(app, dispatchId, 5)).every((d) => d.state === 'sent'), 'every delivery', 10_000)
 
   const deliveries = await storedDeliveries(app, dispatchId, 5)
   t.same(deliveries.map((d) => d.attempts).sort(), [1, 1, 1, 2, 2], 'the two that failed took a second attempt, the others one')
@@ -58,7 +58,7 @@ t.test('a delivery that fails in a batch is retried as a job of its own, in its 
   const seen = await mock.received({ messenger: 'telegram' })
   t.equal(seen.count, 7)
   t.same(Object.values(seen.repeats).sort(), [2, 2], 'each repeat carried its delivery id')
-  t.match(await app.deliveries.getDispatch(dispatchId), { counts: { delivered: 5, queued: 0, sending: 0 } })
+  t.match(await app.deliveries.getDispatch(dispatchId), { counts: { sent: 5, queued: 0, sending: 0 } })
 })
 
 t.test('a closing sender finishes the sends in flight and puts back the rest of its batch for the next one', async (t) => {
@@ -74,11 +74,11 @@ t.test('a closing sender finishes the sends in flight and puts back the rest of 
   // The app's own clients are closed: look through the test's.
   const store = createDeliveryStore(first.redis, redisKeys(first.prefix))
   const states = (await Promise.all(Array.from({ length: 6 }, async (_, i) => (await store.get(deliveryId(dispatchId, i)))?.state)))
-  t.equal(states.filter((s) => s === 'delivered').length, 2, 'the two in flight were delivered and recorded')
+  t.equal(states.filter((s) => s === 'sent').length, 2, 'the two in flight were sent and recorded')
   t.equal(states.filter((s) => s === 'queued').length, 4, 'the rest wait, untouched')
 
   const second = await build(t, { prefix: first.prefix, mock: first.mock })
-  await eventually(async () => (await storedDeliveries(second.app, dispatchId, 6)).every((d) => d.state === 'delivered'), 'the rest, by the next sender', 10_000)
+  await eventually(async () => (await storedDeliveries(second.app, dispatchId, 6)).every((d) => d.state === 'sent'), 'the rest, by the next sender', 10_000)
   const seen = await first.mock.received({ messenger: 'telegram', outcome: 'accepted' })
   t.equal(seen.count, 6)
   t.same(seen.repeats, {}, 'each sent once')

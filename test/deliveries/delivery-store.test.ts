@@ -115,16 +115,16 @@ t.test('start counts attempts and hands over what to send; a finished delivery i
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create()
   const id = ids[0]!
-  t.same(await store.start(id, 0), { kind: 'send', attempts: 1, messenger: 'telegram', address: '@ArtemZaitsev', text: 'Hello there', user: 'alice' })
+  t.same(await store.start(id, 0), { kind: 'send', attempts: 1, messenger: 'telegram', address: '@ArtemZaitsev', text: 'Hello there', user: 'alice', contact: 'Artem' })
   t.same(await counts(dispatch.id), { queued: 2, sending: 1 })
   // A sender that died mid-send: its successor starts the same delivery again, as attempt 2.
   t.match(await store.start(id, 0), { kind: 'send', attempts: 2 })
   t.same(await counts(dispatch.id), { queued: 2, sending: 1 }, 'a restart from sending does not double-count')
   t.same(await store.start(id, 1), { kind: 'stale' }, 'a job of another generation does not send')
 
-  t.equal(await store.finish(id, 'delivered', { url: 'http://x/bot<token>/sendMessage', providerMessageId: '42' }), true)
-  t.same(await store.start(id, 0), { kind: 'finished', state: 'delivered' })
-  t.match(await store.get(id), { state: 'delivered', attempts: 2, providerMessageId: '42', url: 'http://x/bot<token>/sendMessage' })
+  t.equal(await store.finish(id, 'sent', { url: 'http://x/bot<token>/sendMessage', providerMessageId: '42' }), true)
+  t.same(await store.start(id, 0), { kind: 'finished', state: 'sent' })
+  t.match(await store.get(id), { state: 'sent', attempts: 2, providerMessageId: '42', url: 'http://x/bot<token>/sendMessage' })
   t.ok((await store.get(id))?.finishedAt)
   t.same(await store.start('unknown.00000', 0), { kind: 'unknown' })
 })
@@ -134,20 +134,20 @@ t.test('finishing one delivery and starting the next in one call: both records a
   const { dispatch, ids } = await create()
   const other = await create({ id: ulid(Date.now() + 1) })
   await store.start(ids[0]!, 0)
-  const both = await store.finishAndStart(ids[0]!, 'delivered', { providerMessageId: '7' }, { id: ids[1]!, generation: 0 })
-  t.same(both, { finished: true, next: { kind: 'send', attempts: 1, messenger: 'whatsapp', address: '+799200828615', text: 'Hello there', user: 'alice' } })
-  t.match(await store.get(ids[0]!), { state: 'delivered', providerMessageId: '7', attempts: 1 })
-  t.same(await counts(dispatch.id), { delivered: 1, sending: 1, queued: 1 })
+  const both = await store.finishAndStart(ids[0]!, 'sent', { providerMessageId: '7' }, { id: ids[1]!, generation: 0 })
+  t.same(both, { finished: true, next: { kind: 'send', attempts: 1, messenger: 'whatsapp', address: '+799200828615', text: 'Hello there', user: 'alice', contact: 'Artem' } })
+  t.match(await store.get(ids[0]!), { state: 'sent', providerMessageId: '7', attempts: 1 })
+  t.same(await counts(dispatch.id), { sent: 1, sending: 1, queued: 1 })
 
   // Across two dispatches, with the first already finished: it stays as it was, the next starts anyway.
   await store.finish(ids[1]!, 'failed', { lastError: 'x' })
-  t.same(await store.finishAndStart(ids[1]!, 'delivered', {}, { id: other.ids[2]!, generation: 0 }),
-    { finished: false, next: { kind: 'send', attempts: 1, messenger: 'viber', address: 'lera-viber-id', text: 'Hello there', user: 'alice' } })
-  t.same(await store.finishAndStart(other.ids[2]!, 'delivered', {}, { id: other.ids[0]!, generation: 1 }), { finished: true, next: { kind: 'stale' } })
-  t.same(await counts(dispatch.id), { delivered: 1, failed: 1, queued: 1 })
-  t.same(await counts(other.dispatch.id), { delivered: 1, queued: 2 })
+  t.same(await store.finishAndStart(ids[1]!, 'sent', {}, { id: other.ids[2]!, generation: 0 }),
+    { finished: false, next: { kind: 'send', attempts: 1, messenger: 'viber', address: 'lera-viber-id', text: 'Hello there', user: 'alice', contact: 'Lera' } })
+  t.same(await store.finishAndStart(other.ids[2]!, 'sent', {}, { id: other.ids[0]!, generation: 1 }), { finished: true, next: { kind: 'stale' } })
+  t.same(await counts(dispatch.id), { sent: 1, failed: 1, queued: 1 })
+  t.same(await counts(other.dispatch.id), { sent: 1, queued: 2 })
   t.same((await store.userTotals('alice')).counts, {
-    scheduled: 0, queued: 3, sending: 0, delivered: 2, failed: 1, cancelled: 0, expired: 0, suppressed: 0
+    scheduled: 0, queued: 3, sending: 0, sent: 2, delivered: 0, read: 0, failed: 1, cancelled: 0, expired: 0, suppressed: 0
   }, 'the user\'s totals agree')
 })
 
@@ -202,14 +202,14 @@ t.test('cancel reports per delivery what it cancelled, what was in flight and wh
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create()
   await store.start(ids[0]!, 0)
-  await store.finish(ids[0]!, 'delivered')
+  await store.finish(ids[0]!, 'sent')
   await store.start(ids[1]!, 0)
-  t.same(await store.cancel([...ids, 'nope.00000']), [{ kind: 'finished', state: 'delivered' }, { kind: 'in_flight' }, { kind: 'cancelled' }, { kind: 'unknown' }])
-  t.same(await counts(dispatch.id), { delivered: 1, sending: 1, cancelled: 1 })
-  t.equal(await store.finish(ids[1]!, 'delivered'), true, 'an in-flight send that succeeds is delivered: it was sent')
+  t.same(await store.cancel([...ids, 'nope.00000']), [{ kind: 'finished', state: 'sent' }, { kind: 'in_flight' }, { kind: 'cancelled' }, { kind: 'unknown' }])
+  t.same(await counts(dispatch.id), { sent: 1, sending: 1, cancelled: 1 })
+  t.equal(await store.finish(ids[1]!, 'sent'), true, 'an in-flight send that the messenger accepts is sent')
 })
 
-t.test('duplicates of a delivered or pending delivery within the window are suppressed; failed ones are sent again', async (t) => {
+t.test('duplicates of an accepted or pending delivery within the window are suppressed; failed ones are sent again', async (t) => {
   const { store, create, counts } = await setup(t)
   const first = await create({ dedupWindowSeconds: 60 })
   const repeat = await create({ dedupWindowSeconds: 60 })
@@ -218,14 +218,14 @@ t.test('duplicates of a delivered or pending delivery within the window are supp
   t.same(await counts(repeat.dispatch.id), { suppressed: 3 })
   t.same(await store.outboxDue(Date.now()), [first.dispatch.id], 'nothing to send: not in the outbox')
 
-  // First: telegram delivered, whatsapp failed, viber cancelled.
+  // First: telegram sent, whatsapp failed, viber cancelled.
   await store.start(first.ids[0]!, 0)
-  await store.finish(first.ids[0]!, 'delivered')
+  await store.finish(first.ids[0]!, 'sent')
   await store.finish(first.ids[1]!, 'failed', { lastError: 'x' })
   await store.cancel([first.ids[2]!])
   const third = await create({ dedupWindowSeconds: 60 })
   t.same((await Promise.all(third.ids.map(async (id) => (await store.get(id))?.state))), ['suppressed', 'queued', 'queued'],
-    'only the delivered one counts as sent')
+    'only the accepted one counts')
 
   const other = await create({ dedupWindowSeconds: 60, text: 'Another text' })
   t.equal(other.suppressed, 0, 'another text is no duplicate')
@@ -243,18 +243,18 @@ t.test('redrive puts failed deliveries back as new attempts with a new generatio
   const { dispatch, ids } = await create()
   await store.markQueued(dispatch.id)
   await store.start(ids[0]!, 0)
-  await store.finish(ids[0]!, 'delivered')
+  await store.finish(ids[0]!, 'sent')
   await store.start(ids[2]!, 0)
   await store.finish(ids[2]!, 'failed', { lastError: 'viber 6' })
   const outcomes = await store.redrive(ids)
   t.same(outcomes, [
-    { id: ids[0], outcome: 'delivered' },
+    { id: ids[0], outcome: 'sent' },
     { id: ids[1], outcome: 'queued' },
     { id: ids[2], outcome: 'redriven', delivery: { id: ids[2], messenger: 'viber', generation: 1 } }
   ])
   t.match(await store.get(ids[2]!), { state: 'queued', attempts: 0, lastError: 'viber 6' })
   t.equal((await store.get(ids[2]!))?.finishedAt, undefined)
-  t.same(await counts(dispatch.id), { delivered: 1, queued: 2 })
+  t.same(await counts(dispatch.id), { sent: 1, queued: 2 })
   t.same(await store.outboxDue(Date.now()), [dispatch.id], 'in the outbox until its job is queued')
   t.same(await store.start(ids[2]!, 0), { kind: 'stale' }, 'the old job cannot send the new attempt')
   t.match(await store.start(ids[2]!, 1), { kind: 'send', attempts: 1 })
@@ -268,14 +268,14 @@ t.test('listings: filters, newest first, keyset pages stable under inserts, coun
   await store.start(a.ids[2]!, 0)
   await store.finish(a.ids[2]!, 'failed', { lastError: 'viber 6' })
   await store.start(b.ids[0]!, 0)
-  await store.finish(b.ids[0]!, 'delivered')
+  await store.finish(b.ids[0]!, 'sent')
 
   const all = await walk(store, 'alice', {})
   t.same(all.map((d) => d.id), [...b.ids].reverse().concat([...a.ids].reverse()), 'newest dispatch first, last delivery first')
   t.same((await walk(store, 'alice', { state: 'failed' })).map((d) => d.id), [a.ids[2]])
   t.same((await walk(store, 'alice', { state: 'queued' })).map((d) => d.id), [b.ids[2], b.ids[1], a.ids[1], a.ids[0]])
   t.same((await walk(store, 'alice', { dispatch: a.dispatch.id })).map((d) => d.id), [...a.ids].reverse())
-  t.same((await walk(store, 'alice', { state: 'delivered', dispatch: a.dispatch.id })).map((d) => d.id), [])
+  t.same((await walk(store, 'alice', { state: 'sent', dispatch: a.dispatch.id })).map((d) => d.id), [])
   t.same((await walk(store, 'alice', { contact: 'Lera' })).map((d) => d.id), [b.ids[2], a.ids[2]])
   t.same((await walk(store, 'alice', { messenger: 'whatsapp' })).map((d) => d.id), [b.ids[1], a.ids[1]])
   t.same(await walk(store, 'alice', { createdBefore: a.dispatch.createdAt }), [], 'nothing created before the first')
@@ -313,7 +313,7 @@ t.test('listings: filters, newest first, keyset pages stable under inserts, coun
 t.test('purge deletes finished history (optionally before a time), never pending deliveries, with their counts', async (t) => {
   const { store, create, counts, redis, keys } = await setup(t)
   const a = await create()
-  for (const id of a.ids) { await store.start(id, 0); await store.finish(id, 'delivered') }
+  for (const id of a.ids) { await store.start(id, 0); await store.finish(id, 'sent') }
   const cutoff = Date.now() + 1
   await new Promise((resolve) => setTimeout(resolve, 5))
   const b = await create({ text: 'later' })
@@ -328,6 +328,6 @@ t.test('purge deletes finished history (optionally before a time), never pending
   t.same(await counts(b.dispatch.id), { queued: 2 }, 'pending deliveries stay')
   t.same((await store.listDispatches('alice', { limit: 10 })).items.map((d) => d.id), [b.dispatch.id])
   const { counts: totals } = await store.userTotals('alice')
-  t.match(totals, { queued: 2, delivered: 0, failed: 0 })
+  t.match(totals, { queued: 2, sent: 0, failed: 0 })
   t.same(await store.users(), ['alice'])
 })

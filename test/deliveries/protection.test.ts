@@ -15,7 +15,7 @@ t.test('a rate limit slows only its own messenger', async (t) => {
   const names = await legacyContacts(client(app), 'u', 12, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}` }))
   const started = Date.now()
   const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'limited')
-  await eventually(async () => (await storedDeliveries(app, dispatchId, 24)).every((d) => d.state === 'delivered'), 'every delivery', 10_000)
+  await eventually(async () => (await storedDeliveries(app, dispatchId, 24)).every((d) => d.state === 'sent'), 'every delivery', 10_000)
   const arrivals = (await mock.received({ outcome: 'accepted' })).messages
   const spread = (messenger: string) => {
     const times = arrivals.filter((m) => m.messenger === messenger).map((m) => Date.parse(m.receivedAt))
@@ -60,7 +60,7 @@ t.test('a failing messenger\'s breaker opens, holds its deliveries without using
   await mock.behave('whatsapp', { errorRate: 0 })
   const done = await eventually(async () => {
     const found = await storedDeliveries(app, dispatchId, 20)
-    return found.every((d) => d.state === 'delivered') && found
+    return found.every((d) => d.state === 'sent') && found
   }, 'every delivery after the messenger came back', 15_000)
   t.equal(done.length, 20)
   t.ok(done.every((d) => d.attempts <= 2), 'each used at most the attempt that failed before the breaker opened, and one more')
@@ -93,12 +93,12 @@ t.test('with Viber hanging and WhatsApp failing, Telegram deliveries all arrive 
   const telegram = Array.from({ length: 30 }, (_, i) => deliveryId(dispatchId, 3 * i))
   await eventually(async () => {
     const found = await Promise.all(telegram.map((id) => app.deliveries.get(id)))
-    return found.every((d) => d?.state === 'delivered')
+    return found.every((d) => d?.state === 'sent')
   }, 'every Telegram delivery', 10_000)
   const res = await app.inject({ method: 'GET', url: '/api/contacts?user_name=u' })
   t.equal(res.statusCode, 200, 'the API answers')
   const viber = await app.deliveries.get(deliveryId(dispatchId, 2))
-  t.not(viber?.state, 'delivered', 'while Viber is still hanging')
+  t.not(viber?.state, 'sent', 'while Viber is still hanging')
 })
 
 t.test('a throttled send is retried no sooner than the messenger\'s retry_after', async (t) => {
@@ -109,7 +109,7 @@ t.test('a throttled send is retried no sooner than the messenger\'s retry_after'
   const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'throttled')
   const done = await eventually(async () => {
     const found = await storedDeliveries(app, dispatchId, 2)
-    return found.every((d) => d.state === 'delivered') && found
+    return found.every((d) => d.state === 'sent') && found
   }, 'both deliveries', 10_000)
   const retried = done.find((d) => d.attempts === 2)
   t.ok(retried, 'one delivery needed a second attempt')

@@ -21,13 +21,13 @@ t.test('retry delays grow exponentially with jitter, stay under the cap, and hon
   t.ok([...spread].every((d) => d >= 1000 && d <= 2000))
 })
 
-t.test('a transient failure is retried, with the same idempotency key, until delivered', async (t) => {
+t.test('a transient failure is retried, with the same idempotency key, until the messenger accepts it', async (t) => {
   const { app, mock } = await build(t)
   await legacyAddContact(client(app), 'u', 'Artem', { telegram: '1001' })
   await mock.behave('telegram', { failNext: 2 })
   const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', ['Artem'], 'retry me')
   const delivery = await finished(app, deliveryId(dispatchId, 0))
-  t.match(delivery, { state: 'delivered', attempts: 3, lastError: 'telegram HTTP 503' })
+  t.match(delivery, { state: 'sent', attempts: 3, lastError: 'telegram HTTP 503' })
   const seen = await mock.received({ messenger: 'telegram' })
   t.same(seen.messages.map((m) => m.outcome), ['HTTP 503', 'HTTP 503', 'accepted'])
   t.same(seen.repeats, { [delivery.id]: 3 }, 'every attempt carried the delivery id')
@@ -54,7 +54,7 @@ t.test('a permanent error fails at once, without retries', async (t) => {
   t.equal((await mock.received({ messenger: 'telegram' })).count, 1)
 })
 
-t.test('a scheduled send is not delivered before its time, and is after it', async (t) => {
+t.test('a scheduled send is not sent before its time, and is after it', async (t) => {
   const { app, mock } = await build(t)
   await legacyAddContact(client(app), 'u', 'Artem', { telegram: '1001', whatsapp: '+15551234567' })
   // The legacy time has whole seconds: aim two to three seconds ahead.
@@ -68,8 +68,8 @@ t.test('a scheduled send is not delivered before its time, and is after it', asy
   t.equal((await mock.received()).count, 0, 'nothing reached a messenger half a second before the time')
   t.equal((await app.deliveries.get(deliveryId(answer.dispatch_id, 1)))?.state, 'scheduled')
 
-  const delivered = await Promise.all([0, 1].map((i) => finished(app, deliveryId(answer.dispatch_id, i))))
-  t.same(delivered.map((d) => d.state), ['delivered', 'delivered'])
+  const sent = await Promise.all([0, 1].map((i) => finished(app, deliveryId(answer.dispatch_id, i))))
+  t.same(sent.map((d) => d.state), ['sent', 'sent'])
   const receivedAt = (await mock.received()).messages.map((m) => Date.parse(m.receivedAt))
   t.ok(receivedAt.every((ms) => ms >= at.getTime()), 'both arrived at or after the time')
 })
@@ -88,7 +88,7 @@ t.test('a slow Viber does not hold up Telegram or WhatsApp', async (t) => {
   // Ten Viber sends at 1.5 s, two at a time, need 7.5 s; the other twenty must not wait for them.
   t.ok(viberDelivered <= 4, `Viber was still busy (${viberDelivered} of 10 done) when the others had finished in ${fastDone} ms`)
   const viber = await Promise.all(names.map((_, i) => finished(app, deliveryId(dispatchId, 3 * i + 2), 20_000)))
-  t.ok(viber.every((d) => d.state === 'delivered'), 'and Viber got there in the end')
+  t.ok(viber.every((d) => d.state === 'sent'), 'and Viber got there in the end')
 })
 
 t.test('a dispatch left in the outbox by a crash mid-accept is queued by the sweeper', async (t) => {
@@ -101,7 +101,7 @@ t.test('a dispatch left in the outbox by a crash mid-accept is queued by the swe
     { contact: 'A', messenger: 'viber', address: 'v-1' }
   ])
   const [tg, vb] = await Promise.all([finished(app, deliveryId(id, 0)), finished(app, deliveryId(id, 1))])
-  t.equal(tg.state, 'delivered')
+  t.equal(tg.state, 'sent')
   t.equal(vb.state, 'failed')
   t.equal((await mock.received({ messenger: 'telegram', outcome: 'accepted' })).count, 1, 'sent once')
   t.same(await app.deliveries.outboxDue(Date.now()), [], 'and the outbox is empty again')
@@ -116,8 +116,8 @@ t.test('when queueing fails after the records are written, the send is still acc
   await api.app.dispatchQueue.close()
   const answer = await legacySend(client(api.app), 'u', ['Artem'], 'still arrives')
   t.match(answer, { success: true, deliveries: 1 }, 'the client is told it was accepted (a 500 would invite a resend)')
-  t.match(await finished(worker.app, deliveryId(answer.dispatch_id, 0)), { state: 'delivered', attempts: 1 })
-  t.equal((await api.mock.received({ outcome: 'accepted' })).count, 1, 'delivered once')
+  t.match(await finished(worker.app, deliveryId(answer.dispatch_id, 0)), { state: 'sent', attempts: 1 })
+  t.equal((await api.mock.received({ outcome: 'accepted' })).count, 1, 'sent once')
 })
 
 t.test('logs: one line per request with its request id, one per delivery state change with the delivery id', async (t) => {
@@ -139,7 +139,7 @@ t.test('logs: one line per request with its request id, one per delivery state c
   t.ok(lines.some((l) => l.msg === 'dispatch accepted' && l.dispatch === dispatchId && l.deliveries === 2))
   const changes = lines.filter((l) => l.msg === 'delivery state changed').map((l) => `${String(l.delivery)} ${String(l.state)}`)
   t.same(changes.sort(), [
-    `${deliveryId(dispatchId, 0)} delivered`, `${deliveryId(dispatchId, 0)} sending`, `${deliveryId(dispatchId, 1)} failed`, `${deliveryId(dispatchId, 1)} sending`
+    `${deliveryId(dispatchId, 0)} sending`, `${deliveryId(dispatchId, 0)} sent`, `${deliveryId(dispatchId, 1)} failed`, `${deliveryId(dispatchId, 1)} sending`
   ])
   t.notOk(lines.some((l) => JSON.stringify(l).includes('mock-telegram-token')), 'no token in any log line')
 })

@@ -132,7 +132,7 @@ t.test('with authentication on', async (t) => {
     await page.locator('#dispatches-refresh').click()
     const dispatchRow = rowOf(page, 'dispatches', 'Standup in 5')
     await dispatchRow.getByText('finished').waitFor()
-    t.match(await dispatchRow.innerText(), /delivered 1, failed 1/, 'the dispatch with its counts')
+    t.match(await dispatchRow.innerText(), /sent 1, failed 1/, 'the dispatch with its counts')
 
     // A send for later, cancelled from the page.
     await page.getByLabel('Send to Lera').check()

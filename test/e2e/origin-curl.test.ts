@@ -69,7 +69,7 @@ t.test('the origin curl flows against the running service', async (t) => {
     'telegram @ArtemZaitsev Hello there',
     'whatsapp +15550001000 Hello there',
     'whatsapp +799200828615 Hello there'
-  ], 'Telegram and WhatsApp delivered')
+  ], 'Telegram and WhatsApp accepted')
 
   const failed = await eventually(async () => {
     const body = await curl(ORIGIN.failed)
@@ -93,12 +93,12 @@ t.test('the origin curl flows against the running service', async (t) => {
   const scheduled = await curl(`curl --header "Content-Type: application/json" --request PUT --data '{"user_name": "test", "contact": ["Lera"], "message": "Later", "time": ${JSON.stringify(time)}}' http://localhost:8080/api/contacts`)
   t.match(scheduled, { success: true, deliveries: 3, scheduled: true })
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, at.getTime() - Date.now() - 500)))
-  t.equal((await received()).messages.filter((m) => m.text === 'Later').length, 0, 'not delivered before its time')
+  t.equal((await received()).messages.filter((m) => m.text === 'Later').length, 0, 'not sent before its time')
   const later = await eventually(async () => {
     const got = (await received('?outcome=accepted')).messages.filter((m) => m.text === 'Later')
     return got.length === 2 && got
-  }, 'the scheduled send delivered')
-  t.same(later.map((m) => m.messenger).sort(), ['telegram', 'whatsapp'], 'delivered after it')
+  }, 'the scheduled send sent')
+  t.same(later.map((m) => m.messenger).sort(), ['telegram', 'whatsapp'], 'sent after it')
   t.match(service.output(), /"msg":"request"/, 'the process logged its requests')
 })
 

@@ -63,7 +63,7 @@ t.test('no secret in logs, answers or error messages', async (t) => {
   t.equal(accepted.statusCode, 202)
   await settled(asAlice, accepted.json().id)
   const counts = (await asAlice('GET', `/v1/dispatches/${accepted.json().id as string}`)).json().counts
-  t.match(counts, { delivered: 2, failed: 1 }, 'Telegram and WhatsApp took the tokens; Viber failed (after a retry)')
+  t.match(counts, { sent: 2, failed: 1 }, 'Telegram and WhatsApp took the tokens; Viber failed (after a retry)')
   t.equal((await mock.received({ messenger: 'telegram' })).count, 1)
 
   await call('GET', '/v1/contacts', undefined, { headers: bearer(alice.key.slice(0, -2) + 'zz') })

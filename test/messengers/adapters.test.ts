@@ -62,7 +62,7 @@ function key (): string {
 }
 
 function noToken (t: Test, outcome: SendOutcome, token: string, what: string) {
-  if (outcome.result !== 'delivered') t.notOk(outcome.error.includes(token), `${what}: the token is not in the error (${outcome.error})`)
+  if (outcome.result !== 'accepted') t.notOk(outcome.error.includes(token), `${what}: the token is not in the error (${outcome.error})`)
 }
 
 /** A free port on 127.0.0.1 that nothing listens on. */
@@ -126,7 +126,7 @@ t.test('Telegram sends to a numeric chat id and to a username', async (t) => {
   for (const address of ['123456789', '-1001234567890', '@ArtemZaitsev']) {
     const idempotencyKey = key()
     const outcome = await adapter.send({ address, text: `Hello ${address}`, idempotencyKey })
-    t.match(outcome, { result: 'delivered', providerMessageId: /^\d+$/ }, `${address} is delivered`)
+    t.match(outcome, { result: 'accepted', providerMessageId: /^\d+$/ }, `${address} is accepted`)
     const got = await mock.received({ messenger: 'telegram', recipient: address })
     t.equal(got.count, 1, `the mock got one message for ${address}`)
     t.match(got.messages[0], { messenger: 'telegram', recipient: address, text: `Hello ${address}`, idempotencyKey, outcome: 'accepted' })
@@ -141,7 +141,7 @@ t.test('WhatsApp sends to an E.164 number', async (t) => {
   t.equal(adapter.messenger, 'whatsapp')
   const idempotencyKey = key()
   const outcome = await adapter.send({ address: '+15551234567', text: 'Hello WhatsApp', idempotencyKey })
-  t.match(outcome, { result: 'delivered', providerMessageId: /^wamid\.\S+$/ })
+  t.match(outcome, { result: 'accepted', providerMessageId: /^wamid\.\S+$/ })
   const got = await mock.received({ messenger: 'whatsapp' })
   t.equal(got.count, 1)
   t.match(got.messages[0], { messenger: 'whatsapp', recipient: '+15551234567', text: 'Hello WhatsApp', idempotencyKey, outcome: 'accepted' })
@@ -149,7 +149,7 @@ t.test('WhatsApp sends to an E.164 number', async (t) => {
   t.notOk(adapter.displayUrl.includes(TOKENS.whatsapp), 'the display url has no token')
 })
 
-t.test('Viber: by default a permanent error answered as HTTP 200; delivered once the mock accepts', async (t) => {
+t.test('Viber: by default a permanent error answered as HTTP 200; accepted once the mock accepts', async (t) => {
   const mock = await startMock(t)
   const adapter = viber(t, `${mock.url}/viber`)
   t.equal(adapter.messenger, 'viber')
@@ -164,8 +164,8 @@ t.test('Viber: by default a permanent error answered as HTTP 200; delivered once
   await mock.behave('viber', { reject: false })
   const idempotencyKey = key()
   const outcome = await adapter.send({ address: ADDRESSES.viber, text: 'Hello again', idempotencyKey })
-  t.equal(outcome.result, 'delivered')
-  if (outcome.result === 'delivered') {
+  t.equal(outcome.result, 'accepted')
+  if (outcome.result === 'accepted') {
     t.match(outcome.providerMessageId, /^\d{17,}$/, 'the message token, every digit of it')
     t.ok(BigInt(outcome.providerMessageId) > 2n ** 53n, 'beyond what a JS number would carry')
   }
@@ -201,7 +201,7 @@ t.test('one transient failure, then a delivery', async (t) => {
     t.equal(first.result, 'retryable', `${messenger}: the 503 is retryable`)
     if (messenger === 'telegram') noToken(t, first, TOKENS.telegram, 'telegram 503')
     const second = await adapter.send({ address: ADDRESSES[messenger], text: 'retry me', idempotencyKey })
-    t.equal(second.result, 'delivered', `${messenger}: the next try is delivered`)
+    t.equal(second.result, 'accepted', `${messenger}: the next try is accepted`)
     const got = await mock.received({ messenger })
     t.same(got.messages.map((m) => m.outcome), ['HTTP 503', 'accepted'])
     t.same(got.repeats, { [idempotencyKey]: 2 }, 'the retry carries the same key')

@@ -1,11 +1,11 @@
 /**
  * The pure classifiers on the messengers' real answers (docs/messengers.md):
- * delivered, retryable (with how long to wait when the messenger says) or
+ * accepted, retryable (with how long to wait when the messenger says) or
  * permanent.
  */
 import t, { type Test } from 'tap'
 import type { SendOutcome } from '../../src/messengers/adapter.js'
-import { classifyTelegram } from '../../src/messengers/telegram.js'
+import { classifyTelegram, type TelegramOutcome } from '../../src/messengers/telegram.js'
 import { classifyViber } from '../../src/messengers/viber.js'
 import { classifyWhatsApp } from '../../src/messengers/whatsapp.js'
 
@@ -27,20 +27,20 @@ const GARBAGE: Array<[number, string]> = [
   [404, '<!DOCTYPE html><html><body>Not Found</body></html>']
 ]
 
-function retryable (t: Test, got: SendOutcome, what: string) {
+function retryable (t: Test, got: SendOutcome | TelegramOutcome, what: string) {
   t.equal(got.result, 'retryable', what)
-  if (got.result !== 'delivered') t.match(got.error, /\S/, `${what}: says why`)
+  if (got.result === 'retryable') t.match(got.error, /\S/, `${what}: says why`)
 }
 
-function permanent (t: Test, got: SendOutcome, what: string) {
+function permanent (t: Test, got: SendOutcome | TelegramOutcome, what: string) {
   t.equal(got.result, 'permanent', what)
-  if (got.result !== 'delivered') t.match(got.error, /\S/, `${what}: says why`)
+  if (got.result === 'permanent') t.match(got.error, /\S/, `${what}: says why`)
 }
 
 t.test('Telegram', async (t) => {
   t.test('success: the message_id is the provider id', async (t) => {
     const body = json({ ok: true, result: { message_id: 4242, date: 1700000000, chat: { id: 123456789, type: 'private' }, text: 'hi' } })
-    t.same(classifyTelegram(200, body), { result: 'delivered', providerMessageId: '4242' })
+    t.same(classifyTelegram(200, body), { result: 'accepted', providerMessageId: '4242' })
   })
 
   t.test('400, 401, 403 and 404 are permanent', async (t) => {
@@ -55,10 +55,10 @@ t.test('Telegram', async (t) => {
       permanent(t, got, `${status} ${description}`)
       if (got.result === 'permanent') t.match(got.error, description, 'the description is kept')
     }
-    // A group that became a supergroup: still not worth the same send again.
-    permanent(t, classifyTelegram(400, json({
+    // A group that became a supergroup: the same text goes to the new id (the adapter does that, once).
+    t.same(classifyTelegram(400, json({
       ok: false, error_code: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: -1001234567890 }
-    })), '400 with migrate_to_chat_id')
+    })), { result: 'migrated', chatId: '-1001234567890' }, '400 with migrate_to_chat_id')
   })
 
   t.test('429 waits retry_after seconds', async (t) => {
@@ -105,7 +105,7 @@ t.test('WhatsApp', async (t) => {
       contacts: [{ input: '+15551234567', wa_id: '15551234567' }],
       messages: [{ id: 'wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA' }]
     })
-    t.same(classifyWhatsApp(200, body), { result: 'delivered', providerMessageId: 'wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA' })
+    t.same(classifyWhatsApp(200, body), { result: 'accepted', providerMessageId: 'wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA' })
   })
 
   t.test('every throttling and transient code is retryable, whatever the HTTP status', async (t) => {
@@ -168,13 +168,13 @@ t.test('Viber', async (t) => {
     t.ok(BigInt(token) > 2n ** 53n, 'the token is beyond what a JS number carries')
     t.not(String(Number(token)), token, 'a JS number would round it')
     const body = `{"status":0,"status_message":"ok","message_token":${token},"chat_hostname":"SN-CHAT-01_","billing_status":1}`
-    t.same(classifyViber(200, body), { result: 'delivered', providerMessageId: token })
+    t.same(classifyViber(200, body), { result: 'accepted', providerMessageId: token })
 
     const spaced = '{ "status" : 0, "status_message" : "ok", "message_token" : 9223372036854775807, "chat_hostname" : "SN-CHAT-01_" }'
-    t.same(classifyViber(200, spaced), { result: 'delivered', providerMessageId: '9223372036854775807' }, 'with whitespace around the colon')
+    t.same(classifyViber(200, spaced), { result: 'accepted', providerMessageId: '9223372036854775807' }, 'with whitespace around the colon')
 
     const first = '{"message_token":5741311803571721087,"status":0,"status_message":"ok"}'
-    t.same(classifyViber(200, first), { result: 'delivered', providerMessageId: token }, 'with the token before the status')
+    t.same(classifyViber(200, first), { result: 'accepted', providerMessageId: token }, 'with the token before the status')
   })
 
   t.test('status 12 (tooManyRequests) is retryable', async (t) => {

@@ -31,11 +31,11 @@ t.test('throttling: each messenger\'s own answer, judged retryable, Telegram\'s 
   for (const messenger of MESSENGERS) {
     await mock.behave(messenger, { ratePerSecond: 3 })
     const outcomes = await Promise.all(Array.from({ length: 12 }, () => send(adapters[messenger])))
-    const delivered = outcomes.filter((o) => o.result === 'delivered').length
+    const accepted = outcomes.filter((o) => o.result === 'accepted').length
     const throttled = outcomes.filter((o) => o.result === 'retryable')
     // Twelve at once against three a second: three pass (six if the burst straddles a second), the rest are throttled.
-    t.ok(delivered >= 3 && delivered <= 6, `${messenger}: ${delivered} passed the limit`)
-    t.equal(delivered + throttled.length, 12, `${messenger}: every other send was throttled`)
+    t.ok(accepted >= 3 && accepted <= 6, `${messenger}: ${accepted} passed the limit`)
+    t.equal(accepted + throttled.length, 12, `${messenger}: every other send was throttled`)
     t.equal((await mock.received({ messenger, outcome: 'throttled' })).count, throttled.length)
     const expected = { telegram: /^telegram 429: Too Many Requests: retry after \d/, whatsapp: /^whatsapp 130429: \(#130429\) Rate limit hit/, viber: /^viber 12: tooManyRequests/ }[messenger]
     t.match(throttled[0], { result: 'retryable', error: expected })
@@ -48,7 +48,7 @@ t.test('5xx: a burst of N, or a rate; retryable, with the status chosen', async 
   await mock.behave('whatsapp', { failNext: 2, errorStatus: 502 })
   const burst = []
   for (let i = 0; i < 3; i++) burst.push(await send(adapters.whatsapp))
-  t.same(burst.map((o) => o.result), ['retryable', 'retryable', 'delivered'])
+  t.same(burst.map((o) => o.result), ['retryable', 'retryable', 'accepted'])
   t.match(burst[0], { error: 'whatsapp HTTP 502' })
 
   await mock.behave('telegram', { errorRate: 0.5 })
@@ -59,7 +59,7 @@ t.test('5xx: a burst of N, or a rate; retryable, with the status chosen', async 
   t.match(await send(adapters.telegram), { result: 'retryable', error: 'telegram HTTP 503' })
 })
 
-t.test('garbage answers are retryable, never taken as delivered', async (t) => {
+t.test('garbage answers are retryable, never taken as accepted', async (t) => {
   const { mock, adapters } = await setup(t)
   for (const messenger of MESSENGERS) {
     for (const garbage of ['invalid-json', 'wrong-shape'] as const) {
@@ -76,7 +76,7 @@ t.test('outages: a reset connection and a hanging one are retryable, and the han
   await mock.behave('whatsapp', { outage: 'hang' })
   // The hang never answers: an outcome at all means the timeout cut it.
   t.match(await send(adapters.whatsapp), { result: 'retryable', error: 'timed out waiting for the messenger' })
-  t.match(await send(adapters.telegram), { result: 'delivered' }, 'the others are unaffected')
+  t.match(await send(adapters.telegram), { result: 'accepted' }, 'the others are unaffected')
 })
 
 t.test('latency as a range, as one origin system emulated (1-3 s there)', async (t) => {

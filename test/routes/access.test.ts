@@ -17,7 +17,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { client, settled, type Answer, type Method } from '../helpers/api.js'
-import { AUTH_ENV, build } from '../helpers/app.js'
+import { ADMIN_KEY, AUTH_ENV, build } from '../helpers/app.js'
 import { ADMIN, basic, bearer, createUser, issueKey, type TestUser } from '../helpers/auth.js'
 
 type Json = Record<string, any>
@@ -114,9 +114,15 @@ t.test('every route: denied without valid credentials of the right user, and not
 
   const documented = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, unknown>> }
   const routes = Object.entries(documented.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
-  t.same(ROUTES.map((r) => `${r.method} ${r.path}`).sort(), routes.filter((r) => r !== 'GET /health').sort(),
-    'the table covers every documented route but /health')
+  t.same(ROUTES.map((r) => `${r.method} ${r.path}`).sort(), routes.filter((r) => r !== 'GET /health' && !r.includes(' /webhooks/')).sort(),
+    'the table covers every documented route but /health and the messengers\' webhooks')
   t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, '/health needs no key (probes)')
+  // The webhooks take no API key: their platform signs each body instead (test/routes/webhooks.test.ts), and one without is a 401.
+  for (const path of ['/webhooks/whatsapp', '/webhooks/viber']) {
+    const res = await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/json', ...bearer(ADMIN_KEY) }, payload: '{}' })
+    t.equal(res.statusCode, 401, `${path}: not even the administrator key stands in for the platform's signature`)
+    t.equal(res.json().error.code, 'INVALID_SIGNATURE')
+  }
 
   const victim = await createUser(app, 'victim')
   const attacker = await createUser(app, 'attacker')
@@ -124,7 +130,7 @@ t.test('every route: denied without valid credentials of the right user, and not
   const revoked = await issueKey(app, attacker.key)
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/keys/${revoked.id}`, headers: bearer(attacker.key) })).statusCode, 200)
 
-  // The victim's data: a contact on Telegram and WhatsApp, and a dispatch with one delivered and one failed delivery.
+  // The victim's data: a contact on Telegram and WhatsApp, and a dispatch with one sent and one failed delivery.
   const asVictim = client(app, { headers: bearer(victim.key) })
   t.equal((await asVictim('POST', '/v1/contacts', { name: VICTIM_CONTACT, telegram: VICTIM_CHAT, whatsapp: VICTIM_PHONE })).statusCode, 201)
   const accepted = await asVictim('POST', '/v1/dispatches', { text: VICTIM_TEXT, contacts: [VICTIM_CONTACT], addresses: [{ messenger: 'viber', address: 'victim-viber-id' }] })

@@ -44,13 +44,13 @@ t.test('the administrator reads figures that follow what the service did', async
   t.notOk([...got.keys()].some((name) => name.includes(id)), 'no id in any label')
   t.equal(got.get('fanout_http_request_duration_seconds_count{method="POST",route="/v1/dispatches"}'), 1)
 
-  t.equal(got.get('fanout_sends_total{messenger="telegram",outcome="delivered"}'), 1, 'the Telegram delivery was delivered once')
+  t.equal(got.get('fanout_sends_total{messenger="telegram",outcome="accepted"}'), 1, 'the Telegram delivery was accepted once')
   const viberSends = [...got].filter(([name]) => name.startsWith('fanout_sends_total{messenger="viber"')).reduce((sum, [, n]) => sum + n, 0)
   t.ok(viberSends >= 1, `the mock's Viber failed every send (${viberSends})`)
-  t.notOk(got.has('fanout_sends_total{messenger="viber",outcome="delivered"}'), 'and never delivered')
+  t.notOk(got.has('fanout_sends_total{messenger="viber",outcome="accepted"}'), 'and never accepted')
   t.equal(got.get('fanout_send_duration_seconds_count{messenger="telegram"}'), 1)
 
-  t.equal(got.get('fanout_deliveries{state="delivered"}'), 1, 'deliveries held, by state')
+  t.equal(got.get('fanout_deliveries{state="sent"}'), 1, 'deliveries held, by state')
   t.equal(got.get('fanout_deliveries{state="failed"}'), 1)
   t.equal(got.get('fanout_deliveries{state="queued"}'), 0)
   for (const queue of ['telegram', 'whatsapp', 'viber']) {

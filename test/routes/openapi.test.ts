@@ -23,7 +23,8 @@ const ROUTES = [
   'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive',
   'GET /v1/keys', 'POST /v1/keys', 'POST /v1/keys/{id}/rotate', 'DELETE /v1/keys/{id}',
   'POST /v1/admin/users', 'GET /v1/admin/users', 'GET /v1/admin/users/{name}', 'POST /v1/admin/users/{name}/keys', 'DELETE /v1/admin/users/{name}/keys/{id}',
-  'GET /metrics', 'GET /admin'
+  'GET /metrics', 'GET /admin',
+  'GET /webhooks/whatsapp', 'POST /webhooks/whatsapp', 'POST /webhooks/viber'
 ]
 
 t.test('the OpenAPI document is valid and documents every route with tags and responses, errors included', async (t) => {
@@ -55,6 +56,11 @@ t.test('the OpenAPI document is valid and documents every route with tags and re
       if (path.startsWith('/api/')) t.same(op.tags, ['legacy'], `${name}: marked legacy`)
       if (path === '/health') {
         t.equal(op.security, undefined, `${name}: open`)
+        continue
+      }
+      if (path.startsWith('/webhooks/')) {
+        t.equal(op.security, undefined, `${name}: no API key (the platform signs it)`)
+        if (method === 'post') t.ok(statuses.includes('401'), `${name}: its 401 for a bad signature is documented`)
         continue
       }
       t.ok(['401', '403', '429'].every((s) => statuses.includes(s)), `${name}: its 401, 403 and 429 are documented`)

@@ -31,21 +31,21 @@ t.test('a dispatch fans out to names, tags, the whole book and direct addresses,
   t.match(accepted, { deliveries: 5, suppressed: 0, unknown: ['Nobody'], without_addresses: [], state: 'queued' })
 
   const done = await settled(alice, accepted.id)
-  t.match(done, { total: 5, counts: { delivered: 4, failed: 1, queued: 0, sending: 0, scheduled: 0 } })
+  t.match(done, { total: 5, counts: { sent: 4, failed: 1, queued: 0, sending: 0, scheduled: 0 } })
   const deliveries = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 3)
   t.same(deliveries.map((d) => `${d.contact ?? '-'} ${d.messenger} ${d.address} ${d.state}`).sort(), [
-    '- telegram @direct_user delivered',
-    'Artem telegram @ArtemZaitsev delivered',
-    'Artem whatsapp +799200828615 delivered',
-    'Lera telegram 123456789 delivered',
+    '- telegram @direct_user sent',
+    'Artem telegram @ArtemZaitsev sent',
+    'Artem whatsapp +799200828615 sent',
+    'Lera telegram 123456789 sent',
     'Lera viber lera-viber-id failed'
   ])
   const viber = deliveries.find((d) => d.messenger === 'viber')!
   t.match(viber, { attempts: 1, url: `${mock.url}/viber/pa/send_message` })
   t.match(viber.last_error, /viber/)
-  const delivered = deliveries.find((d) => d.address === '@ArtemZaitsev')!
-  t.ok(delivered.provider_message_id, 'a delivery that was delivered has the messenger\'s message id')
-  t.same((await alice('GET', `/v1/deliveries/${delivered.id}`)).json(), delivered, 'one delivery reads as it is listed')
+  const sent = deliveries.find((d) => d.address === '@ArtemZaitsev')!
+  t.ok(sent.provider_message_id, 'a delivery the messenger accepted has its message id')
+  t.same((await alice('GET', `/v1/deliveries/${sent.id}`)).json(), sent, 'one delivery reads as it is listed')
 
   const tagAll = await dispatch(alice, { text: 'Moscow team only', tags: { all: ['team', 'moscow'] }, messengers: ['whatsapp'] })
   t.equal(tagAll.deliveries, 1, 'all-of tags and a messenger subset: Artem on WhatsApp only')
@@ -55,7 +55,7 @@ t.test('a dispatch fans out to names, tags, the whole book and direct addresses,
   t.match(viberOnly, { deliveries: 1, without_addresses: ['Artem', 'Ivan'] })
 })
 
-t.test('each state is reached and observed: scheduled, queued, sending, delivered, failed, cancelled, expired, suppressed', async (t) => {
+t.test('each state is reached and observed: scheduled, queued, sending, sent, failed, cancelled, expired, suppressed', async (t) => {
   const { app, mock } = await build(t, { env: { DELIVERY_ATTEMPTS: '1000' } })
   const alice = client(app, { user: 'alice' })
   await addContacts(alice, BOOK)
@@ -72,12 +72,12 @@ t.test('each state is reached and observed: scheduled, queued, sending, delivere
   t.same(cancel, { cancelled: [scheduled.id], in_flight: [], already_finished: [] })
   t.equal(await stateOf(scheduled.id), 'cancelled')
 
-  // sending (the mock holds Telegram for a while), then delivered.
+  // sending (the mock holds Telegram for a while), then sent.
   await mock.behave('telegram', { latencyMs: [700, 700] })
   const slow = await dispatch(alice, { text: 'Slow', contacts: ['Lera'], messengers: ['telegram'] })
   const slowDelivery = await first(slow.id)
   await eventually(async () => await stateOf(slowDelivery.id) === 'sending', 'the slow send to be in flight')
-  await eventually(async () => await stateOf(slowDelivery.id) === 'delivered', 'the slow send to be delivered')
+  await eventually(async () => await stateOf(slowDelivery.id) === 'sent', 'the slow send to be sent')
 
   // failed: Viber always fails.
   const viber = await dispatch(alice, { text: 'To Viber', contacts: ['Lera'], messengers: ['viber'] })
@@ -123,7 +123,7 @@ t.test('windows: both times past is a 422; a past send_at with a future expires_
   t.equal(res.statusCode, 422, 'expires before it may start')
   const now = await dispatch(alice, { text: 'Starts now', contacts: ['Lera'], messengers: ['telegram'], send_at: past, expires_at: future })
   t.match(now, { state: 'queued', send_at: past, expires_at: future })
-  t.match(await settled(alice, now.id), { counts: { delivered: 1 } })
+  t.match(await settled(alice, now.id), { counts: { sent: 1 } })
   t.equal((await app.redis.keys(app.redisKeys.dispatch('*'))).length, 1, 'nothing was written for the refused ones')
 })
 
@@ -142,21 +142,21 @@ t.test('cancel racing with sending never yields two terminal states, and cancell
   const done = await settled(alice, accepted.id)
   const deliveries = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 50)
   t.equal(deliveries.length, 150)
-  for (const state of ['delivered', 'cancelled'] as const) {
+  for (const state of ['sent', 'cancelled'] as const) {
     t.equal(done.counts[state], deliveries.filter((d) => d.state === state).length, `${state}: the count equals the listed deliveries`)
   }
-  t.equal(done.counts.delivered + done.counts.cancelled, 150, 'each delivery in exactly one terminal state')
+  t.equal(done.counts.sent + done.counts.cancelled, 150, 'each delivery in exactly one terminal state')
   const sent = new Set((await mock.received({ outcome: 'accepted' })).messages.map((m) => m.idempotencyKey))
   t.same(report.cancelled.filter((id: string) => sent.has(id)), [], 'no cancelled delivery reached the messenger')
-  t.same(deliveries.filter((d) => d.state === 'delivered' && !sent.has(d.id)).map((d) => d.id), [], 'every delivered one did')
+  t.same(deliveries.filter((d) => d.state === 'sent' && !sent.has(d.id)).map((d) => d.id), [], 'every sent one did')
   const cancelledInFlight = deliveries.filter((d) => report.in_flight.includes(d.id))
-  t.ok(cancelledInFlight.every((d) => d.state === 'delivered' || d.state === 'cancelled'), 'in-flight deliveries finished one way or the other')
+  t.ok(cancelledInFlight.every((d) => d.state === 'sent' || d.state === 'cancelled'), 'in-flight deliveries finished one way or the other')
 
   const one = (await alice('POST', `/v1/deliveries/${report.cancelled[0]}/cancel`)).json()
   t.same(one, { cancelled: [], in_flight: [], already_finished: [{ id: report.cancelled[0], state: 'cancelled' }] }, 'cancelling twice changes nothing')
 })
 
-t.test('redrive resends failed deliveries only; delivered ones are never resent', async (t) => {
+t.test('redrive resends failed deliveries only; accepted ones are never resent', async (t) => {
   const { app, mock } = await build(t)
   const alice = client(app, { user: 'alice' })
   await addContacts(alice, BOOK)
@@ -164,19 +164,19 @@ t.test('redrive resends failed deliveries only; delivered ones are never resent'
   await settled(alice, accepted.id)
   const deliveries = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 3)
   const failed = deliveries.find((d) => d.state === 'failed')!
-  const delivered = deliveries.find((d) => d.state === 'delivered')!
+  const sentOne = deliveries.find((d) => d.state === 'sent')!
 
-  let res = await alice('POST', `/v1/deliveries/${delivered.id}/redrive`)
+  let res = await alice('POST', `/v1/deliveries/${sentOne.id}/redrive`)
   t.equal(res.statusCode, 409)
   t.equal(res.json().error.code, 'NOT_FAILED')
 
   await mock.behave('viber', { reject: false })
   res = await alice('POST', `/v1/dispatches/${accepted.id}/redrive`)
-  t.same(res.json(), { redriven: [failed.id], not_failed: [{ id: delivered.id, state: 'delivered' }] })
+  t.same(res.json(), { redriven: [failed.id], not_failed: [{ id: sentOne.id, state: 'sent' }] })
   const done = await settled(alice, accepted.id)
-  t.match(done.counts, { delivered: 2, failed: 0 })
-  t.match((await alice('GET', `/v1/deliveries/${failed.id}`)).json(), { state: 'delivered', attempts: 1 })
-  t.equal((await mock.received({ messenger: 'telegram' })).count, 1, 'the delivered Telegram delivery was sent once')
+  t.match(done.counts, { sent: 2, failed: 0 })
+  t.match((await alice('GET', `/v1/deliveries/${failed.id}`)).json(), { state: 'sent', attempts: 1 })
+  t.equal((await mock.received({ messenger: 'telegram' })).count, 1, 'the accepted Telegram delivery was sent once')
   t.equal((await listAll<ApiDelivery>(alice, '/v1/deliveries?state=failed', 'deliveries', 3)).length, 0, 'the failed lookup is empty now')
 })
 
@@ -235,7 +235,7 @@ t.test('listings: filters, pages stable under concurrent inserts, totals equal t
     onPage: async (_, page) => { await dispatch(alice, { text: `Inserted ${page}`, contacts: ['Ivan'] }) }
   })
   t.same(seen.map((d) => d.id), all.map((d) => d.id))
-  await eventually(async () => (await listAll<ApiDelivery>(alice, '/v1/deliveries', 'deliveries', 100)).every((d) => ['delivered', 'failed'].includes(d.state)), 'the inserted dispatches to finish')
+  await eventually(async () => (await listAll<ApiDelivery>(alice, '/v1/deliveries', 'deliveries', 100)).every((d) => ['sent', 'failed'].includes(d.state)), 'the inserted dispatches to finish')
 
   const list = (await alice('GET', '/v1/dispatches?limit=2')).json()
   t.equal(list.dispatches.length, 2)

@@ -102,6 +102,10 @@ export const EnvSchema = Type.Object({
   WHATSAPP_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-token' }),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ pattern: '^[0-9]+$', default: '100000000000001' }),
   WHATSAPP_API_VERSION: Type.String({ pattern: '^v[0-9]+\\.[0-9]+$', default: 'v21.0' }),
+  /** The Meta app's secret: the key of the X-Hub-Signature-256 HMAC on every webhook POST WhatsApp makes. */
+  WHATSAPP_APP_SECRET: Type.String({ minLength: 1, default: 'mock-whatsapp-app-secret' }),
+  /** What the webhook's GET handshake must carry as hub.verify_token (set the same in the Meta app's webhook settings). */
+  WHATSAPP_VERIFY_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-verify-token' }),
   VIBER_AUTH_TOKEN: Type.String({ minLength: 1, default: 'mock-viber-token' }),
   VIBER_SENDER_NAME: Type.String({ minLength: 1, maxLength: 28, default: 'Fanout' }),
 
@@ -248,7 +252,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT },
     messengers: {
       telegram: messengerSettings(raw, 'telegram'),
-      whatsapp: { ...messengerSettings(raw, 'whatsapp'), phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID, apiVersion: raw.WHATSAPP_API_VERSION },
+      whatsapp: {
+        ...messengerSettings(raw, 'whatsapp'),
+        phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID,
+        apiVersion: raw.WHATSAPP_API_VERSION,
+        appSecret: raw.WHATSAPP_APP_SECRET,
+        verifyToken: raw.WHATSAPP_VERIFY_TOKEN
+      },
       viber: { ...messengerSettings(raw, 'viber'), senderName: raw.VIBER_SENDER_NAME }
     }
   }

@@ -27,7 +27,7 @@ interface Scheduled {
 }
 
 /** A random whole number of ms in [min, max]. */
-export function between ([min, max]: readonly [number, number]): number {
+function between ([min, max]: readonly [number, number]): number {
   return min + Math.floor(Math.random() * (Math.max(min, max) - min + 1))
 }
 

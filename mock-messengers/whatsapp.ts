@@ -36,7 +36,7 @@ const FAILURES: Record<number, { title: string, details: string }> = {
   131000: { title: 'Something went wrong', details: 'Message failed to send due to an unknown error.' }
 }
 
-export function whatsappFailure (code: number) {
+function whatsappFailure (code: number) {
   const known = FAILURES[code] ?? { title: 'Message failed to send', details: `Message failed to send (error ${code}).` }
   return { code, title: known.title, message: known.title, error_data: { details: known.details } }
 }

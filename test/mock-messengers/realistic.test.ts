@@ -50,6 +50,8 @@ const setWebhook = (app: FastifyInstance, payload: Record<string, unknown>) =>
 const valueOf = (r: ReceivedRequest) => JSON.parse(r.body).entry[0].changes[0].value
 const statusesOf = (receiver: Receiver) => receiver.requests.filter((r) => r.path === '/webhooks/whatsapp').flatMap((r) => valueOf(r).statuses ?? [])
 const statusesFor = (receiver: Receiver, id: string) => statusesOf(receiver).filter((s: { id: string }) => s.id === id)
+/** A message's statuses by name, sorted: separate POSTs in flight at once may arrive in any order. */
+const statusNames = (receiver: Receiver, id: string) => statusesFor(receiver, id).map((s: { status: string }) => s.status).sort()
 const eventsAt = (receiver: Receiver, path: string) => receiver.requests.filter((r) => r.path === path).map((r) => JSON.parse(r.body))
 
 t.test('WhatsApp: free-form text outside the 24-hour window is accepted, then fails with 131047; inside it, delivered', async (t) => {
@@ -101,7 +103,7 @@ t.test('WhatsApp: free-form text outside the 24-hour window is accepted, then fa
     t.match(statuses[0], { status: 'failed', recipient_id: /^\d+$/, timestamp: /^\d+$/ })
     t.same(statuses[0].errors, reEngagement, `${who}: 131047 Re-engagement message`)
   }
-  t.same(statusesFor(receiver, open).map((s: { status: string }) => s.status), ['sent', 'delivered', 'read'], 'inside the window: delivered and read')
+  t.same(statusNames(receiver, open), ['delivered', 'read', 'sent'], 'inside the window: sent, delivered and read')
   t.same((await app.inject({ method: 'GET', url: '/_mock/messages?outcome=accepted' })).json().count, 3, 'all three were accepted')
 })
 
@@ -115,7 +117,7 @@ t.test('WhatsApp templates: approved ones go out any time; an unknown name is Wh
   t.equal(res.statusCode, 200, 'no window needed')
   const id = res.json().messages[0].id
   await receiver.until(() => statusesFor(receiver, id).length >= 3)
-  t.match(statusesFor(receiver, id)[0], { status: 'sent', conversation: { origin: { type: 'utility' } }, pricing: { billable: true, pricing_model: 'CBP', category: 'utility' } })
+  t.match(statusesFor(receiver, id).find((s: { status: string }) => s.status === 'sent'), { status: 'sent', conversation: { origin: { type: 'utility' } }, pricing: { billable: true, pricing_model: 'CBP', category: 'utility' } })
 
   res = await whatsappTemplate(app, '+15551110009', 'order_update', 'en_GB')
   t.equal(res.statusCode, 404)
@@ -254,7 +256,7 @@ t.test('the default profile has none of these rules, and its Viber always fails'
   const res = await whatsappText(app, '+15551119999')
   const id = res.json().messages[0].id
   await receiver.until(() => statusesFor(receiver, id).length >= 3)
-  t.same(statusesFor(receiver, id).map((s: { status: string }) => s.status), ['sent', 'delivered', 'read'], 'WhatsApp: no window')
+  t.same(statusNames(receiver, id), ['delivered', 'read', 'sent'], 'WhatsApp: no window')
   await post(app, '/_mock/viber/subscribe', { id: 'jc9HsWTZ2Yf2NkRZ8KcNug==' })
   t.match((await viber(app, 'jc9HsWTZ2Yf2NkRZ8KcNug==')).json(), { status: 6, status_message: 'receiverNotSubscribed' }, 'Viber fails, subscribed or not')
   t.equal((await app.inject({ method: 'GET', url: '/_mock/behaviour' })).json().viber.reject, true)

@@ -184,7 +184,9 @@ t.test('Viber: delivered then seen, signed with the bot token, about the exact m
     t.equal(post.query.get('sig'), signature, 'and the same as ?sig=')
     t.match(post.body, new RegExp(`"message_token":${token}[,}]`), 'message_token: the very digits send_message answered, a raw JSON number')
   }
-  const [delivered, seen] = posts.map((p) => JSON.parse(p.body))
+  const callbacks = posts.map((p) => JSON.parse(p.body))
+  const delivered = callbacks.find((c) => c.event === 'delivered')
+  const seen = callbacks.find((c) => c.event === 'seen')
   t.match(delivered, { event: 'delivered', timestamp: Number, chat_hostname: /^SN-/, user_id: 'jc9HsWTZ2Yf2NkRZ8KcNug==' })
   t.match(seen, { event: 'seen', timestamp: Number, chat_hostname: /^SN-/, user_id: 'jc9HsWTZ2Yf2NkRZ8KcNug==' })
   t.ok(delivered.timestamp > Date.now() - 60_000 && delivered.timestamp <= seen.timestamp, 'timestamps in ms, in order')
@@ -335,7 +337,9 @@ t.test('a receipt answered non-2xx is retried with backoff until answered; the r
   t.equal(receiver.requests.length, 3, 'two 500s, then a 200, then nothing more')
   t.equal(first?.body, third?.body, 'the same body each time')
   t.equal(first?.headers['x-viber-content-signature'], third?.headers['x-viber-content-signature'])
-  t.ok(second!.at - first!.at >= 15 && third!.at - second!.at >= second!.at - first!.at - 5, 'waiting longer each time')
+  // Waits of 20-40 ms, then 40-80 ms (minTimeoutMs 20, doubling, randomized up to twice).
+  t.ok(second!.at - first!.at >= 12, `a wait before the first retry (${second!.at - first!.at} ms)`)
+  t.ok(third!.at - second!.at >= 30, `a longer one before the second (${third!.at - second!.at} ms)`)
   const { receipts } = (await app.inject({ method: 'GET', url: '/_mock/receipts' })).json()
   t.match(receipts, [{ messenger: 'viber', status: 200, attempts: 3, outcome: 'answered' }])
   t.notOk('error' in receipts[0], 'no error left once answered')

@@ -1,43 +1,57 @@
 /**
  * The mock messengers: Telegram, WhatsApp and Viber at the real APIs' paths,
  * answering in their shapes (successes, errors, throttling), so that pointing
- * the service at the real ones is configuration only.
+ * the service at the real ones is configuration only; and, like the real
+ * ones, sending receipts to the service's webhooks afterwards.
  *
- *   POST /telegram/bot{token}/sendMessage
- *   POST /whatsapp/{version}/{phone_number_id}/messages
- *   POST /viber/pa/send_message            (fails by default, as HTTP 200 + non-zero status)
+ *   /telegram/bot{token}/{method}             telegram.ts (no receipts: Telegram has none)
+ *   /whatsapp/{version}/{phone_number_id}/... whatsapp.ts (status webhooks to {receiptsUrl}/webhooks/whatsapp)
+ *   /viber/pa/...                             viber.ts (fails by default, as HTTP 200 + non-zero status;
+ *                                             callbacks to the set_webhook URL, else {receiptsUrl}/webhooks/viber)
  *
- * It records every message it receives (GET /_mock/messages, reset with
- * DELETE). Each messenger's behaviour (behaviour.ts) is set at start
- * (MOCK_BEHAVIOUR, config.ts) and changed at run time with
- * PUT /_mock/behaviour/{messenger}.
+ * The default profile has no platform rules and Viber always fails; the
+ * realistic one plays the rules of platform-state.ts. It records every
+ * message it receives (GET /_mock/messages) and every receipt it POSTs
+ * (GET /_mock/receipts), reset with DELETE. Each messenger's behaviour
+ * (behaviour.ts) is set at start (MOCK_BEHAVIOUR, config.ts) and changed at
+ * run time with PUT /_mock/behaviour/{messenger}.
+ *
+ * A client whose base URL is fixed can reach it as its HTTP proxy: a request
+ * for https://api.telegram.org/..., https://graph.facebook.com/... or
+ * https://chatapi.viber.com/... (absolute form) is answered as the mock's own
+ * /telegram/..., /whatsapp/... or /viber/...
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { randomBytes } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../src/model/messenger.js'
-import { BehaviourChange, DEFAULT_BEHAVIOUR, type Behaviour } from './behaviour.js'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { MESSENGERS, type Messenger } from '../src/model/messenger.js'
+import { readEnv } from '../src/config.js'
+import { BehaviourChange, DEFAULT_BEHAVIOUR, changed, type Behaviour } from './behaviour.js'
 import type { MockOptions } from './config.js'
+import type { MockContext } from './context.js'
+import { createFaults } from './faults.js'
+import { PlatformState } from './platform-state.js'
+import { ReceiptDelivery } from './receipt-delivery.js'
+import { ReceiptSchedule } from './receipts.js'
+import { MessageRecords } from './records.js'
+import { registerTelegram } from './telegram.js'
+import { registerViber } from './viber.js'
+import { registerWhatsApp, whatsappWebhookBody } from './whatsapp.js'
 
-export interface ReceivedMessage {
-  messenger: Messenger
-  recipient: string
-  text: string
-  idempotencyKey?: string
-  receivedAt: string
-  /** What the mock answered: `accepted`, or the error it gave. */
-  outcome: string
+export type { ReceivedMessage } from './records.js'
+export type { ReceiptRecord } from './receipt-delivery.js'
+
+/** The real APIs' hosts, and where the mock answers for each. */
+const REAL_HOSTS: Record<string, string> = {
+  'api.telegram.org': '/telegram',
+  'graph.facebook.com': '/whatsapp',
+  'chatapi.viber.com': '/viber'
 }
 
-/** How each messenger says "too many requests". */
-const THROTTLE: Record<Messenger, (reply: FastifyReply, retryAfterSeconds: number) => FastifyReply> = {
-  telegram: (reply, retryAfter) => reply.status(429).send({
-    ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter }
-  }),
-  whatsapp: (reply) => reply.status(429).send({
-    error: { message: '(#130429) Rate limit hit', type: 'OAuthException', code: 130429, error_data: { messaging_product: 'whatsapp', details: 'Cloud API message throughput has been reached.' }, fbtrace_id: randomBytes(8).toString('hex') }
-  }),
-  viber: (reply) => reply.send({ status: 12, status_message: 'tooManyRequests', chat_hostname: 'SN-CHAT-01_' })
+/** A request in absolute form (to a proxy) for a real API, as the mock's own path; anything else as it is. */
+function mockPath (url: string): string {
+  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) return url
+  const target = new URL(url)
+  const prefix = REAL_HOSTS[target.hostname]
+  return prefix === undefined ? url : `${prefix}${target.pathname}${target.search}`
 }
 
 export function buildMock (options: MockOptions): FastifyInstance {
@@ -47,196 +61,62 @@ export function buildMock (options: MockOptions): FastifyInstance {
     // A knob set to "true" or "2" is a mistake to report, not a value to guess.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     // Hung requests must not keep the mock from closing.
-    forceCloseConnections: true
+    forceCloseConnections: true,
+    rewriteUrl: (request) => mockPath(request.url ?? '/')
   })
+  const profile = options.profile ?? 'default'
   const maxRecords = options.maxRecords ?? 100_000
-  const behaviour = Object.fromEntries(MESSENGERS.map((m) => [m, {
-    ...DEFAULT_BEHAVIOUR,
-    reject: m === 'viber',
-    ...options.behaviour?.[m]
-  }])) as Record<Messenger, Behaviour>
-  const windows = Object.fromEntries(MESSENGERS.map((m) => [m, { start: 0, count: 0 }])) as Record<Messenger, { start: number, count: number }>
-  let records: ReceivedMessage[] = []
-  let telegramMessageId = 0
-
-  function record (messenger: Messenger, request: FastifyRequest, recipient: unknown, text: unknown, outcome: string) {
-    const key = request.headers['idempotency-key']
-    records.push({
-      messenger,
-      recipient: String(recipient),
-      text: typeof text === 'string' ? text : '',
-      ...(typeof key === 'string' && { idempotencyKey: key }),
-      receivedAt: new Date().toISOString(),
-      outcome
-    })
-    if (records.length > maxRecords) records = records.slice(-maxRecords)
+  const behaviour = Object.fromEntries(MESSENGERS.map((m) => [m, changed({
+    ...structuredClone(DEFAULT_BEHAVIOUR),
+    // The default profile's Viber always fails; the realistic one's follows Viber's rules.
+    reject: m === 'viber' && profile === 'default'
+  }, options.behaviour?.[m] ?? {})])) as Record<Messenger, Behaviour>
+  const records = new MessageRecords(maxRecords)
+  const delivery = new ReceiptDelivery({
+    keys: { whatsapp: options.whatsappAppSecret ?? readEnv({}).WHATSAPP_APP_SECRET, viber: options.tokens.viber },
+    ...(options.receiptRetry !== undefined && { retry: options.receiptRetry }),
+    maxRecords,
+    log: app.log
+  })
+  const state = new PlatformState()
+  const receiptsUrl = options.receiptsUrl?.replace(/\/+$/, '')
+  const ctx: MockContext = {
+    options,
+    profile,
+    realistic: profile === 'realistic',
+    behaviour,
+    records,
+    faults: createFaults(behaviour, records),
+    state,
+    delivery,
+    schedule: new ReceiptSchedule(delivery, (statuses) => whatsappWebhookBody(options.whatsappPhoneNumberId, { statuses })),
+    webhookUrl: (messenger) => messenger === 'viber' && state.viberWebhook !== undefined
+      ? state.viberWebhook.url
+      : receiptsUrl === undefined ? undefined : `${receiptsUrl}/webhooks/${messenger}`
   }
 
-  /**
-   * Before the messenger looks at a request: outages and latency. Returns true
-   * when the request is taken care of (reset, or left hanging until the client gives up).
-   */
-  async function arrive (messenger: Messenger, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    const b = behaviour[messenger]
-    if (b.outage !== 'none') {
-      reply.hijack()
-      const socket = request.raw.socket
-      if (b.outage === 'refuse') socket.destroy()
-      else await new Promise((resolve) => socket.once('close', resolve))
-      return true
-    }
-    const [min, max] = b.latencyMs
-    if (max > 0) await sleep(min + Math.random() * Math.max(0, max - min))
-    return false
-  }
-
-  /**
-   * After the token check: throttling, transient failures and garbage, each in
-   * the messenger's own manner. Returns true when it answered.
-   */
-  function interfere (messenger: Messenger, request: FastifyRequest, reply: FastifyReply, recipient: unknown, text: unknown): boolean {
-    const b = behaviour[messenger]
-    if (b.ratePerSecond > 0) {
-      const window = windows[messenger]
-      const now = Date.now()
-      if (now - window.start >= 1000) Object.assign(window, { start: now, count: 0 })
-      if (window.count >= b.ratePerSecond) {
-        const retryAfter = Math.max(1, Math.ceil((window.start + 1000 - now) / 1000))
-        record(messenger, request, recipient, text, 'throttled')
-        THROTTLE[messenger](reply, retryAfter)
-        return true
-      }
-      window.count += 1
-    }
-    if (b.failNext > 0 || (b.errorRate > 0 && Math.random() < b.errorRate)) {
-      if (b.failNext > 0) b.failNext -= 1
-      record(messenger, request, recipient, text, `HTTP ${b.errorStatus}`)
-      reply.status(b.errorStatus).type('text/plain').send('Service Unavailable')
-      return true
-    }
-    if (b.garbage !== 'none') {
-      record(messenger, request, recipient, text, `garbage ${b.garbage}`)
-      reply.type('application/json').send(b.garbage === 'invalid-json' ? '{"ok": tru' : '{"result": "maybe"}')
-      return true
-    }
-    return false
-  }
-
-  // --- Telegram Bot API ---------------------------------------------------
-  app.post<{ Params: { token: string }, Body: { chat_id?: unknown, text?: unknown } }>('/telegram/bot:token/sendMessage', async (request, reply) => {
-    const { chat_id: chatId, text } = request.body ?? {}
-    const fail = (code: number, description: string) => {
-      record('telegram', request, chatId, text, `${code} ${description}`)
-      return reply.status(code).send({ ok: false, error_code: code, description })
-    }
-    if (await arrive('telegram', request, reply)) return reply
-    if (request.params.token !== options.tokens.telegram) return fail(401, 'Unauthorized')
-    if (interfere('telegram', request, reply, chatId, text)) return reply
-    if (typeof text !== 'string' || text.length === 0) return fail(400, 'Bad Request: message text is empty')
-    if (text.length > TEXT_LIMITS.telegram) return fail(400, 'Bad Request: message is too long')
-    if ((typeof chatId !== 'number' && typeof chatId !== 'string') || !normalizeAddress('telegram', String(chatId)).ok) {
-      return fail(400, 'Bad Request: chat not found')
-    }
-    if (behaviour.telegram.reject) return fail(403, 'Forbidden: bot was blocked by the user')
-    record('telegram', request, chatId, text, 'accepted')
-    telegramMessageId += 1
-    return {
-      ok: true,
-      result: {
-        message_id: telegramMessageId,
-        date: Math.floor(Date.now() / 1000),
-        chat: { id: typeof chatId === 'number' ? chatId : 0, type: 'private' },
-        text
-      }
-    }
-  })
-
-  // --- WhatsApp Cloud API -------------------------------------------------
-  app.post<{ Params: { version: string, phoneId: string }, Body: { to?: unknown, text?: { body?: unknown }, messaging_product?: unknown } }>(
-    '/whatsapp/:version/:phoneId/messages', async (request, reply) => {
-      const { to, text } = request.body ?? {}
-      const fail = (status: number, code: number, message: string) => {
-        record('whatsapp', request, to, text?.body, `${code} ${message}`)
-        return reply.status(status).send({
-          error: { message, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: message }, fbtrace_id: randomBytes(8).toString('hex') }
-        })
-      }
-      if (await arrive('whatsapp', request, reply)) return reply
-      if (request.headers.authorization !== `Bearer ${options.tokens.whatsapp}`) {
-        return fail(401, 190, 'Invalid OAuth access token - Cannot parse access token')
-      }
-      if (request.params.phoneId !== options.whatsappPhoneNumberId) return fail(400, 100, '(#100) Invalid parameter')
-      if (interfere('whatsapp', request, reply, to, text?.body)) return reply
-      if (request.body?.messaging_product !== 'whatsapp') return fail(400, 100, '(#100) The parameter messaging_product is required.')
-      if (typeof to !== 'string' || !normalizeAddress('whatsapp', to).ok) return fail(400, 131008, '(#131008) Required parameter is missing or invalid')
-      if (typeof text?.body !== 'string' || text.body.length === 0 || text.body.length > TEXT_LIMITS.whatsapp) {
-        return fail(400, 100, '(#100) Invalid parameter')
-      }
-      if (behaviour.whatsapp.reject) return fail(400, 131026, '(#131026) Message undeliverable')
-      record('whatsapp', request, to, text.body, 'accepted')
-      return {
-        messaging_product: 'whatsapp',
-        contacts: [{ input: to, wa_id: to.replace(/^\+/, '') }],
-        messages: [{ id: `wamid.${randomBytes(24).toString('base64url')}` }]
-      }
-    })
-
-  // --- Viber REST Bot API -------------------------------------------------
-  app.post<{ Body: { receiver?: unknown, text?: unknown } }>('/viber/pa/send_message', async (request, reply) => {
-    const { receiver, text } = request.body ?? {}
-    // Viber answers errors with HTTP 200 and a non-zero status.
-    const fail = (status: number, message: string) => {
-      record('viber', request, receiver, text, `${status} ${message}`)
-      return reply.send({ status, status_message: message, chat_hostname: 'SN-CHAT-01_' })
-    }
-    if (await arrive('viber', request, reply)) return reply
-    if (request.headers['x-viber-auth-token'] !== options.tokens.viber) return fail(2, 'invalidAuthToken')
-    if (interfere('viber', request, reply, receiver, text)) return reply
-    if (typeof receiver !== 'string' || !normalizeAddress('viber', receiver).ok) return fail(999, 'Bad receiver ID')
-    if (typeof text !== 'string' || text.length === 0 || text.length > TEXT_LIMITS.viber) return fail(3, 'badData')
-    if (behaviour.viber.reject) return fail(6, 'receiverNotSubscribed')
-    record('viber', request, receiver, text, 'accepted')
-    // message_token is a 64-bit integer above 2^53: written as raw JSON so no digit is rounded.
-    const token = (BigInt.asUintN(63, randomBytes(8).readBigUInt64BE()) | (1n << 60n)).toString()
-    return reply.type('application/json').send(
-      `{"status":0,"status_message":"ok","message_token":${token},"chat_hostname":"SN-CHAT-01_","billing_status":1}`
-    )
-  })
-
-  // --- What the mock received, and its behaviour ----------------------------
-  app.get<{ Querystring: { messenger?: string, recipient?: string, outcome?: string } }>('/_mock/messages', async (request) => {
-    const { messenger, recipient, outcome } = request.query
-    const messages = records.filter((r) =>
-      (messenger === undefined || r.messenger === messenger) &&
-      (recipient === undefined || r.recipient === recipient) &&
-      (outcome === undefined || r.outcome === outcome))
-    const byRecipient: Record<string, number> = {}
-    const byKey: Record<string, number> = {}
-    for (const m of messages) {
-      const who = `${m.messenger}:${m.recipient}`
-      byRecipient[who] = (byRecipient[who] ?? 0) + 1
-      if (m.idempotencyKey !== undefined) byKey[m.idempotencyKey] = (byKey[m.idempotencyKey] ?? 0) + 1
-    }
-    const repeats = Object.fromEntries(Object.entries(byKey).filter(([, n]) => n > 1))
-    return { count: messages.length, messages, byRecipient, repeats }
-  })
-
-  app.delete('/_mock/messages', async () => {
-    records = []
-    return { ok: true }
-  })
+  registerTelegram(app, ctx)
+  registerWhatsApp(app, ctx)
+  registerViber(app, ctx)
+  records.routes(app)
+  delivery.routes(app)
 
   app.get('/_mock/behaviour', async () => behaviour)
 
-  app.put<{ Params: { messenger: string }, Body: Partial<Behaviour> }>('/_mock/behaviour/:messenger', {
+  app.put<{ Params: { messenger: string }, Body: BehaviourChange }>('/_mock/behaviour/:messenger', {
     schema: { body: BehaviourChange }
   }, async (request, reply) => {
     const { messenger } = request.params
     if (!(MESSENGERS as readonly string[]).includes(messenger)) {
       return reply.status(404).send({ error: `no messenger ${messenger}` })
     }
-    Object.assign(behaviour[messenger as Messenger], request.body)
+    behaviour[messenger as Messenger] = changed(behaviour[messenger as Messenger], request.body)
     return behaviour[messenger as Messenger]
+  })
+
+  app.addHook('onClose', async () => {
+    ctx.schedule.close()
+    await delivery.close()
   })
 
   return app

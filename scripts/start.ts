@@ -81,6 +81,12 @@ async function httpAnswers (url: string): Promise<boolean> {
   return response.ok
 }
 
+/** The service's URL as the mock on this machine reaches it (a wildcard address is reached on loopback). */
+function receiptsUrl (host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`
+}
+
 async function main (): Promise<void> {
   loadDotEnv(join(root, '.env'))
   const config = loadConfig()
@@ -117,14 +123,18 @@ async function main (): Promise<void> {
     lines.push(`redis            ${env.REDIS_URL.replace(/\/\/[^@/]*@/, '//***@')} (from REDIS_URL)`)
   }
 
+  const serviceUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   const mockUrl = `http://${config.mock.host}:${config.mock.port}`
   if (env.MOCK_MESSENGERS !== 'off') {
-    launch('mock messengers', process.execPath, [join(dist, 'mock-messengers', 'server.js')], env)
+    // The mock sends its receipts (WhatsApp status webhooks, Viber callbacks) to the service, which starts after it:
+    // the first ones that find nobody are retried, then dropped (and recorded at /_mock/receipts).
+    const mockEnv = { ...env, MOCK_RECEIPTS_URL: env.MOCK_RECEIPTS_URL ?? receiptsUrl(config.host, config.port) }
+    launch('mock messengers', process.execPath, [join(dist, 'mock-messengers', 'server.js')], mockEnv)
     await waitFor('the mock messengers', () => httpAnswers(`${mockUrl}/_mock/behaviour`))
-    lines.push(`mock messengers  ${mockUrl} (Viber always fails; what they received: ${mockUrl}/_mock/messages)`)
+    const profile = env.MOCK_PROFILE ?? 'default'
+    lines.push(`mock messengers  ${mockUrl} (profile ${profile}${profile === 'default' ? ': Viber always fails' : ''}; receipts to ${mockEnv.MOCK_RECEIPTS_URL}; ` +
+      `what they received: ${mockUrl}/_mock/messages, what they sent back: ${mockUrl}/_mock/receipts)`)
   }
-
-  const serviceUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   launch('service', process.execPath, [join(dist, 'src', 'server.js')], env)
   await waitFor('the service', () => httpAnswers(`${serviceUrl}/health`))
   lines.push(`service          ${serviceUrl} (API at ${serviceUrl}/v1, docs at ${serviceUrl}/docs, admin page at ${serviceUrl}/admin, legacy API at ${serviceUrl}/api, health at ${serviceUrl}/health)`)

@@ -102,9 +102,9 @@ export const EnvSchema = Type.Object({
   WHATSAPP_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-token' }),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ pattern: '^[0-9]+$', default: '100000000000001' }),
   WHATSAPP_API_VERSION: Type.String({ pattern: '^v[0-9]+\\.[0-9]+$', default: 'v21.0' }),
-  /** Signs WhatsApp's webhooks (X-Hub-Signature-256): the Meta app's secret. */
+  /** The Meta app's secret: the key of the X-Hub-Signature-256 HMAC on every webhook POST WhatsApp makes. */
   WHATSAPP_APP_SECRET: Type.String({ minLength: 1, default: 'mock-whatsapp-app-secret' }),
-  /** What the webhook's set-up handshake (GET hub.verify_token) must present: a value you choose and give Meta. */
+  /** What the webhook's GET handshake must carry as hub.verify_token (set the same in the Meta app's webhook settings). */
   WHATSAPP_VERIFY_TOKEN: Type.String({ minLength: 1, default: 'mock-whatsapp-verify-token' }),
   VIBER_AUTH_TOKEN: Type.String({ minLength: 1, default: 'mock-viber-token' }),
   VIBER_SENDER_NAME: Type.String({ minLength: 1, maxLength: 28, default: 'Fanout' }),

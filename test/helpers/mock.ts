@@ -1,7 +1,7 @@
 /** The mock messengers for a test: the real mock server, listening on a free loopback port. */
 import type { Test } from 'tap'
-import { buildMock, type ReceivedMessage } from '../../mock-messengers/app.js'
-import type { Behaviour } from '../../mock-messengers/behaviour.js'
+import { buildMock, type ReceiptRecord, type ReceivedMessage } from '../../mock-messengers/app.js'
+import type { BehaviourChange } from '../../mock-messengers/behaviour.js'
 import type { MockOptions } from '../../mock-messengers/config.js'
 import type { Messenger } from '../../src/model/messenger.js'
 
@@ -19,7 +19,14 @@ export interface TestMock {
     messages: ReceivedMessage[]
     repeats: Record<string, number>
   }>
-  behave (messenger: Messenger, behaviour: Partial<Behaviour>): Promise<void>
+  behave (messenger: Messenger, behaviour: BehaviourChange): Promise<void>
+  /** The receipts the mock POSTed (payloads parsed: a Viber message_token loses digits here, not in the POST). */
+  receipts (filter?: { messenger?: 'whatsapp' | 'viber', outcome?: string }): Promise<{
+    count: number
+    receipts: Array<Omit<ReceiptRecord, 'payload'> & { payload: any }>
+  }>
+  /** A test control of the mock (POST /_mock/...): its JSON answer, or an error naming its status. */
+  control (path: string, body: unknown): Promise<any>
 }
 
 export async function startMock (t: Test, options: Partial<MockOptions> = {}): Promise<TestMock> {
@@ -37,6 +44,16 @@ export async function startMock (t: Test, options: Partial<MockOptions> = {}): P
     async behave (messenger, behaviour) {
       const response = await mock.inject({ method: 'PUT', url: `/_mock/behaviour/${messenger}`, payload: behaviour })
       if (response.statusCode !== 200) throw new Error(`mock behaviour: ${response.body}`)
+    },
+    async receipts (filter = {}) {
+      const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as Array<[string, string]>)
+      const response = await mock.inject({ method: 'GET', url: `/_mock/receipts?${query}` })
+      return response.json()
+    },
+    async control (path, body) {
+      const response = await mock.inject({ method: 'POST', url: path, payload: body as object })
+      if (response.statusCode !== 200) throw new Error(`POST ${path}: ${response.statusCode} ${response.body}`)
+      return response.json()
     }
   }
 }

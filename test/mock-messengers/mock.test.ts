@@ -289,7 +289,8 @@ t.test('bad recipients are rejected in each messenger\'s shape', async (t) => {
   let res = await telegram(app, 'not a chat', 'hi')
   t.equal(res.statusCode, 400)
   t.same(res.json(), { ok: false, error_code: 400, description: 'Bad Request: chat not found' })
-  res = await whatsapp(app, '15551234567', 'hi')
+  // Not a phone number with or without its + (the Cloud API takes 15551234567 as well as +15551234567).
+  res = await whatsapp(app, '+05551234567', 'hi')
   t.equal(res.statusCode, 400)
   t.equal(res.json().error.code, 131008)
   res = await whatsapp(app, '+15551234567', 'hi', { phone: '999' })

@@ -99,7 +99,7 @@ export function buildMock (options: MockOptions): FastifyInstance {
   registerWhatsApp(app, ctx)
   registerViber(app, ctx)
   records.routes(app)
-  delivery.routes(app)
+  delivery.routes(app, () => ctx.schedule.waiting)
 
   app.get('/_mock/behaviour', async () => behaviour)
 

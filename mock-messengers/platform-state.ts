@@ -42,6 +42,8 @@ export class PlatformState {
   // --- Telegram
   /** Persons who sent /start, with the deep-link payload if there was one. */
   readonly telegramStarted = new Map<number, { payload?: string, at: string }>()
+  /** Groups that became supergroups: old chat id -> new. */
+  readonly telegramMigrated = new Map<number, number>()
 
   // --- Viber
   viberWebhook: ViberWebhook | undefined

@@ -141,14 +141,15 @@ export class ReceiptDelivery {
     await this.agent.destroy()
   }
 
-  routes (app: FastifyInstance): void {
+  /** GET and DELETE /_mock/receipts; `scheduled` counts the receipts still waiting for their moment (the answer says how many). */
+  routes (app: FastifyInstance, scheduled: () => number): void {
     app.get<{ Querystring: { messenger?: string, outcome?: string } }>('/_mock/receipts', async (request, reply) => {
       const { messenger, outcome } = request.query
       const receipts = this.records.filter((r) =>
         (messenger === undefined || r.messenger === messenger) && (outcome === undefined || r.outcome === outcome))
       // Each payload goes out as the JSON it was, so no digit of a Viber message_token is lost.
       const items = receipts.map(({ payload, ...rest }) => `${JSON.stringify(rest).slice(0, -1)},"payload":${payload}}`)
-      return reply.type('application/json').send(`{"count":${receipts.length},"receipts":[${items.join(',')}]}`)
+      return reply.type('application/json').send(`{"count":${receipts.length},"scheduled":${scheduled()},"receipts":[${items.join(',')}]}`)
     })
 
     app.delete('/_mock/receipts', async () => {

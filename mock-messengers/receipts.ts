@@ -105,6 +105,11 @@ export class ReceiptSchedule {
   }
 
   /** Forgets every receipt not yet due. */
+  /** Receipts scheduled and not yet sent. */
+  get waiting (): number {
+    return this.pending.size
+  }
+
   close (): void {
     for (const s of this.pending) clearTimeout(s.timer)
     this.pending.clear()

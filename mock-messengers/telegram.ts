@@ -3,8 +3,10 @@
  * find it: sendMessage and getMe, parameters from the query string, a form,
  * JSON or multipart, method names in any case, and Telegram's own bodies for
  * every error, unknown methods and paths included. Realistic profile: a person
- * must have started the bot first (POST /_mock/telegram/start). Telegram sends
- * bots no receipts, so nothing follows a send.
+ * must have started the bot first (POST /_mock/telegram/start). In any
+ * profile, a group that became a supergroup (POST /_mock/telegram/migrate)
+ * answers with its new id. Telegram sends bots no receipts, so nothing
+ * follows a send.
  */
 import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
@@ -63,6 +65,11 @@ export function registerTelegram (app: FastifyInstance, ctx: MockContext): void 
       }
       // From a query string or a form every parameter is a string: "123" is the chat 123.
       const chatId = typeof chatIdParam === 'number' || /^-?\d+$/.test(chatIdParam) ? Number(chatIdParam) : chatIdParam
+      const migratedTo = typeof chatId === 'number' ? ctx.state.telegramMigrated.get(chatId) : undefined
+      if (migratedTo !== undefined) {
+        ctx.records.add('telegram', request, subject, '400 migrated')
+        return reply.status(400).send({ ok: false, error_code: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: migratedTo } })
+      }
       if (ctx.realistic && !ctx.state.telegramMayMessage(chatId)) return fail(403, 'Forbidden: bot can\'t initiate conversation with a user')
       if (ctx.behaviour.telegram.reject) return fail(403, 'Forbidden: bot was blocked by the user')
       ctx.records.add('telegram', request, subject, 'accepted')
@@ -120,6 +127,19 @@ export function registerTelegram (app: FastifyInstance, ctx: MockContext): void 
     const entry = { ...(payload !== undefined && { payload }), at: new Date().toISOString() }
     ctx.state.telegramStarted.set(chatId, entry)
     return { ok: true, chat_id: chatId, ...entry }
+  })
+
+  // A group that became a supergroup: sends to its old id answer 400 with migrate_to_chat_id, as Telegram's do.
+  app.post<{ Body: { chat_id: number, to: number } }>('/_mock/telegram/migrate', {
+    schema: {
+      body: Type.Object({
+        chat_id: Type.Integer({ maximum: -1, minimum: -Number.MAX_SAFE_INTEGER }),
+        to: Type.Integer({ maximum: -1, minimum: -Number.MAX_SAFE_INTEGER })
+      }, { additionalProperties: false })
+    }
+  }, async (request) => {
+    ctx.state.telegramMigrated.set(request.body.chat_id, request.body.to)
+    return { ok: true, ...request.body }
   })
 
   app.get('/_mock/telegram/started', async () => ({

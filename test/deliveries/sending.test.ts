@@ -6,7 +6,7 @@ import t from 'tap'
 import { PassThrough } from 'node:stream'
 import { retryDelay } from '../../src/deliveries/send-worker.js'
 import { deliveryId } from '../../src/model/delivery.js'
-import { client, finished, legacyAddContact, legacyContacts, legacySend } from '../helpers/api.js'
+import { addContacts, client, dispatch, finished, legacyAddContact, legacyContacts, legacySend, listAll, settled, type ApiDelivery } from '../helpers/api.js'
 import { build, eventually } from '../helpers/app.js'
 
 t.test('retry delays grow exponentially with jitter, stay under the cap, and honour the messenger\'s wait', async (t) => {
@@ -142,4 +142,24 @@ t.test('logs: one line per request with its request id, one per delivery state c
     `${deliveryId(dispatchId, 0)} sending`, `${deliveryId(dispatchId, 0)} sent`, `${deliveryId(dispatchId, 1)} failed`, `${deliveryId(dispatchId, 1)} sending`
   ])
   t.notOk(lines.some((l) => JSON.stringify(l).includes('mock-telegram-token')), 'no token in any log line')
+})
+
+t.test('a Telegram group that became a supergroup: sent once more to its new id, recorded, and the contact follows it', async (t) => {
+  const { app, mock } = await build(t)
+  const alice = client(app, { user: 'alice' })
+  await mock.control('/_mock/telegram/migrate', { chat_id: -4001, to: -1004001 })
+  await addContacts(alice, [{ name: 'Team', telegram: '-4001' }, { name: 'Edited', telegram: '-4002' }])
+  await mock.control('/_mock/telegram/migrate', { chat_id: -4002, to: -1004002 })
+  const sent = await dispatch(alice, { text: 'Standup', contacts: ['Team'] })
+  const [delivery] = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${(await settled(alice, sent.id)).id}`, 'deliveries', 10)
+  t.match(delivery, { state: 'sent', address: '-1004001', migrated_from: '-4001', attempts: 1 })
+  t.same((await mock.received({ messenger: 'telegram' })).messages.map((m) => `${m.recipient} ${m.outcome}`), ['-4001 400 migrated', '-1004001 accepted'], 'the same text, once more, to the new id')
+  t.match((await alice('GET', '/v1/contacts/Team')).json(), { telegram: '-1004001' }, 'the contact follows it')
+
+  // Edited between the dispatch and its send: the user's edit wins over the migration.
+  const later = await dispatch(alice, { text: 'Standup', contacts: ['Edited'], send_at: new Date(Date.now() + 1500).toISOString() })
+  await alice('PATCH', '/v1/contacts/Edited', { telegram: '-4003' }, { expectStatus: 200 })
+  const [moved] = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${(await settled(alice, later.id)).id}`, 'deliveries', 10)
+  t.match(moved, { state: 'sent', address: '-1004002', migrated_from: '-4002' }, 'the delivery went where its dispatch sent it, and on')
+  t.match((await alice('GET', '/v1/contacts/Edited')).json(), { telegram: '-4003' }, 'the contact keeps the edit')
 })

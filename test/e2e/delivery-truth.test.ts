@@ -42,13 +42,17 @@ async function setup (t: Test): Promise<{ alice: Client, mock: TestMock }> {
   return { alice, mock }
 }
 
-/** The dispatch's deliveries once no receipt is awaited: nothing pending, none left `sent` (WhatsApp reports on every message it accepted). */
-async function outcome (alice: Client, id: string): Promise<ApiDelivery[]> {
+/**
+ * The dispatch's deliveries once every receipt is in: nothing pending, and the
+ * mock has posted (and the service answered) every receipt it scheduled.
+ */
+async function outcome (alice: Client, mock: TestMock, id: string): Promise<ApiDelivery[]> {
   await settled(alice, id, 60_000)
-  return await eventually(async () => {
-    const deliveries = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${id}`, 'deliveries', 1000)
-    return deliveries.every((d) => d.state !== 'sent') ? deliveries : undefined
-  }, 'every receipt', 60_000)
+  await eventually(async () => {
+    const [all, pending] = await Promise.all([mock.receipts(), mock.receipts({ outcome: 'pending' })])
+    return all.scheduled === 0 && pending.count === 0
+  }, 'every receipt to be posted and answered', 60_000)
+  return await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${id}`, 'deliveries', 1000)
 }
 
 const group = (d: ApiDelivery) => Number((d.contact ?? '').slice(1, 2))
@@ -57,7 +61,7 @@ t.test('with a template: every WhatsApp delivery ends delivered or read (the tex
   const { alice, mock } = await setup(t)
   const sent = await dispatch(alice, { text: 'Your order has shipped', all_contacts: true, whatsapp_template: { name: 'hello_world', language: 'en_US' } })
   t.equal(sent.deliveries, 3 * PER_GROUP)
-  const deliveries = await outcome(alice, sent.id)
+  const deliveries = await outcome(alice, mock, sent.id)
   t.same(deliveries.filter((d) => !['delivered', 'read'].includes(d.state)).map((d) => `${d.address} ${d.state} ${d.last_error ?? ''}`), [], 'none failed')
   t.same([...new Set(deliveries.filter((d) => group(d) === 0).map((d) => d.sent_as ?? 'text'))], ['text'], 'inside the window: the text')
   t.same([...new Set(deliveries.filter((d) => group(d) !== 0).map((d) => d.sent_as ?? 'text'))], ['template'], 'outside it, or never heard from: the template')
@@ -69,7 +73,7 @@ t.test('with a template: every WhatsApp delivery ends delivered or read (the tex
 t.test('without a template: the closed and unknown windows fail with the reason, in both failed lookups', async (t) => {
   const { alice, mock } = await setup(t)
   const sent = await dispatch(alice, { text: 'Free-form text', all_contacts: true })
-  const deliveries = await outcome(alice, sent.id)
+  const deliveries = await outcome(alice, mock, sent.id)
   const byGroup = (g: number) => deliveries.filter((d) => group(d) === g)
   t.ok(byGroup(0).every((d) => ['delivered', 'read'].includes(d.state)), 'inside the window: delivered or read')
   t.ok(byGroup(1).every((d) => d.state === 'failed' && /^WHATSAPP_WINDOW_CLOSED: /.test(d.last_error ?? '') && d.attempts === 1),
@@ -92,7 +96,7 @@ t.test('a failure reported after acceptance (131026), and receipts shuffled and 
   const open = Array.from({ length: PER_GROUP }, (_, i) => `g0-${i}`)
   await mock.behave('whatsapp', { receipts: { failRate: 1, failCode: 131026 } })
   const undeliverable = await dispatch(alice, { text: 'Nobody home', contacts: open.slice(0, 20) })
-  const failed = await outcome(alice, undeliverable.id)
+  const failed = await outcome(alice, mock, undeliverable.id)
   t.ok(failed.every((d) => d.state === 'failed' && /131026/.test(d.last_error ?? '')), 'accepted, then failed: 131026')
   const legacy = (await alice('GET', '/api/get_failed_mess?user_name=alice')).json() as { data: Array<{ delivery_id: string }> }
   t.same(new Set(legacy.data.map((d) => d.delivery_id)), new Set(failed.map((d) => d.id)), 'in the legacy failed lookup too')
@@ -100,7 +104,7 @@ t.test('a failure reported after acceptance (131026), and receipts shuffled and 
   // Every message is read; the receipts come in any order, many twice.
   await mock.behave('whatsapp', { receipts: { failRate: 0, readRate: 1, shuffle: true, duplicateRate: 0.5, delayMs: [0, 300] } })
   const shuffled = await dispatch(alice, { text: 'Shuffled', contacts: open.slice(20) })
-  const read = await outcome(alice, shuffled.id)
+  const read = await outcome(alice, mock, shuffled.id)
   t.same([...new Set(read.map((d) => d.state))], ['read'], 'all read, whatever the order')
   t.ok(read.every((d) => d.receipts.map((r) => r.state).sort().join() === 'delivered,read,sent'), 'each status once in each timeline')
   const posted = await mock.receipts({ messenger: 'whatsapp' })
@@ -108,9 +112,9 @@ t.test('a failure reported after acceptance (131026), and receipts shuffled and 
 })
 
 t.test('a forged receipt changes nothing', async (t) => {
-  const { alice } = await setup(t)
+  const { alice, mock } = await setup(t)
   const sent = await dispatch(alice, { text: 'Hello', contacts: ['g0-0'] })
-  const [delivery] = await outcome(alice, sent.id)
+  const [delivery] = await outcome(alice, mock, sent.id)
   const body = JSON.stringify({
     object: 'whatsapp_business_account',
     entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '1', phone_number_id: '100000000000001' }, statuses: [{ id: delivery!.provider_message_id, status: 'failed', timestamp: '1', recipient_id: '1', errors: [{ code: 131026, title: 'forged' }] }] } }] }]
@@ -118,4 +122,33 @@ t.test('a forged receipt changes nothing', async (t) => {
   const forged = await alice('POST', '/webhooks/whatsapp', body, { headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${hmacHex(body, 'not-the-app-secret')}` } })
   t.equal(forged.statusCode, 401)
   t.same((await alice('GET', `/v1/deliveries/${delivery!.id}`)).json(), delivery, 'the delivery is exactly as it was')
+})
+
+t.test('Viber and Telegram by their rules: the webhook registered at start, subscribers only; started bots only', async (t) => {
+  const port = await freePort()
+  const mock = await startMock(t, { profile: 'realistic', receiptsUrl: `http://127.0.0.1:${port}` })
+  const { app } = await build(t, { mock, env: { VIBER_WEBHOOK_URL: `http://127.0.0.1:${port}/webhooks/viber` } })
+  await app.listen({ host: '127.0.0.1', port })
+  const alice = client(app, { user: 'alice' })
+  // The service calls set_webhook once it listens; until the mock has it, Viber would answer status 10.
+  await eventually(async () => ((await mock.received({ messenger: 'viber' })).count === 0 &&
+    (await fetch(`${mock.url}/viber/pa/get_account_info`, { method: 'POST', headers: { 'x-viber-auth-token': 'mock-viber-token' } }).then(async (r) => await r.json() as { webhook?: string })).webhook === `http://127.0.0.1:${port}/webhooks/viber`), 'the webhook to be registered')
+
+  await mock.control('/_mock/viber/subscribe', { id: 'viber-subscriber' })
+  await eventually(async () => (await app.addressFacts.viberSubscription('viber-subscriber')).subscribedAt !== undefined, 'the subscribed callback')
+  await mock.control('/_mock/telegram/start', { chat_id: 5550001 })
+  await addContacts(alice, [
+    { name: 'Sub', viber: 'viber-subscriber', telegram: '5550001' },
+    { name: 'Stranger', viber: 'viber-stranger', telegram: '5550002' }
+  ])
+  const sent = await dispatch(alice, { text: 'Hello', contacts: ['Sub', 'Stranger'] })
+  const deliveries = await outcome(alice, mock, sent.id)
+  const state = (contact: string, messenger: string) => deliveries.find((d) => d.contact === contact && d.messenger === messenger)
+  t.match(state('Sub', 'viber'), { state: /^(delivered|read)$/ }, 'a subscriber gets it, and Viber says so')
+  t.match(state('Stranger', 'viber'), { state: 'failed', last_error: 'viber 6: receiverNotSubscribed' }, 'one who never subscribed: failed, with the reason')
+  t.match(state('Sub', 'telegram'), { state: 'sent' }, 'a person who started the bot: sent, Telegram\'s last word')
+  t.match(state('Stranger', 'telegram'), { state: 'failed', last_error: 'telegram 403: Forbidden: bot can\'t initiate conversation with a user' })
+
+  await mock.control('/_mock/viber/unsubscribe', { id: 'viber-subscriber' })
+  await eventually(async () => (await app.addressFacts.viberSubscription('viber-subscriber')).unsubscribedAt !== undefined, 'the unsubscribed callback, noted on the address')
 })

@@ -23,6 +23,8 @@ export interface TestMock {
   /** The receipts the mock POSTed (payloads parsed: a Viber message_token loses digits here, not in the POST). */
   receipts (filter?: { messenger?: 'whatsapp' | 'viber', outcome?: string }): Promise<{
     count: number
+    /** Receipts still waiting for their moment, not yet POSTed. */
+    scheduled: number
     receipts: Array<Omit<ReceiptRecord, 'payload'> & { payload: any }>
   }>
   /** A test control of the mock (POST /_mock/...): its JSON answer, or an error naming its status. */

@@ -373,7 +373,7 @@ t.test('no receiptsUrl: no receipts; Telegram: never any', async (t) => {
   await sendWhatsApp(silent, '+15551234567')
   await sendViber(silent)
   await sleep(100)
-  t.same((await silent.inject({ method: 'GET', url: '/_mock/receipts' })).json(), { count: 0, receipts: [] })
+  t.same((await silent.inject({ method: 'GET', url: '/_mock/receipts' })).json(), { count: 0, scheduled: 0, receipts: [] })
 
   const receiver = await startReceiver(t)
   const app = mock(t, receiver, { behaviour: fast() })
@@ -391,7 +391,7 @@ t.test('DELETE /_mock/receipts forgets them; the receipts knobs are validated li
   await sleep(50)
   t.ok((await app.inject({ method: 'GET', url: '/_mock/receipts' })).json().count >= 1)
   t.same((await app.inject({ method: 'DELETE', url: '/_mock/receipts' })).json(), { ok: true })
-  t.same((await app.inject({ method: 'GET', url: '/_mock/receipts' })).json(), { count: 0, receipts: [] })
+  t.same((await app.inject({ method: 'GET', url: '/_mock/receipts' })).json(), { count: 0, scheduled: 0, receipts: [] })
 
   for (const receipts of [{ failRate: 2 }, { readRate: -0.1 }, { delayMs: [1] }, { delayMs: [-1, 5] }, { shuffle: 'yes' }, { failCode: 1.5 }, { duplicateRate: '0.5' }, { sometimes: true }, 'all']) {
     const res = await app.inject({ method: 'PUT', url: '/_mock/behaviour/whatsapp', payload: { receipts } })

@@ -30,7 +30,8 @@ export default fp(async function senders (fastify) {
     track: async (messenger, providerId, deliveryId, user) => { await receipts.track(messenger, providerId, deliveryId, user) },
     async chatMoved (user, contact, from, to) {
       // Only while the contact still has the old id: an edit in between wins.
-      if ((await contacts.get(user, contact))?.telegram === from) await contacts.patch(user, contact, { telegram: to })
+      if ((await contacts.get(user, contact))?.telegram !== from) return
+      await contacts.patch(user, contact, { telegram: to })
       fastify.log.info({ user, contact, from, to }, 'a Telegram group became a supergroup: the contact follows it')
     }
   }

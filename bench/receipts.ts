@@ -14,6 +14,7 @@
  * receipts/s / (3 x deliveries/s): at least 1 keeps up.
  */
 import { Pool } from 'undici'
+import { whatsappWebhookBody } from '../mock-messengers/whatsapp.js'
 import { hmacHex } from '../src/messengers/webhook-signature.js'
 import { startMock, startService } from './processes.js'
 import { compare, type Section } from './report.js'
@@ -25,19 +26,8 @@ const APP_SECRET = 'mock-whatsapp-app-secret'
 const USER = 'bench-receipts'
 
 function statusBody (statuses: Array<{ id: string, status: string }>, at: number) {
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [{
-      id: '102290129340398',
-      changes: [{
-        field: 'messages',
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550000000', phone_number_id: '100000000000001' },
-          statuses: statuses.map(({ id, status }) => ({ id, status, timestamp: String(Math.floor(at / 1000)), recipient_id: '15550000000' }))
-        }
-      }]
-    }]
+  return whatsappWebhookBody('100000000000001', {
+    statuses: statuses.map(({ id, status }) => ({ id, status, timestamp: String(Math.floor(at / 1000)), recipient_id: '15550000000' }))
   })
 }
 

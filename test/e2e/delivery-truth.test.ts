@@ -12,6 +12,7 @@
  */
 import t from 'tap'
 import type { Test } from 'tap'
+import { whatsappWebhookBody } from '../../mock-messengers/whatsapp.js'
 import { hmacHex } from '../../src/messengers/webhook-signature.js'
 import { addContacts, client, dispatch, listAll, settled, type ApiDelivery, type Client } from '../helpers/api.js'
 import { build, eventually } from '../helpers/app.js'
@@ -115,9 +116,8 @@ t.test('a forged receipt changes nothing', async (t) => {
   const { alice, mock } = await setup(t)
   const sent = await dispatch(alice, { text: 'Hello', contacts: ['g0-0'] })
   const [delivery] = await outcome(alice, mock, sent.id)
-  const body = JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '1', phone_number_id: '100000000000001' }, statuses: [{ id: delivery!.provider_message_id, status: 'failed', timestamp: '1', recipient_id: '1', errors: [{ code: 131026, title: 'forged' }] }] } }] }]
+  const body = whatsappWebhookBody('100000000000001', {
+    statuses: [{ id: delivery!.provider_message_id, status: 'failed', timestamp: '1', recipient_id: '1', errors: [{ code: 131026, title: 'forged' }] }]
   })
   const forged = await alice('POST', '/webhooks/whatsapp', body, { headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${hmacHex(body, 'not-the-app-secret')}` } })
   t.equal(forged.statusCode, 401)

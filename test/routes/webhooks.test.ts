@@ -8,56 +8,37 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { whatsappWebhookBody } from '../../mock-messengers/whatsapp.js'
 import { hmacHex } from '../../src/messengers/webhook-signature.js'
 import { build, eventually, type Built } from '../helpers/app.js'
 
 const APP_SECRET = 'mock-whatsapp-app-secret'
 const VIBER_TOKEN = 'mock-viber-token'
 
-/** A WhatsApp status webhook, field by field as Meta documents it. */
+const PHONE_NUMBER_ID = '100000000000001'
+
+/** A WhatsApp status webhook, field by field as Meta documents it (the envelope is the mock's, which sends the same). */
 function statuses (list: Array<{ id: string, status: string, at: number, recipient?: string, error?: { code: number, title: string, details: string } }>) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [{
-      id: '102290129340398',
-      changes: [{
-        field: 'messages',
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550783881', phone_number_id: '100000000000001' },
-          statuses: list.map((s) => ({
-            id: s.id,
-            status: s.status,
-            timestamp: String(Math.floor(s.at / 1000)),
-            recipient_id: s.recipient ?? '15551234567',
-            ...(s.status !== 'failed' && {
-              conversation: { id: 'b3b3d8f8c8d6c2e1', origin: { type: 'utility' } },
-              pricing: { billable: true, pricing_model: 'CBP', category: 'utility' }
-            }),
-            ...(s.error !== undefined && { errors: [{ code: s.error.code, title: s.error.title, message: s.error.title, error_data: { details: s.error.details } }] })
-          }))
-        }
-      }]
-    }]
-  }
+  return JSON.parse(whatsappWebhookBody(PHONE_NUMBER_ID, {
+    statuses: list.map((s) => ({
+      id: s.id,
+      status: s.status,
+      timestamp: String(Math.floor(s.at / 1000)),
+      recipient_id: s.recipient ?? '15551234567',
+      ...(s.status !== 'failed' && {
+        conversation: { id: 'b3b3d8f8c8d6c2e1', origin: { type: 'utility' } },
+        pricing: { billable: true, pricing_model: 'CBP', category: 'utility' }
+      }),
+      ...(s.error !== undefined && { errors: [{ code: s.error.code, title: s.error.title, message: s.error.title, error_data: { details: s.error.details } }] })
+    }))
+  })) as unknown
 }
 
 function inboundMessage (from: string, at: number, text = 'hi') {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [{
-      id: '102290129340398',
-      changes: [{
-        field: 'messages',
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550783881', phone_number_id: '100000000000001' },
-          contacts: [{ profile: { name: 'Kerry Fisher' }, wa_id: from }],
-          messages: [{ from, id: 'wamid.HBgLMTY0NjcwNDM1OTUVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', timestamp: String(Math.floor(at / 1000)), type: 'text', text: { body: text } }]
-        }
-      }]
-    }]
-  }
+  return JSON.parse(whatsappWebhookBody(PHONE_NUMBER_ID, {
+    contacts: [{ profile: { name: 'Kerry Fisher' }, wa_id: from }],
+    messages: [{ from, id: 'wamid.HBgLMTY0NjcwNDM1OTUVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', timestamp: String(Math.floor(at / 1000)), type: 'text', text: { body: text } }]
+  })) as unknown
 }
 
 async function postWhatsApp (app: FastifyInstance, body: unknown, signature?: string | null) {

@@ -6,11 +6,10 @@
  * (X-Viber-Content-Signature: <hex>).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { invalidField, invalidSignature } from '../../errors.js'
 import { parseViberBody, readViberCallback } from '../../messengers/viber-webhook.js'
-import { signatureMatches } from '../../messengers/webhook-signature.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import { WebhookAnswer } from '../../schemas/webhooks.js'
+import { signedBody } from './signed-body.js'
 import { takeReceipts } from './take-receipts.js'
 
 const SIGNATURE = 'x-viber-content-signature'
@@ -28,16 +27,7 @@ const viber: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: WebhookAnswer, 401: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
-    const raw = request.rawBody ?? Buffer.alloc(0)
-    const header = request.headers[SIGNATURE]
-    if (typeof header !== 'string' || header === '') throw invalidSignature('is missing: Viber signs every callback', SIGNATURE)
-    if (!signatureMatches(raw, token, header)) throw invalidSignature('does not match the body: not from Viber, or signed with another auth token', SIGNATURE)
-    let body: unknown
-    try {
-      body = parseViberBody(raw.toString('utf8'))
-    } catch {
-      throw Object.assign(invalidField('body', 'is not JSON'), { code: 'INVALID_JSON' })
-    }
+    const body = signedBody(request, { header: SIGNATURE, secret: token, platform: 'Viber' }, parseViberBody)
     const callback = readViberCallback(body)
     if (callback.kind === 'receipt') return { ...await takeReceipts(fastify, [callback.receipt]), inbound: 0 }
     if (callback.kind === 'subscribed' || callback.kind === 'unsubscribed') {

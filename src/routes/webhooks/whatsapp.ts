@@ -8,11 +8,11 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { forbidden, invalidField, invalidSignature } from '../../errors.js'
-import { signatureMatches } from '../../messengers/webhook-signature.js'
+import { forbidden, invalidField } from '../../errors.js'
 import { readWhatsAppNotification } from '../../messengers/whatsapp-webhook.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import { WebhookAnswer, WhatsAppVerifyQuery } from '../../schemas/webhooks.js'
+import { signedBody } from './signed-body.js'
 import { takeReceipts } from './take-receipts.js'
 
 const SIGNATURE = 'x-hub-signature-256'
@@ -49,16 +49,7 @@ const whatsapp: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: WebhookAnswer, 401: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
-    const raw = request.rawBody ?? Buffer.alloc(0)
-    const header = request.headers[SIGNATURE]
-    if (typeof header !== 'string' || !header.startsWith('sha256=')) throw invalidSignature('is missing: WhatsApp signs every webhook (sha256=<hex>)', SIGNATURE)
-    if (!signatureMatches(raw, appSecret, header.slice('sha256='.length))) throw invalidSignature('does not match the body: not from WhatsApp, or signed with another app secret', SIGNATURE)
-    let body: unknown
-    try {
-      body = JSON.parse(raw.toString('utf8'))
-    } catch {
-      throw Object.assign(invalidField('body', 'is not JSON'), { code: 'INVALID_JSON' })
-    }
+    const body = signedBody(request, { header: SIGNATURE, secret: appSecret, prefix: 'sha256=', platform: 'WhatsApp' })
     const { receipts, inbound } = readWhatsAppNotification(body)
     const [taken] = await Promise.all([
       takeReceipts(fastify, receipts),

@@ -4,7 +4,7 @@
  * the scripts' answers read back.
  */
 import { createHash } from 'node:crypto'
-import { isMessenger, type Messenger } from '../model/messenger.js'
+import { isMessenger, MESSENGERS, type Messenger } from '../model/messenger.js'
 import {
   dispatchOf, DELIVERY_STATES, type Delivery, type DeliveryState, type Dispatch, type ReceiptEntry, type ReceiptStatus,
   type StateCounts, type WhatsAppTemplate
@@ -82,8 +82,18 @@ function timelineOf (json: string | undefined): ReceiptEntry[] {
     .map(([status, at, code]) => ({ status, at, ...(code !== undefined && { code }) }))
 }
 
-export function countsOf (hash: Record<string, string>): StateCounts {
-  return Object.fromEntries(DELIVERY_STATES.map((s) => [s, Math.max(0, Number(hash[`n:${s}`] ?? 0))])) as StateCounts
+/** Counts per state from a hash's `n:<state>` fields, or with `messenger` its `n:<messenger>:<state>` ones. */
+export function countsOf (hash: Record<string, string>, messenger?: Messenger): StateCounts {
+  const field = messenger === undefined ? 'n:' : `n:${messenger}:`
+  return Object.fromEntries(DELIVERY_STATES.map((s) => [s, Math.max(0, Number(hash[`${field}${s}`] ?? 0))])) as StateCounts
+}
+
+/** A dispatch's counts per messenger, for each messenger it has any delivery on. */
+function countsByMessenger (hash: Record<string, string>): Partial<Record<Messenger, StateCounts>> {
+  return Object.fromEntries(MESSENGERS.flatMap((m) => {
+    const counts = countsOf(hash, m)
+    return Object.values(counts).some((n) => n > 0) ? [[m, counts]] : []
+  }))
 }
 
 export function toDispatch (id: string, hash: Record<string, string>): Dispatch | undefined {
@@ -97,7 +107,8 @@ export function toDispatch (id: string, hash: Record<string, string>): Dispatch 
     sendAt: Number(hash.send_at),
     ...(hash.expires_at !== undefined && { expiresAt: Number(hash.expires_at) }),
     total: Number(hash.total ?? 0),
-    counts: countsOf(hash)
+    counts: countsOf(hash),
+    countsByMessenger: countsByMessenger(hash)
   }
 }
 

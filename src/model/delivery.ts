@@ -107,6 +107,8 @@ export interface Dispatch {
   expiresAt?: number
   total: number
   counts: StateCounts
+  /** The same counts per messenger, for the messengers it has deliveries on. */
+  countsByMessenger: Partial<Record<Messenger, StateCounts>>
 }
 
 /** A delivery as users query it back. */

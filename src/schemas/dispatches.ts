@@ -76,7 +76,10 @@ export const Dispatch = Type.Object({
   send_at: Time,
   expires_at: Type.Optional(Time),
   total: Type.Integer({ description: 'Deliveries (purged ones no longer count)' }),
-  counts: Counts
+  counts: Counts,
+  by_messenger: Type.Object(Object.fromEntries(MESSENGERS.map((m) => [m, Type.Optional(Counts)])) as Record<typeof MESSENGERS[number], ReturnType<typeof Type.Optional<typeof Counts>>>, {
+    description: 'The same counts per messenger, for each messenger the dispatch has deliveries on'
+  })
 })
 
 export const DispatchList = Type.Object({

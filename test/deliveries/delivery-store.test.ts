@@ -319,6 +319,7 @@ t.test('purge deletes finished history (optionally before a time), never pending
   const b = await create({ text: 'later' })
   await store.start(b.ids[0]!, 0)
   await store.finish(b.ids[0]!, 'failed', { lastError: 'x' })
+  t.match((await store.getDispatch(b.dispatch.id))?.countsByMessenger, { telegram: { failed: 1, queued: 0 }, whatsapp: { queued: 1 }, viber: { queued: 1 } })
 
   t.equal(await store.purge('alice', a.dispatch.createdAt - 1000), 0, 'nothing finished that long ago')
   t.equal(await store.purge('alice', cutoff), 3, 'the three finished before the cutoff')
@@ -326,6 +327,7 @@ t.test('purge deletes finished history (optionally before a time), never pending
   t.same(await redis.exists(keys.delivery(a.ids[0]!)), 0)
   t.equal(await store.purge('alice'), 1, 'then the failed one, at any time')
   t.same(await counts(b.dispatch.id), { queued: 2 }, 'pending deliveries stay')
+  t.same(Object.keys((await store.getDispatch(b.dispatch.id))?.countsByMessenger ?? {}), ['whatsapp', 'viber'], 'and the per-messenger counts follow the purge')
   t.same((await store.listDispatches('alice', { limit: 10 })).items.map((d) => d.id), [b.dispatch.id])
   const { counts: totals } = await store.userTotals('alice')
   t.match(totals, { queued: 2, sent: 0, failed: 0 })

@@ -32,6 +32,7 @@ t.test('a dispatch fans out to names, tags, the whole book and direct addresses,
 
   const done = await settled(alice, accepted.id)
   t.match(done, { total: 5, counts: { sent: 4, failed: 1, queued: 0, sending: 0, scheduled: 0 } })
+  t.match(done.by_messenger, { telegram: { sent: 3, queued: 0 }, whatsapp: { sent: 1 }, viber: { failed: 1, sent: 0 } }, 'and per messenger')
   const deliveries = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${accepted.id}`, 'deliveries', 3)
   t.same(deliveries.map((d) => `${d.contact ?? '-'} ${d.messenger} ${d.address} ${d.state}`).sort(), [
     '- telegram @direct_user sent',

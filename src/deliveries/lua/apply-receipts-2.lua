@@ -22,7 +22,7 @@
 --- @include "includes/move-delivery"
 
 local id, provider_id, now = ARGV[2], ARGV[3], ARGV[4]
-local delivery = redis.call('HMGET', KEYS[1], 'state', 'provider_message_id', 'receipts')
+local delivery = redis.call('HMGET', KEYS[1], 'state', 'provider_message_id', 'receipts', 'messenger')
 local state = delivery[1]
 if not state then return { 'unknown', '' } end
 if delivery[2] ~= provider_id or not RECEIPT_RANK[state] then return { 'stale', state } end
@@ -51,5 +51,5 @@ if best == 'failed' and error_text then
   fields[3] = 'error'
   fields[4] = error_text
 end
-move(id, dispatch_info(id)[1], state, best, now, fields)
+move(id, dispatch_info(id)[1], delivery[4], state, best, now, fields)
 return { 'applied', best }

@@ -18,11 +18,12 @@ local out = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local delivery_key = key.delivery(id)
-  local state = redis.call('HGET', delivery_key, 'state')
+  local delivery = redis.call('HMGET', delivery_key, 'state', 'messenger')
+  local state = delivery[1]
   if not state then
     out[#out + 1] = 'unknown'
   elseif state == 'scheduled' or state == 'queued' then
-    move(id, dispatch_info(id)[1], state, 'cancelled', now)
+    move(id, dispatch_info(id)[1], delivery[2], state, 'cancelled', now)
     out[#out + 1] = 'cancelled'
   elseif state == 'sending' then
     redis.call('HSET', delivery_key, 'cancel', '1')

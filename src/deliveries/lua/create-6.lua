@@ -40,6 +40,8 @@ local dispatch_key, stats_key, dispatches_key, suppressed_key, users_key, outbox
 local dispatch_id, user, now, initial = ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local window, fingerprint = tonumber(ARGV[9]), ARGV[10]
 local n, suppressed = 0, 0
+-- Per messenger: how many start in the first state, how many are suppressed.
+local open_on, suppressed_on = {}, {}
 local deliveries = cjson.decode(ARGV[11])
 for i = 1, #deliveries, 3 do
   local contact, messenger, address = deliveries[i], deliveries[i + 1], deliveries[i + 2]
@@ -72,10 +74,12 @@ for i = 1, #deliveries, 3 do
     redis.call('HSET', key.delivery(id), unpack(fields))
     redis.call('ZADD', suppressed_key, 0, id)
     suppressed = suppressed + 1
+    suppressed_on[messenger] = (suppressed_on[messenger] or 0) + 1
   else
     fields[#fields + 1] = 'state'
     fields[#fields + 1] = initial
     redis.call('HSET', key.delivery(id), unpack(fields))
+    open_on[messenger] = (open_on[messenger] or 0) + 1
   end
 end
 local open = n - suppressed
@@ -83,6 +87,8 @@ redis.call('HSET', dispatch_key, 'user', user, 'text', ARGV[5], 'created_at', no
   'legs', n, 'total', n, 'open', open, 'n:' .. initial, open, 'n:suppressed', suppressed)
 if ARGV[7] ~= '' then redis.call('HSET', dispatch_key, 'expires_at', ARGV[7]) end
 if ARGV[12] ~= '' then redis.call('HSET', dispatch_key, 'whatsapp_template', ARGV[12]) end
+for messenger, count in pairs(open_on) do redis.call('HSET', dispatch_key, 'n:' .. messenger .. ':' .. initial, count) end
+for messenger, count in pairs(suppressed_on) do redis.call('HSET', dispatch_key, 'n:' .. messenger .. ':suppressed', count) end
 redis.call('HINCRBY', stats_key, 'n:' .. initial, open)
 redis.call('HINCRBY', stats_key, 'n:suppressed', suppressed)
 redis.call('ZADD', dispatches_key, 0, dispatch_id)

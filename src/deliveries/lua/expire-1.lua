@@ -18,9 +18,9 @@
 
 local now = ARGV[3]
 local expired = 0
-each_delivery(ARGV[2], ARGV[4], ARGV[5], {}, function (id, delivery, user)
+each_delivery(ARGV[2], ARGV[4], ARGV[5], { 'messenger' }, function (id, delivery, user)
   if delivery[1] == 'scheduled' or delivery[1] == 'queued' then
-    move(id, user, delivery[1], 'expired', now)
+    move(id, user, delivery[2], delivery[1], 'expired', now)
     expired = expired + 1
   end
 end)

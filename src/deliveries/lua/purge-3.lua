@@ -36,6 +36,7 @@ for i = 4, #ARGV do
     redis.call('ZREM', finished_key, id)
     redis.call('HINCRBY', stats_key, 'n:' .. state, -1)
     redis.call('HINCRBY', dispatch_key, 'n:' .. state, -1)
+    redis.call('HINCRBY', dispatch_key, 'n:' .. delivery[3] .. ':' .. state, -1)
     if redis.call('HINCRBY', dispatch_key, 'total', -1) <= 0 then
       redis.call('DEL', dispatch_key)
       redis.call('ZREM', dispatches_key, dispatch_id)

@@ -23,7 +23,7 @@ for i = 3, #ARGV do
   local delivery_key = key.delivery(id)
   local delivery = redis.call('HMGET', delivery_key, 'state', 'messenger')
   if delivery[1] == 'failed' then
-    move(id, dispatch_info(id)[1], 'failed', 'queued', now)
+    move(id, dispatch_info(id)[1], delivery[2], 'failed', 'queued', now)
     redis.call('HSET', delivery_key, 'attempts', 0)
     -- A new attempt gets a new message id and receipts of its own; the old one's that come late are stale.
     redis.call('HDEL', delivery_key, 'provider_message_id', 'receipts', 'sent_as')

@@ -19,7 +19,7 @@
 local now = ARGV[3]
 local out = {}
 each_delivery(ARGV[2], ARGV[4], ARGV[5], { 'messenger', 'gen' }, function (id, delivery, user)
-  if delivery[1] == 'scheduled' then move(id, user, 'scheduled', 'queued', now) end
+  if delivery[1] == 'scheduled' then move(id, user, delivery[2], 'scheduled', 'queued', now) end
   if delivery[1] == 'scheduled' or delivery[1] == 'queued' then
     out[#out + 1] = id
     out[#out + 1] = delivery[2]

@@ -18,7 +18,8 @@ export function dispatchView (d: Dispatch, now = Date.now()) {
     send_at: iso(d.sendAt),
     ...(d.expiresAt !== undefined && { expires_at: iso(d.expiresAt) }),
     total: d.total,
-    counts: d.counts
+    counts: d.counts,
+    by_messenger: d.countsByMessenger
   }
 }
 

@@ -8,7 +8,8 @@
   send_at, expires_at?, `legs`
   (how many deliveries it was created with; never changes, so its delivery
   ids can be walked by index), `total` (how many still exist: a purge lowers
-  it), `open` (how many are not finished) and `n:<state>` counts. A delivery
+  it), `open` (how many are not finished), `n:<state>` counts and
+  `n:<messenger>:<state>` counts. A delivery
   hash holds messenger, address, contact?, state, attempts, updated_at,
   finished_at, and `gen`, its generation (bumped by each redrive).
 ]]
@@ -55,9 +56,9 @@ local function apply_counts ()
   deferred = nil
 end
 
--- Moves delivery `id` (of `user`) from state `from` to `to`. `fields` (optional): more
--- field/value pairs for the delivery, written in the same HSET.
-local function move (id, user, from, to, now, fields)
+-- Moves delivery `id` (of `user`, on `messenger`) from state `from` to `to`. `fields` (optional):
+-- more field/value pairs for the delivery, written in the same HSET.
+local function move (id, user, messenger, from, to, now, fields)
   local delivery_key, dispatch_key, stats_key = key.delivery(id), key.dispatch(dispatch_of(id)), key.stats(user)
   local finishing = FINISHED[to] and not FINISHED[from]
   local set = { 'state', to, 'updated_at', now }
@@ -72,6 +73,8 @@ local function move (id, user, from, to, now, fields)
   if from == to then return end
   count(dispatch_key, 'n:' .. from, -1)
   count(dispatch_key, 'n:' .. to, 1)
+  count(dispatch_key, 'n:' .. messenger .. ':' .. from, -1)
+  count(dispatch_key, 'n:' .. messenger .. ':' .. to, 1)
   count(stats_key, 'n:' .. from, -1)
   count(stats_key, 'n:' .. to, 1)
   if finishing then

@@ -19,14 +19,14 @@ local function start_delivery (id, now, generation)
   local dispatch = dispatch_info(id)
   local user = dispatch[1]
   if dispatch[3] and tonumber(now) >= tonumber(dispatch[3]) then
-    move(id, user, state, 'expired', now)
+    move(id, user, delivery[4], state, 'expired', now)
     return { 'ended', 'expired' }
   end
   if delivery[3] == '1' then
-    move(id, user, state, 'cancelled', now)
+    move(id, user, delivery[4], state, 'cancelled', now)
     return { 'ended', 'cancelled' }
   end
   local attempts = tonumber(delivery[6] or '0') + 1
-  move(id, user, state, 'sending', now, { 'attempts', attempts })
+  move(id, user, delivery[4], state, 'sending', now, { 'attempts', attempts })
   return { 'sending', attempts, delivery[4], delivery[5], dispatch[2], user, delivery[7] or '', dispatch[4] or '' }
 end

@@ -11,7 +11,7 @@
 --- @include "move-delivery"
 
 local function transition_delivery (id, now, from, to, generation, next_generation, fields)
-  local delivery = redis.call('HMGET', key.delivery(id), 'state', 'gen', 'cancel')
+  local delivery = redis.call('HMGET', key.delivery(id), 'state', 'gen', 'cancel', 'messenger')
   local state = delivery[1]
   if not state then return false end
   if not string.find(',' .. from .. ',', ',' .. state .. ',', 1, true) then return { 0, state } end
@@ -28,6 +28,6 @@ local function transition_delivery (id, now, from, to, generation, next_generati
     fields[#fields + 1] = 'gen'
     fields[#fields + 1] = next_generation
   end
-  move(id, dispatch[1], state, to, now, fields)
+  move(id, dispatch[1], delivery[4], state, to, now, fields)
   return { 1, state, to }
 end

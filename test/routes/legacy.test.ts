@@ -6,6 +6,7 @@
 import t from 'tap'
 import { build, eventually } from '../helpers/app.js'
 import { redisKeys } from '../../src/redis-keys.js'
+import { DISPATCH_ID_PATTERN } from '../../src/model/delivery.js'
 
 const ARTEM = { name: 'Artem', messangers: { telegram: 'ArtemZaitsev', whatsApp: '+799200828615', viber: '' } }
 
@@ -70,7 +71,7 @@ t.test('a send fans out to every id of every known contact and reports unknown n
   t.same(answer.without_ids, ['Empty'])
   t.equal(answer.scheduled, false)
   t.equal(answer.send_at, '2019-11-30T14:00:06.000Z')
-  t.match(answer.dispatch_id, /^[0-9A-Z]{26}$/)
+  t.match(answer.dispatch_id, new RegExp(`^${DISPATCH_ID_PATTERN}$`))
 
   const accepted = await eventually(async () => {
     const got = await mock.received({ outcome: 'accepted' })

@@ -10,7 +10,7 @@
 import type { RedisClient } from '../redis-connection.js'
 import { encodeTime } from 'ulid'
 import { isMessenger, type Messenger } from '../model/messenger.js'
-import { slotOfId, type RedisKeys } from '../redis-keys.js'
+import { slotOfId, slotOfUser, type RedisKeys } from '../redis-keys.js'
 import {
   dispatchOf, PENDING_STATES, FINISHED_STATES,
   type DeliveryState, type NewDelivery, type NewDispatch, type FinishedState, type ReceiptReport
@@ -161,6 +161,7 @@ export function createDeliveryStore (redis: RedisClient, keys: RedisKeys): Deliv
 
     async createDispatch (dispatch, deliveries) {
       const { id, user } = dispatch
+      if (slotOfId(id) !== slotOfUser(user)) throw new Error(`dispatch ${id} does not end with the slot of ${user} (${slotOfUser(user)})`)
       const initial = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
       const flat: string[] = new Array<string>(3 * deliveries.length)
       deliveries.forEach((delivery, i) => {

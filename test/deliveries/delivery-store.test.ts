@@ -26,7 +26,8 @@ async function setup (t: Test) {
   /** Writes a dispatch of `deliveries` (by default the three above) and returns its delivery ids. */
   const create = async (overrides: Partial<NewDispatch> = {}, deliveries: NewDelivery[] = DELIVERIES) => {
     const now = Date.now()
-    const dispatch: NewDispatch = { id: dispatchIdOf('alice', now), user: 'alice', text: 'Hello there', sendAt: now, createdAt: now, dedupWindowSeconds: 0, checkAt: now, ...overrides }
+    const user = overrides.user ?? 'alice'
+    const dispatch: NewDispatch = { id: dispatchIdOf(user, now), user, text: 'Hello there', sendAt: now, createdAt: now, dedupWindowSeconds: 0, checkAt: now, ...overrides }
     const { suppressed } = await store.createDispatch(dispatch, deliveries)
     return { dispatch, suppressed, ids: deliveries.map((_, i) => deliveryId(dispatch.id, i)) }
   }

@@ -65,16 +65,24 @@ export function testRedis (t: Test, prefix?: string, target: RedisTarget = DEFAU
   return redis
 }
 
-/** Every key of `prefix`, on every master (a cluster's keys are spread over its nodes). */
-export async function deleteKeys (redis: RedisClient, prefix: string): Promise<void> {
+/** The keys matching `pattern` on every master (a cluster's keys are spread over its nodes), sorted. */
+export async function keysMatching (redis: RedisClient, pattern: string): Promise<string[]> {
   const masters = redis instanceof Cluster ? redis.nodes('master') : [redis]
+  const found: string[] = []
   for (const node of masters) {
     let cursor = '0'
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
       cursor = next
-      // One at a time: on a cluster, keys of several slots may not go in one command.
-      await Promise.all(keys.map(async (key) => await node.unlink(key)))
+      found.push(...keys)
     } while (cursor !== '0')
   }
+  return [...new Set(found)].sort()
+}
+
+/** Every key of `prefix`, on every master. */
+export async function deleteKeys (redis: RedisClient, prefix: string): Promise<void> {
+  const keys = await keysMatching(redis, `${prefix}:*`)
+  // One at a time: on a cluster, keys of several slots may not go in one command.
+  await Promise.all(keys.map(async (key) => await redis.unlink(key)))
 }

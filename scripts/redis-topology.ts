@@ -21,7 +21,7 @@ import { freePort } from './free-port.js'
 import { redisPingReply } from './redis-probe.js'
 
 const run = promisify(execFile)
-const REDIS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'redis.conf')
+export const REDIS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'redis.conf')
 
 /** One redis-server (or sentinel) process, with what it takes to start it again. */
 export class RedisServer {

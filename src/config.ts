@@ -77,6 +77,8 @@ export const EnvSchema = Type.Object({
   REDIS_COMMAND_TIMEOUT_MS: Positive(1000),
   /** Above this share (%) of Redis's maxmemory the service warns (a log line, a metric) before sends are refused. */
   REDIS_MEMORY_WARN_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 85 }),
+  /** How often Redis's used memory is looked at for that warning. */
+  REDIS_MEMORY_CHECK_MS: Positive(30_000),
   /** Every Redis key the service writes starts with this (tests use one per test). */
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'fanout' }),
   /** Redis ACL user and password (redis.conf `requirepass` or `user`); they may also be in REDIS_URL. */
@@ -281,7 +283,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       minReplicasAck: raw.REDIS_MIN_REPLICAS_ACK,
       replicaAckTimeoutMs: raw.REDIS_REPLICA_ACK_TIMEOUT_MS,
       commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
-      memoryWarnPercent: raw.REDIS_MEMORY_WARN_PERCENT
+      memoryWarnPercent: raw.REDIS_MEMORY_WARN_PERCENT,
+      memoryCheckMs: raw.REDIS_MEMORY_CHECK_MS
     },
     /** Present when MONGODB_URL is set: contacts then live in MongoDB. */
     mongodb: raw.MONGODB_URL === undefined ? undefined : mongoSettings(raw.MONGODB_URL),

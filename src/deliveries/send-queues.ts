@@ -116,7 +116,3 @@ export async function enqueueDeliveries (queues: SendQueues, deliveries: readonl
     if (jobs.length > 0) await queues[messenger].addBulk(jobs)
   }))
 }
-
-export async function closeSendQueues (queues: SendQueues): Promise<void> {
-  await Promise.all(Object.values(queues).map((queue) => queue.close()))
-}

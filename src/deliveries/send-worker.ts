@@ -28,7 +28,7 @@
 import { Worker, type Job, type Queue } from 'bullmq'
 import pLimit from 'p-limit'
 import CircuitBreaker from 'opossum'
-import type { RedisClient } from '../redis-connection.js'
+import { logErrors, type RedisClient } from '../redis-connection.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessengerAdapter, WhatsAppWindow } from '../messengers/adapter.js'
 import { hasReceipts, type Messenger } from '../model/messenger.js'
@@ -379,6 +379,6 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
       })
     }
   })
-  worker.on('error', (err) => log.error({ err }, 'send worker error'))
+  logErrors(worker, `fanout-send-${adapter.messenger}-worker`, log)
   return { worker, breaker }
 }

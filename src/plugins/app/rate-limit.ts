@@ -18,12 +18,15 @@
  */
 import fastifyRateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
+import { closeRedis, logErrors } from '../../redis-connection.js'
 
 export default fp(async function rateLimit (fastify) {
   const { max, windowMs } = fastify.config.rateLimit
   if (max === 0) return
   const redis = fastify.redis.duplicate({ connectionName: 'fanout-rate-limit' })
-  fastify.addHook('onClose', async () => { await redis.quit() })
+  // A duplicate has none of the original's listeners.
+  logErrors(redis, 'fanout-rate-limit', fastify.log)
+  fastify.addHook('onClose', async () => { await closeRedis(redis) })
   await fastify.register(fastifyRateLimit, {
     global: true,
     max,

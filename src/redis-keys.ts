@@ -100,9 +100,20 @@ export function queueName (name: string): string {
   return `{${name}}`
 }
 
-/** The queue's own name, as people read it (metrics, logs). */
+/**
+ * A messenger's send queue. Named `send-<messenger>` because those three
+ * names hash to three different thirds of the 16,384 slots (4603, 7742,
+ * 11127), so on a cluster of three masters with Redis's even split each
+ * send queue has a master of its own; the bare messenger names all hash to
+ * the middle third.
+ */
+export function sendQueueName (messenger: string): string {
+  return queueName(`send-${messenger}`)
+}
+
+/** The queue's own name, as people read it (metrics, logs): a send queue is named by its messenger. */
 export function plainQueueName (name: string): string {
-  return name.replace(/^\{(.*)\}$/, '$1')
+  return name.replace(/^\{(.*)\}$/, '$1').replace(/^send-/, '')
 }
 
 type KeyName = keyof typeof KEY_PATTERNS

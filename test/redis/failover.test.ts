@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { startCluster, startSentinelGroup, type RedisCluster, type RedisServer } from '../../scripts/redis-topology.js'
 import { MESSENGERS, type Messenger } from '../../src/model/messenger.js'
-import { redisKeys } from '../../src/redis-keys.js'
+import { redisKeys, sendQueueName } from '../../src/redis-keys.js'
 import { client, listAll, type ApiDelivery, type Client } from '../helpers/api.js'
 import { eventually } from '../helpers/app.js'
 import { startMock, type TestMock } from '../helpers/mock.js'
@@ -141,14 +141,12 @@ t.test('Redis Cluster: the master that owns a send queue dies mid-fan-out', asyn
   const cluster = await ownCluster(t)
   const { api, mock, prefix, id } = await fanOut(t, {}, { REDIS_CLUSTER_NODES: cluster.nodes })
   const userMaster = await cluster.masterOf(redisKeys(prefix).dispatch(id))
-  // A queue's keys share the slot of its braced name: pick one whose master is not the user's.
-  let queueMaster: RedisServer | undefined
-  for (const messenger of ['whatsapp', 'telegram', 'viber']) {
-    const master = await cluster.masterOf(`{${messenger}}`)
-    if (master !== userMaster) { queueMaster = master; t.comment(`the ${messenger} queue's master`); break }
-  }
-  if (queueMaster === undefined) throw new Error('every queue is on the user\'s master: the layout does not spread queues')
-  await killAndRecover(t, cluster, queueMaster)
+  // A queue's keys share the slot of its braced name (src/redis-keys.ts).
+  const queueMasters = await Promise.all(MESSENGERS.map(async (messenger) => await cluster.masterOf(sendQueueName(messenger))))
+  t.equal(new Set(queueMasters.map((m) => m.port)).size, 3, 'the three send queues are on three different masters')
+  const index = queueMasters.findIndex((master) => master !== userMaster)
+  t.comment(`killing the master of the ${MESSENGERS[index]!} queue, which is not the user's`)
+  await killAndRecover(t, cluster, queueMasters[index]!)
   await checkFinished(t, api, mock, id)
 })
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { REDIS_CONF, RedisServer } from '../../scripts/redis-topology.js'
+import { RedisServer, serverArgs } from '../../scripts/redis-topology.js'
 import { redisKeys } from '../../src/redis-keys.js'
 import { client, listAll, type Client } from '../helpers/api.js'
 import { ADMIN_KEY, eventually } from '../helpers/app.js'
@@ -24,7 +24,7 @@ import { freshPrefix } from '../helpers/redis.js'
 async function ownRedis (t: Test, ...args: string[]): Promise<{ server: RedisServer, url: string, redis: Redis }> {
   const dir = mkdtempSync(join(tmpdir(), 'fanout-redis-'))
   const port = await freePort()
-  const server = new RedisServer(port, [REDIS_CONF, '--port', String(port), '--dir', dir, '--appendfsync', 'no', ...args], dir)
+  const server = new RedisServer(port, serverArgs(dir, port, ...args), dir)
   await server.start()
   const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true })
   redis.on('error', () => {})

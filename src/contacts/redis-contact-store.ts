@@ -6,16 +6,16 @@
  * zset per tag of the names having it.
  *
  * The hash is the truth; the zsets are indexes of it. Every write is one Lua
- * script (lua/write-2.lua) that reads the stored contact and changes the hash
- * and every index together.
+ * script that reads the stored contacts and changes the hash and every index
+ * together: lua/write-2.lua for one contact, lua/write-batch-2.lua for many.
  */
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
 import { sourcePath } from '../source-path.js'
 import {
-  byName, compactContact, compactFilter, compactPatch,
-  contactBookFull, type Contact, type ContactStore, type ContactStoreOptions
+  byName, checkDistinctNames, compactContact, compactFilter, compactPatch,
+  contactBookFull, type BatchOutcome, type Contact, type ContactStore, type ContactStoreOptions
 } from './contact-store.js'
 
 /** Names per HMGET when reading many contacts. */
@@ -24,11 +24,16 @@ const NAMES_PER_READ = 1000
 type WriteOp = 'create' | 'replace' | 'upsert' | 'patch' | 'remove'
 type WriteResult = [0] | [1] | [3] | [1 | 2, string]
 
+/** The letters of write-batch-2.lua's outcomes. */
+const OUTCOMES: Record<string, BatchOutcome> = { c: 'created', u: 'updated', '=': 'unchanged', t: 'taken', f: 'full' }
+
 const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'contact')
 
 /** The commands (keys first, then arguments; see each script's header). */
 type ScriptedRedis = Redis & {
   contactWrite (hash: string, names: string, prefix: string, user: string, op: WriteOp, name: string, payload: string, maxContacts: number): Promise<WriteResult>
+  /** One array (ioredis flattens it): a batch has more arguments than a call can spread. */
+  contactWriteBatch (keysAndArgs: Array<string | number>): Promise<[0 | 1, string]>
   contactPage (numKeys: number, ...keysAndArgs: Array<string | number>): Promise<string>
   contactFindByTags (numKeys: number, ...keysAndArgs: Array<string | number>): Promise<string>
 }
@@ -95,6 +100,19 @@ export function createRedisContactStore (redis: Redis, keys: RedisKeys, { maxCon
     async remove (user, name) {
       const [status] = await write(user, 'remove', name, '')
       return status === 1
+    },
+
+    async writeBatch (user, contacts, { mode, allOrNothing }) {
+      checkDistinctNames(contacts)
+      if (contacts.length === 0) return { written: true, outcomes: [] }
+      const args: Array<string | number> = [keys.contacts(user), keys.contactNames(user), keys.prefix, user, mode, allOrNothing ? 1 : 0, maxContacts]
+      for (const contact of contacts) args.push(contact.name, toJson(contact))
+      const [written, letters] = await scripted.contactWriteBatch(args)
+      return { written: written === 1, outcomes: [...letters].map((letter) => OUTCOMES[letter]!) }
+    },
+
+    async count (user) {
+      return await redis.hlen(keys.contacts(user))
     },
 
     async list (user) {

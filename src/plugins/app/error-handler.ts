@@ -7,7 +7,9 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import type { ErrorObject } from 'ajv'
 import { AUTH_CHALLENGE, type FieldProblem } from '../../errors.js'
+import { fieldProblems } from '../../schemas/validators.js'
 
 interface ErrorBody {
   success?: false
@@ -26,24 +28,9 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG'
 }
 
-/** `/contact/messangers/telegram` + missing `x` -> `contact.messangers.telegram.x`; array items as `[i]`. */
-function fieldOf (instancePath: string, missing: unknown): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-  if (typeof missing === 'string') parts.push(missing)
-  return parts.reduce((path, part) => /^\d+$/.test(part) ? `${path}[${part}]` : path === '' ? part : `${path}.${part}`, '')
-}
-
 function validationDetails (error: FastifyError): FieldProblem[] {
-  const where = error.validationContext === 'querystring' ? 'query' : error.validationContext
-  return (error.validation ?? []).map((v) => {
-    const field = fieldOf(v.instancePath, (v.params as { missingProperty?: unknown }).missingProperty)
-    const message = v.keyword === 'required'
-      ? 'is required'
-      : v.keyword === 'additionalProperties'
-        ? `has an unknown field "${String((v.params as { additionalProperty?: unknown }).additionalProperty)}"`
-        : v.message ?? 'is invalid'
-    return { field: where === 'body' || field === '' ? field || where || 'body' : `${where}.${field}`, message }
-  })
+  const where = error.validationContext === 'querystring' ? 'query' : error.validationContext ?? 'body'
+  return fieldProblems((error.validation ?? []) as ErrorObject[], where)
 }
 
 export function errorBody (request: FastifyRequest, code: string, message: string, details?: FieldProblem[]): ErrorBody {

@@ -56,7 +56,7 @@ export function frameworkErrors (error: FastifyError, request: FastifyRequest, r
 }
 
 export default fp(async function errorHandler (fastify) {
-  fastify.setErrorHandler(function (error: FastifyError & { details?: FieldProblem[] }, request, reply: FastifyReply) {
+  fastify.setErrorHandler(function (error: FastifyError & { details?: FieldProblem[], answer?: Record<string, unknown> }, request, reply: FastifyReply) {
     if (error.validation) {
       const details = validationDetails(error)
       const message = details.map((d) => `${d.field} ${d.message}`).join('; ')
@@ -67,7 +67,7 @@ export default fp(async function errorHandler (fastify) {
       // The challenge says how to authenticate to the API; a webhook's bad signature is not asked to try Basic.
       if (error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', AUTH_CHALLENGE)
       const code = FASTIFY_CODES[error.code] ?? (error.code?.startsWith('FST_') ? 'BAD_REQUEST' : error.code ?? 'BAD_REQUEST')
-      return reply.status(status).send(errorBody(request, code, error.message, error.details))
+      return reply.status(status).send({ ...error.answer, ...errorBody(request, code, error.message, error.details) })
     }
     request.log.error({ err: error }, 'request failed')
     return reply.status(500).send(errorBody(request, 'INTERNAL', 'internal error; the request id is in the x-request-id header'))

@@ -123,23 +123,22 @@ async function readCsv (body: Readable, metered: Metered, { maxRows }: FileLimit
     // A record of the wrong width is that row's fault, not the file's.
     relax_column_count: true,
     skip_empty_lines: true,
-    skip_records_with_empty_values: true,
-    // Records are taken here, in order, and nothing is passed on: the rows are the result.
-    on_record: (record: string[]) => {
-      if (columns === undefined) {
-        columns = columnsOf(record)
-        return undefined
-      }
-      const row = rows.length + 1
-      if (row > maxRows) throw tooManyRows(maxRows)
-      rows.push(record.length === columns.length
-        ? { row, value: csvValue(columns, record) }
-        : { row, fault: { code: 'INVALID_ROW', message: `has ${record.length} cells; the header names ${columns.length} columns` } })
-      return undefined
-    }
+    skip_records_with_empty_values: true
   })
   try {
-    await pipeline(body, metered, parser)
+    await pipeline(body, metered, parser, async function (records: AsyncIterable<string[]>) {
+      for await (const record of records) {
+        if (columns === undefined) {
+          columns = columnsOf(record)
+          continue
+        }
+        const row = rows.length + 1
+        if (row > maxRows) throw tooManyRows(maxRows)
+        rows.push(record.length === columns.length
+          ? { row, value: csvValue(columns, record) }
+          : { row, fault: { code: 'INVALID_ROW', message: `has ${record.length} cells; the header names ${columns.length} columns` } })
+      }
+    })
   } catch (err) {
     const csv = err as CsvError & { statusCode?: number }
     // Ours (the header, the limits) as they are; csv-parse's own: the file is not CSV from that line on.

@@ -20,10 +20,12 @@ import { NewContactBody } from '../schemas/contacts.js'
 import { bodyAjv, fieldProblems } from '../schemas/validators.js'
 import { checkedContact } from './contact-checks.js'
 import type { FileRow } from './contact-files.js'
-import { contactBookFull, type BatchMode, type Contact, type ContactStore } from './contact-store.js'
+import { contactBookFull, type BatchMode, type BatchOutcome, type Contact, type ContactStore } from './contact-store.js'
 
 /** Contacts per store call. */
 export const BATCH_ROWS = 1000
+/** Batches asked for before the first is answered: Node prepares the next while the store writes one. */
+const BATCHES_IN_FLIGHT = 4
 /** Errors listed in a report; the count and the ranges cover every failed row. */
 export const MAX_LISTED_ERRORS = 1000
 
@@ -63,10 +65,10 @@ export interface ImportReport {
 // Compiled once, by the Ajv that checks the bodies of POST /v1/contacts.
 const checkBody: ValidateFunction = bodyAjv.compile(NewContactBody)
 
-type Checked = { contact: Contact } | { error: Omit<RowError, 'row' | 'name'> }
+type RowCheck = { contact: Contact } | { error: Omit<RowError, 'row' | 'name'> }
 
 /** A row's value as a contact, checked as POST /v1/contacts checks its body. */
-function checkRow (value: unknown): Checked {
+function checkRow (value: unknown): RowCheck {
   if (!checkBody(value)) {
     const [problem] = fieldProblems(checkBody.errors ?? [], 'row') as [FieldProblem]
     return { error: { code: 'INVALID_FIELD', ...(problem.field !== 'row' && { field: problem.field }), message: problem.message } }
@@ -110,45 +112,69 @@ export async function importContacts (store: ContactStore, user: string, rows: r
   }
 
   const firstRowOf = new Map<string, number>()
-  const checked: Array<{ index: number, contact: Contact }> = []
-  rows.forEach((row, i) => {
-    if ('fault' in row) {
-      fail(i, row.fault)
-      return
-    }
-    const name = nameOf(row.value)
-    const named = name === undefined ? {} : { name }
-    if (name !== undefined) {
-      const first = firstRowOf.get(name)
-      if (first !== undefined) {
-        fail(i, { ...named, code: 'DUPLICATE_NAME', field: 'name', message: `"${name}" is in row ${first} too; a name may be in one row only` })
-        return
+  type Checked = Array<{ index: number, contact: Contact }>
+  /** Checks rows `from` to `to` (exclusive); the ones that pass, to be written. */
+  const check = (from: number, to: number): Checked => {
+    const passed: Checked = []
+    for (let i = from; i < to; i++) {
+      const row = rows[i]!
+      if ('fault' in row) {
+        fail(i, row.fault)
+        continue
       }
-      firstRowOf.set(name, row.row)
-    }
-    const result = checkRow(row.value)
-    if ('error' in result) fail(i, { ...named, ...result.error })
-    else checked.push({ index: i, contact: result.contact })
-  })
-
-  let written = !(allOrNothing && errors.length > 0)
-  if (written) {
-    const size = allOrNothing ? Math.max(checked.length, 1) : BATCH_ROWS
-    for (let start = 0; start < checked.length; start += size) {
-      const batch = checked.slice(start, start + size)
-      const outcome = await store.writeBatch(user, batch.map((c) => c.contact), { mode, allOrNothing })
-      written = outcome.written
-      outcome.outcomes.forEach((result, k) => {
-        const { index, contact } = batch[k]!
-        if (result === 'taken') {
-          fail(index, { name: contact.name, code: 'CONTACT_EXISTS', field: 'name', message: `a contact named "${contact.name}" exists; mode upsert replaces it` })
-        } else if (result === 'full') {
-          fail(index, { name: contact.name, code: 'CONTACT_LIMIT_REACHED', message: contactBookFull(maxContacts).message })
-        } else {
-          results[index] = result
+      const name = nameOf(row.value)
+      if (name !== undefined) {
+        const first = firstRowOf.get(name)
+        if (first !== undefined) {
+          fail(i, { name, code: 'DUPLICATE_NAME', field: 'name', message: `"${name}" is in row ${first} too; a name may be in one row only` })
+          continue
         }
-      })
+        firstRowOf.set(name, row.row)
+      }
+      const result = checkRow(row.value)
+      if ('error' in result) fail(i, { ...(name !== undefined && { name }), ...result.error })
+      else passed.push({ index: i, contact: result.contact })
     }
+    return passed
+  }
+
+  const record = (batch: Checked, outcomes: readonly BatchOutcome[]): void => {
+    outcomes.forEach((result, k) => {
+      const { index, contact } = batch[k]!
+      if (result === 'taken') {
+        fail(index, { name: contact.name, code: 'CONTACT_EXISTS', field: 'name', message: `a contact named "${contact.name}" exists; mode upsert replaces it` })
+      } else if (result === 'full') {
+        fail(index, { name: contact.name, code: 'CONTACT_LIMIT_REACHED', message: contactBookFull(maxContacts).message })
+      } else {
+        results[index] = result
+      }
+    })
+  }
+
+  let written = true
+  if (allOrNothing) {
+    const passed = check(0, rows.length)
+    written = errors.length === 0
+    if (written) {
+      const outcome = await store.writeBatch(user, passed.map((c) => c.contact), { mode, allOrNothing })
+      written = outcome.written
+      record(passed, outcome.outcomes)
+    }
+  } else {
+    // A batch is checked and sent while the ones before it are being written; the store applies one
+    // user's batches in the order they are asked for, so the rows are written in row order.
+    const inFlight: Array<Promise<void>> = []
+    for (let from = 0; from < rows.length; from += BATCH_ROWS) {
+      const batch = check(from, Math.min(from + BATCH_ROWS, rows.length))
+      if (batch.length === 0) continue
+      const done = store.writeBatch(user, batch.map((c) => c.contact), { mode, allOrNothing })
+        .then((outcome) => { record(batch, outcome.outcomes) })
+      // Awaited below, maybe after a later one failed: never an unhandled rejection meanwhile.
+      done.catch(() => {})
+      inFlight.push(done)
+      if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift()
+    }
+    await Promise.all(inFlight)
   }
 
   // Refused whole: only the failed rows are reported; the others were not written either.

@@ -12,9 +12,10 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
+import { MESSENGERS } from '../model/messenger.js'
 import { sourcePath } from '../source-path.js'
 import {
-  byName, checkDistinctNames, compactContact, compactFilter, compactPatch,
+  byName, checkDistinctNames, compactContact, compactFilter, compactPatch, compactTags,
   contactBookFull, type BatchOutcome, type Contact, type ContactStore, type ContactStoreOptions
 } from './contact-store.js'
 
@@ -50,9 +51,21 @@ function toContact (name: string, json: string): Contact {
   return fromStored(name, JSON.parse(json) as Stored)
 }
 
+/** What the hash stores of a contact: its other fields, compacted, in compactContact's order. */
+function storedOf (contact: Contact): Stored {
+  const stored: Stored = {}
+  for (const messenger of MESSENGERS) {
+    const id = contact[messenger]
+    if (id !== undefined && id !== '') stored[messenger] = id
+  }
+  const tags = compactTags(contact.tags)
+  if (tags !== undefined) stored.tags = tags
+  if (contact.timezone !== undefined && contact.timezone !== '') stored.timezone = contact.timezone
+  return stored
+}
+
 function toJson (contact: Contact): string {
-  const { name: _name, ...rest } = compactContact(contact)
-  return JSON.stringify(rest)
+  return JSON.stringify(storedOf(contact))
 }
 
 /** A script's read() into contacts. */
@@ -106,7 +119,10 @@ export function createRedisContactStore (redis: Redis, keys: RedisKeys, { maxCon
       checkDistinctNames(contacts)
       if (contacts.length === 0) return { written: true, outcomes: [] }
       const args: Array<string | number> = [keys.contacts(user), keys.contactNames(user), keys.prefix, user, mode, allOrNothing ? 1 : 0, maxContacts]
-      for (const contact of contacts) args.push(contact.name, toJson(contact))
+      for (const contact of contacts) {
+        const stored = storedOf(contact)
+        args.push(contact.name, JSON.stringify(stored), stored.tags?.join(',') ?? '')
+      }
       const [written, letters] = await scripted.contactWriteBatch(args)
       return { written: written === 1, outcomes: [...letters].map((letter) => OUTCOMES[letter]!) }
     },

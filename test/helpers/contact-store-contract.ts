@@ -695,6 +695,15 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
     await t.rejects(store.create('u', { name: 'N5' }), { code: 'CONTACT_LIMIT_REACHED' }, 'the book is full for every other write too')
   })
 
+  t.test('writeBatch: batches asked for at once are applied in the order asked', async (t) => {
+    const store = await makeStore(t, { maxContacts: 5 })
+    const results = await Promise.all([1, 2, 3].map(async (b) =>
+      await store.writeBatch('u', [{ name: `b${b}-1`, tags: ['t'] }, { name: `b${b}-2` }], { mode: 'upsert', allOrNothing: false })))
+    t.strictSame(results.map((r) => r.outcomes), [['created', 'created'], ['created', 'created'], ['created', 'full']],
+      'the first batches asked for took the room')
+    t.strictSame(names(await store.list('u')), ['b1-1', 'b1-2', 'b2-1', 'b2-2', 'b3-1'])
+  })
+
   t.test('writeBatch all or nothing: one refused contact and none is written; none refused and all are', async (t) => {
     const store = await makeStore(t, { maxContacts: 3 })
     await store.create('u', { name: 'A', tags: ['x'] })

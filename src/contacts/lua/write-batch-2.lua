@@ -11,8 +11,9 @@
   ARGV[3] mode: upsert | create
   ARGV[4] all or nothing: 1 (when any contact is refused, write none) or 0
   ARGV[5] the most contacts the book may hold
-  ARGV[6], ARGV[7], ... for each contact its name, then the JSON to store
-          (the other fields, as write-2.lua stores them); no name twice
+  ARGV[6], ARGV[7], ... for each contact three: its name, the JSON to store
+          (the other fields, as write-2.lua stores them) and its tags joined
+          by ',' (no tag holds one; '' for none); no name twice
   Returns {written, outcomes}: written is 0 only when all or nothing refused
   the batch (then nothing was written); outcomes has one letter per contact,
   in order: c created, u updated, = unchanged (the book held the very same
@@ -28,17 +29,21 @@
 --- @include "includes/ensure-name-index"
 
 local hash, names = KEYS[1], KEYS[2]
-local user, mode, all_or_nothing, max = ARGV[2], ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
+local argv = ARGV
+local user, mode, all_or_nothing, max = argv[2], argv[3], argv[4] == '1', tonumber(argv[5])
 local FIRST = 6
-local n = (#ARGV - FIRST + 1) / 2
+local n = (#argv - FIRST + 1) / 3
 local SLICE = 500
+local call, gmatch = redis.call, string.gmatch
+-- Contact i's name is argv[at(i)], its JSON argv[at(i) + 1], its tags argv[at(i) + 2].
+local function at (i) return FIRST + 3 * (i - 1) end
 
 ensure_name_index(hash, names)
 
--- Runs command(key, items...) over the items in slices of `step` (even, for pairs).
-local function each_slice (command, key, items, step)
-  for i = 1, #items, step do
-    redis.call(command, key, unpack(items, i, math.min(i + step - 1, #items)))
+-- Runs command(key, items...) over the first `count` items in slices of `step` (even, for pairs).
+local function each_slice (command, key, items, count, step)
+  for i = 1, count, step do
+    call(command, key, unpack(items, i, math.min(i + step - 1, count)))
   end
 end
 
@@ -67,16 +72,17 @@ local function same (a, b)
 end
 
 local batch_names = {}
-for i = 1, n do batch_names[i] = ARGV[FIRST + 2 * (i - 1)] end
+for i = 1, n do batch_names[i] = argv[at(i)] end
 local olds = {}
 for i = 1, n, SLICE do
-  local values = redis.call('HMGET', hash, unpack(batch_names, i, math.min(i + SLICE - 1, n)))
+  local values = call('HMGET', hash, unpack(batch_names, i, math.min(i + SLICE - 1, n)))
   for k = 1, #values do olds[i + k - 1] = values[k] end
 end
 
 -- First what would become of each, so that all or nothing can write nothing.
-local size = redis.call('ZCARD', names)
-local outcomes, docs, before = {}, {}, {}
+-- The same text is the same contact (the common case of a file imported again): decoded only when they differ.
+local size = call('ZCARD', names)
+local outcomes, before = {}, {}
 local refused = false
 for i = 1, n do
   local old = olds[i]
@@ -84,16 +90,16 @@ for i = 1, n do
     if mode == 'create' then
       outcomes[i] = 't'
       refused = true
+    elseif old == argv[at(i) + 1] then
+      outcomes[i] = '='
     else
       before[i] = cjson.decode(old)
-      docs[i] = cjson.decode(ARGV[FIRST + 2 * i - 1])
-      outcomes[i] = same(before[i], docs[i]) and '=' or 'u'
+      outcomes[i] = same(before[i], cjson.decode(argv[at(i) + 1])) and '=' or 'u'
     end
   elseif size >= max then
     outcomes[i] = 'f'
     refused = true
   else
-    docs[i] = cjson.decode(ARGV[FIRST + 2 * i - 1])
     outcomes[i] = 'c'
     size = size + 1
   end
@@ -102,47 +108,56 @@ local result = table.concat(outcomes)
 if refused and all_or_nothing then return {0, result} end
 
 -- Then the writes, grouped: one HSET, one ZADD of new names, and per tag one ZREM and one ZADD.
-local pairs_to_set, new_names = {}, {}
-local tag_removals, tag_additions, tag_order = {}, {}, {}
-local function push (lists, tag, name)
-  if not tag_removals[tag] and not tag_additions[tag] then tag_order[#tag_order + 1] = tag end
+-- (Lists are filled by counters: # costs a search in Lua 5.1.)
+local pairs_to_set, new_names, set_count, new_count = {}, {}, 0, 0
+local removals, additions, tag_order, tag_count = {}, {}, {}, 0
+local function list_of (lists, tag)
   local list = lists[tag]
   if not list then
-    list = {}
+    if not removals[tag] and not additions[tag] then
+      tag_count = tag_count + 1
+      tag_order[tag_count] = tag
+    end
+    list = {count = 0}
     lists[tag] = list
   end
-  list[#list + 1] = name
+  return list
 end
 for i = 1, n do
   local outcome = outcomes[i]
   if outcome == 'c' or outcome == 'u' then
     local name = batch_names[i]
-    pairs_to_set[#pairs_to_set + 1] = name
-    pairs_to_set[#pairs_to_set + 1] = ARGV[FIRST + 2 * i - 1]
+    pairs_to_set[set_count + 1] = name
+    pairs_to_set[set_count + 2] = argv[at(i) + 1]
+    set_count = set_count + 2
     if outcome == 'c' then
-      new_names[#new_names + 1] = 0
-      new_names[#new_names + 1] = name
+      new_names[new_count + 1] = 0
+      new_names[new_count + 2] = name
+      new_count = new_count + 2
     else
-      for _, tag in ipairs(tags_of(before[i])) do push(tag_removals, tag, name) end
+      for _, tag in ipairs(tags_of(before[i])) do
+        local list = list_of(removals, tag)
+        list.count = list.count + 1
+        list[list.count] = name
+      end
     end
-    for _, tag in ipairs(tags_of(docs[i])) do push(tag_additions, tag, name) end
+    for tag in gmatch(argv[at(i) + 2], '[^,]+') do
+      local list = list_of(additions, tag)
+      list[list.count + 1] = 0
+      list[list.count + 2] = name
+      list.count = list.count + 2
+    end
   end
 end
-each_slice('HSET', hash, pairs_to_set, 2 * SLICE)
-each_slice('ZADD', names, new_names, 2 * SLICE)
+each_slice('HSET', hash, pairs_to_set, set_count, 2 * SLICE)
+each_slice('ZADD', names, new_names, new_count, 2 * SLICE)
 -- Removals before additions: a tag an updated contact keeps is removed, then added back.
-for _, tag in ipairs(tag_order) do
-  if tag_removals[tag] then each_slice('ZREM', key.contactTag(user, tag), tag_removals[tag], SLICE) end
+for k = 1, tag_count do
+  local list = removals[tag_order[k]]
+  if list then each_slice('ZREM', key.contactTag(user, tag_order[k]), list, list.count, SLICE) end
 end
-for _, tag in ipairs(tag_order) do
-  local list = tag_additions[tag]
-  if list then
-    local scored = {}
-    for _, name in ipairs(list) do
-      scored[#scored + 1] = 0
-      scored[#scored + 1] = name
-    end
-    each_slice('ZADD', key.contactTag(user, tag), scored, 2 * SLICE)
-  end
+for k = 1, tag_count do
+  local list = additions[tag_order[k]]
+  if list then each_slice('ZADD', key.contactTag(user, tag_order[k]), list, list.count, 2 * SLICE) end
 end
 return {1, result}

@@ -12,6 +12,7 @@
  * index, all in one pipeline: the least the same book costs Redis.
  */
 import { request } from 'undici'
+import { redisKeys } from '../src/redis-keys.js'
 import { startService } from './processes.js'
 import { compare, type Section } from './report.js'
 import { benchContact } from './routes.js'
@@ -58,11 +59,14 @@ export async function runImport (settings: Settings): Promise<Omit<Section, 'sec
   for (let r = 0; r < repeats; r++) {
     const started = performance.now()
     const pipeline = redis.pipeline()
-    const hash = `${barePrefix}:contacts:u${r}`
+    // The service's own key layout, so that only the work differs.
+    const keys = redisKeys(barePrefix)
+    const user = `u${r}`
+    const hash = keys.contacts(user)
     for (let i = 0; i < contacts.length; i += 1000) {
       const slice = contacts.slice(i, i + 1000)
       pipeline.hset(hash, ...slice.flatMap(({ name, ...rest }) => [name, JSON.stringify(rest)]))
-      pipeline.zadd(`${barePrefix}:contact-names:u${r}`, ...slice.flatMap((c) => [0, c.name]))
+      pipeline.zadd(keys.contactNames(user), ...slice.flatMap((c) => [0, c.name]))
       const byTag = new Map<string, string[]>()
       for (const c of slice) {
         for (const tag of c.tags) {
@@ -71,7 +75,7 @@ export async function runImport (settings: Settings): Promise<Omit<Section, 'sec
           else names.push(c.name)
         }
       }
-      for (const [tag, names] of byTag) pipeline.zadd(`${barePrefix}:contact-tag:u${r}:${tag}`, ...names.flatMap((name) => [0, name]))
+      for (const [tag, names] of byTag) pipeline.zadd(keys.contactTag(user, tag), ...names.flatMap((name) => [0, name]))
     }
     const results = await pipeline.exec()
     bareMs.push(performance.now() - started)

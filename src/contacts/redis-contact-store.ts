@@ -9,7 +9,7 @@
  * script that reads the stored contacts and changes the hash and every index
  * together: lua/write-2.lua for one contact, lua/write-batch-2.lua for many.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import type { RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
 import { MESSENGERS } from '../model/messenger.js'
@@ -31,7 +31,7 @@ const OUTCOMES: Record<string, BatchOutcome> = { c: 'created', u: 'updated', '='
 const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'contact')
 
 /** The commands (keys first, then arguments; see each script's header). */
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   contactWrite (hash: string, names: string, prefix: string, user: string, op: WriteOp, name: string, payload: string, maxContacts: number): Promise<WriteResult>
   /** One array (ioredis flattens it): a batch has more arguments than a call can spread. */
   contactWriteBatch (keysAndArgs: Array<string | number>): Promise<[0 | 1, string]>
@@ -73,7 +73,7 @@ function toContacts (json: string): Contact[] {
   return (JSON.parse(json) as Array<[string, Stored]>).map(([name, stored]) => fromStored(name, stored))
 }
 
-export function createRedisContactStore (redis: Redis, keys: RedisKeys, { maxContacts }: ContactStoreOptions): ContactStore {
+export function createRedisContactStore (redis: RedisClient, keys: RedisKeys, { maxContacts }: ContactStoreOptions): ContactStore {
   defineScripts(redis, SCRIPTS)
   const scripted = redis as ScriptedRedis
 

@@ -6,14 +6,19 @@
  */
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { EnvSchema } from '../../src/config.js'
+import { loadConfig } from '../../src/config.js'
 import { client, type Answer } from '../helpers/api.js'
 import { AUTH_ENV, build } from '../helpers/app.js'
 import { bearer, createUser } from '../helpers/auth.js'
 
 /** The rate limit as a deployment gets it when nothing is set (the tests' own environment turns it off). */
-const DEFAULT_LIMITS = Object.fromEntries((['RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW_MS', 'RATE_LIMIT_BURST', 'RATE_LIMIT_BURST_WINDOW_MS'] as const)
-  .map((name) => [name, String(EnvSchema.properties[name].default)]))
+const defaults = loadConfig({}).rateLimit
+const DEFAULT_LIMITS = {
+  RATE_LIMIT_MAX: String(defaults.max),
+  RATE_LIMIT_WINDOW_MS: String(defaults.windowMs),
+  RATE_LIMIT_BURST: String(defaults.burst),
+  RATE_LIMIT_BURST_WINDOW_MS: String(defaults.burstWindowMs)
+}
 
 t.test('the rate limit: RATE_LIMIT_MAX requests per window per key, then 429 with Retry-After; counted across processes', async (t) => {
   const env = { ...AUTH_ENV, RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '60000', RATE_LIMIT_BURST: '0' }

@@ -25,8 +25,13 @@
  * The hook runs before the body is read: a client over its limit is refused
  * before its upload is parsed.
  *
- * It has a Redis connection of its own. The limiter defines a Lua command when
- * it is made, and ioredis breaks an auto-pipeline that was already queued
+ * Each counter is one key (`<prefix>:rate:<who>`, see LIBRARY_PREFIXES in
+ * redis-keys.ts), so on a Redis Cluster each lives in a slot of its own and
+ * the limiter's script touches that key alone.
+ *
+ * It has a Redis connection of its own (to the same deployment: one server,
+ * a cluster or Sentinel's master; redis-connection.ts). The limiter defines a
+ * Lua command when it is made, and ioredis breaks an auto-pipeline that was already queued
  * when a command is defined (the queued pipeline lacks the new command, the
  * call fails, and the pipeline's answer then throws outside any request,
  * ioredis issue #1931). The shared client may have such a pipeline queued by
@@ -37,6 +42,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import fp from 'fastify-plugin'
 import { BurstyRateLimiter, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { tooManyRequests } from '../../errors.js'
+import { closeRedis, connectRedis } from '../../redis-connection.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -89,8 +95,8 @@ export default fp(async function rateLimit (fastify) {
     fastify.decorate('rateLimit', { charge: async () => {} })
     return
   }
-  const redis = fastify.redis.duplicate({ connectionName: 'fanout-rate-limit' })
-  fastify.addHook('onClose', async () => { await redis.quit() })
+  const redis = connectRedis(fastify.config.redis, 'commands', 'fanout-rate-limit', fastify.log)
+  fastify.addHook('onClose', async () => { await closeRedis(redis) })
   const window = new RateLimiterRedis({ storeClient: redis, keyPrefix: fastify.redisKeys.rateLimit, points: max, duration: windowMs / 1000 })
   const limiter = burst === 0
     ? window

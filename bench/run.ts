@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { runAcceptance } from './acceptance.js'
 import { runApi } from './api.js'
+import { runImport } from './import.js'
 import { runLatency } from './latency.js'
 import { runMemory } from './memory.js'
 import { runPipeline } from './pipeline.js'
@@ -30,7 +31,8 @@ const RUNNERS: Record<SectionName, (settings: Settings) => Promise<Omit<Section,
   pipeline: runPipeline,
   receipts: runReceipts,
   latency: runLatency,
-  memory: runMemory
+  memory: runMemory,
+  import: runImport
 }
 
 const settings = loadSettings()

@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { runAcceptance } from './acceptance.js'
 import { runApi } from './api.js'
+import { runDeployments } from './deployments.js'
 import { runImport } from './import.js'
 import { runLatency } from './latency.js'
 import { runMemory } from './memory.js'
@@ -32,7 +33,8 @@ const RUNNERS: Record<SectionName, (settings: Settings) => Promise<Omit<Section,
   receipts: runReceipts,
   latency: runLatency,
   memory: runMemory,
-  import: runImport
+  import: runImport,
+  deployments: runDeployments
 }
 
 const settings = loadSettings()

@@ -5,7 +5,7 @@
  * set on its own, which wins over the scale.
  *
  *   BENCH_SCALE                 1       multiplies the counts and durations below
- *   BENCH_ONLY                  all     comma list of sections: api,acceptance,pipeline,receipts,latency,memory,import
+ *   BENCH_ONLY                  all     comma list of sections: api,acceptance,pipeline,receipts,latency,memory,import,deployments
  *   BENCH_RESULTS               bench-results.json   where the JSON goes
  *   BENCH_API_SECONDS           10      one autocannon run
  *   BENCH_API_WARMUP_SECONDS    2       an unmeasured run before each measured one
@@ -29,7 +29,7 @@
  *   BENCH_IMPORT_REPEATS        3       imports of it into a new book; the median is reported
  */
 
-export const SECTIONS = ['api', 'acceptance', 'pipeline', 'receipts', 'latency', 'memory', 'import'] as const
+export const SECTIONS = ['api', 'acceptance', 'pipeline', 'receipts', 'latency', 'memory', 'import', 'deployments'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface Settings {

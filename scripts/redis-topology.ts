@@ -13,15 +13,17 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { freePort } from './free-port.js'
 import { redisPingReply } from './redis-probe.js'
+import { sourcePath } from '../src/source-path.js'
 
 const run = promisify(execFile)
-export const REDIS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'redis.conf')
+/** This repository's redis.conf, from scripts/ and from the built dist/scripts/ alike. */
+export const REDIS_CONF = sourcePath(import.meta.url, '..', 'redis.conf')
 
 /** One redis-server (or sentinel) process, with what it takes to start it again. */
 export class RedisServer {

@@ -97,7 +97,7 @@ t.test('abuse limits and Redis credentials', async (t) => {
   t.same(config.limits, { contactsPerUser: 100_000, deliveriesPerDispatch: 100_000 })
   t.same(loadConfig({ RATE_LIMIT_MAX: '0', MAX_CONTACTS_PER_USER: '10', MAX_DELIVERIES_PER_DISPATCH: '5' }).limits, { contactsPerUser: 10, deliveriesPerDispatch: 5 })
   t.throws(() => loadConfig({ MAX_DELIVERIES_PER_DISPATCH: '100001' }), { message: /MAX_DELIVERIES_PER_DISPATCH/ }, 'the store\'s own bound is the ceiling')
-  const defaults = { mode: 'single', url: 'redis://127.0.0.1:6379', prefix: 'fanout', minReplicasAck: 0, replicaAckTimeoutMs: 1000, commandTimeoutMs: 1000, memoryWarnPercent: 85 }
+  const defaults = { mode: 'single', url: 'redis://127.0.0.1:6379', prefix: 'fanout', minReplicasAck: 0, replicaAckTimeoutMs: 1000, commandTimeoutMs: 1000, memoryWarnPercent: 85, memoryCheckMs: 30_000 }
   t.same(config.redis, defaults, 'no credentials unless given')
   t.same(loadConfig({ REDIS_USERNAME: 'fanout', REDIS_PASSWORD: 's3cret' }).redis, { ...defaults, username: 'fanout', password: 's3cret' })
 })

@@ -25,6 +25,10 @@ const run = promisify(execFile)
 /** This repository's redis.conf, from scripts/ and from the built dist/scripts/ alike. */
 export const REDIS_CONF = sourcePath(import.meta.url, '..', 'redis.conf')
 
+/** Servers still running when this process exits without stopping them (a test that failed or timed out) go with it. */
+const started = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of started) child.kill('SIGKILL') })
+
 /** One redis-server (or sentinel) process, with what it takes to start it again. */
 export class RedisServer {
   #child: ChildProcess | undefined
@@ -40,7 +44,10 @@ export class RedisServer {
 
   async start (): Promise<void> {
     mkdirSync(this.dir, { recursive: true })
-    this.#child = spawn('redis-server', [...this.args], { cwd: this.dir, stdio: 'ignore' })
+    const child = spawn('redis-server', [...this.args], { cwd: this.dir, stdio: 'ignore' })
+    this.#child = child
+    started.add(child)
+    child.once('exit', () => started.delete(child))
     const deadline = Date.now() + 10_000
     while ((await redisPingReply(this.port)) === undefined) {
       if (!this.running) throw new Error(`redis-server on ${this.port} exited at start (${this.args.join(' ')})`)

@@ -16,6 +16,12 @@ const root = repositoryRoot
 
 export { freePort }
 
+const START_TIMEOUT_MS = 90_000
+
+/** Children still running when the test process exits without its teardown (an error, a timeout) go with it. */
+const children = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of children) child.kill('SIGKILL') })
+
 export interface RunningProcess {
   child: ChildProcess
   url: string
@@ -37,10 +43,11 @@ export async function runProcess (t: Test, entry: string, env: Record<string, st
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  children.add(child)
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => { children.delete(child); resolve(code ?? signal ?? 'unknown') }))
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL')
@@ -48,12 +55,13 @@ export async function runProcess (t: Test, entry: string, env: Record<string, st
     }
   })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
+  // Several processes starting at once on two busy cores take a while.
+  const deadline = Date.now() + START_TIMEOUT_MS
   while (true) {
     if (child.exitCode !== null) throw new Error(`${entry} exited early:\n${output}`)
     const up = await fetch(url + readyPath, { signal: AbortSignal.timeout(1000) }).then(async (r) => { await r.body?.cancel(); return r.ok }, () => false)
     if (up) break
-    if (Date.now() > deadline) throw new Error(`${entry} did not answer ${readyPath} within 30 s:\n${output}`)
+    if (Date.now() > deadline) throw new Error(`${entry} did not answer ${readyPath} within ${START_TIMEOUT_MS / 1000} s:\n${output}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return { child, url, output: () => output, exited }

@@ -1,0 +1,58 @@
+/**
+ * POST /v1/deliveries/lookup and POST /v1/deliveries/cancel: status and
+ * cancel of lists of delivery ids, as another origin system asked them, each
+ * id answered; another user's ids exactly as unknown ones; at most 1,000.
+ */
+import t from 'tap'
+import { addContacts, client, dispatch, settled } from '../helpers/api.js'
+import { AUTH_ENV, build } from '../helpers/app.js'
+import { bearer, createUser } from '../helpers/auth.js'
+
+type Json = Record<string, any>
+
+t.test('lookup and cancel by ids', async (t) => {
+  const { app } = await build(t, { env: AUTH_ENV })
+  const alice = await createUser(app, 'alice')
+  const bob = await createUser(app, 'bob')
+  const asAlice = client(app, { headers: bearer(alice.key) })
+  const asBob = client(app, { headers: bearer(bob.key) })
+  await addContacts(asAlice, [{ name: 'Lera', telegram: '42', viber: 'lera-viber' }])
+  await addContacts(asBob, [{ name: 'Bob\'s', telegram: '43' }])
+  const now = await dispatch(asAlice, { text: 'now', contacts: ['Lera'] })
+  await settled(asAlice, now.id)
+  const later = await dispatch(asAlice, { text: 'later', contacts: ['Lera'], send_at: '2099-01-01T00:00:00Z' })
+  const bobs = await dispatch(asBob, { text: 'bob\'s secret', contacts: ['Bob\'s'], send_at: '2099-01-01T00:00:00Z' })
+  const sent = `${now.id}.00000`
+  const failed = `${now.id}.00001`
+  const scheduled = `${later.id}.00000`
+  const bobsDelivery = `${bobs.id}.00000`
+  const never = '01JD0000000000000000000000.00000'
+
+  t.test('lookup: every id answered, in the order asked, repeats once', async (t) => {
+    const res = await asAlice('POST', '/v1/deliveries/lookup', { ids: [scheduled, failed, never, bobsDelivery, sent, failed] }, { expectStatus: 200 })
+    const body = res.json()
+    t.same(body.deliveries.map((d: Json) => [d.id, d.state]), [[scheduled, 'scheduled'], [failed, 'failed'], [sent, 'sent']])
+    t.same(body.deliveries[1], (await asAlice('GET', `/v1/deliveries/${failed}`)).json(), 'each as GET /v1/deliveries/{id} shows it')
+    t.same(body.unknown, [never, bobsDelivery], 'another user\'s id is listed with the unknown ones')
+    t.notMatch(res.body, /bob's secret|"43"/, 'and nothing of it shows')
+  })
+
+  t.test('cancel: what was pending is cancelled, the rest reported per id', async (t) => {
+    const res = await asAlice('POST', '/v1/deliveries/cancel', { ids: [scheduled, sent, bobsDelivery, never] }, { expectStatus: 200 })
+    t.same(res.json(), { cancelled: [scheduled], in_flight: [], already_finished: [{ id: sent, state: 'sent' }], unknown: [bobsDelivery, never] })
+    t.equal((await asBob('GET', `/v1/deliveries/${bobsDelivery}`)).json().state, 'scheduled', 'another user\'s delivery is untouched')
+    t.equal((await asAlice('GET', `/v1/deliveries/${scheduled}`)).json().state, 'cancelled')
+  })
+
+  t.test('bounded lists, checked ids', async (t) => {
+    const many = Array.from({ length: 1001 }, (_, i) => `${later.id}.${String(i).padStart(5, '0')}`)
+    for (const route of ['lookup', 'cancel']) {
+      const tooMany = await asAlice('POST', `/v1/deliveries/${route}`, { ids: many })
+      t.equal(tooMany.statusCode, 400, `${route}: 1,001 ids are a 400`)
+      t.match(tooMany.json().error.details, [{ field: 'ids' }])
+      t.equal((await asAlice('POST', `/v1/deliveries/${route}`, { ids: many.slice(0, 1000) })).statusCode, 200, `${route}: 1,000 are fine`)
+      t.equal((await asAlice('POST', `/v1/deliveries/${route}`, { ids: [] })).statusCode, 400, `${route}: none is a 400`)
+      t.match((await asAlice('POST', `/v1/deliveries/${route}`, { ids: ['nope'] })).json().error.details, [{ field: 'ids[0]' }], `${route}: a malformed id is named`)
+    }
+  })
+})

@@ -16,10 +16,11 @@ import type { Settings } from './settings.js'
 export type DispatchView = paths['/v1/dispatches/{id}']['get']['responses']['200']['content']['application/json']
 export type FollowEvent = 'progress' | 'finished'
 
-/** Tries in a row that may fail before following gives up. */
-const MAX_TRIES = 5
-/** The wait before the first retry, doubled each time (the service's `retry:` sets its own start). */
-const FIRST_RETRY_MS = 500
+/** Tries in a row that may fail before following gives up: with the waits below, about half a minute. */
+const MAX_TRIES = 6
+/** The wait before the first retry, doubled each time up to MAX_WAIT_MS (the service's `retry:` sets its own start). */
+const FIRST_RETRY_MS = 1000
+const MAX_WAIT_MS = 10_000
 
 export interface FollowOptions {
   /** Stops following (Ctrl-C). */
@@ -69,6 +70,6 @@ export async function followDispatch (api: Api, settings: Settings, id: string, 
         `the dispatch goes on without us: follow it again with \`fanout dispatches watch ${id}\``)
     }
     options.onReconnect?.(failures, why)
-    await sleep(retryMs * 2 ** (failures - 1), undefined, options.signal !== undefined ? { signal: options.signal } : {})
+    await sleep(Math.min(MAX_WAIT_MS, retryMs * 2 ** (failures - 1)), undefined, options.signal !== undefined ? { signal: options.signal } : {})
   }
 }

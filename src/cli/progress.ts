@@ -108,7 +108,7 @@ export function progressView (out: Output): ProgressView {
 /** What the person reads once the dispatch is finished (not in --json). */
 export function finishedSummary (out: Output, view: DispatchView): void {
   const failed = view.counts.failed
-  out.line(`Dispatch ${view.id} finished: ${view.total} deliveries, ${countsText(view.counts)}`)
+  out.line(`Dispatch ${view.id} finished: ${view.total} ${view.total === 1 ? 'delivery' : 'deliveries'}, ${countsText(view.counts)}`)
   if (failed > 0) {
     out.line(out.style('red', `${failed} ${failed === 1 ? 'delivery' : 'deliveries'} failed`) +
       `: see them with \`fanout deliveries --dispatch ${view.id} --state failed\`, send them again with \`fanout dispatches redrive ${view.id}\``)

@@ -59,9 +59,9 @@ export async function runProcess (t: Test, entry: string, env: Record<string, st
   return { child, url, output: () => output, exited }
 }
 
-/** The service process, on its own key prefix, sending to the mock at `mockUrl`. */
-export async function runService (t: Test, prefix: string, mockUrl: string, env: Record<string, string> = {}): Promise<RunningProcess> {
-  const port = await freePort()
+/** The service process, on its own key prefix, sending to the mock at `mockUrl` (on `port`, or a free one). */
+export async function runService (t: Test, prefix: string, mockUrl: string, env: Record<string, string> = {}, port?: number): Promise<RunningProcess> {
+  port ??= await freePort()
   return await runProcess(t, 'src/server.ts', {
     ...TEST_ENV,
     LOG_LEVEL: 'info',

@@ -74,7 +74,8 @@ function showDispatch (ctx: Context, d: DispatchView): void {
   ctx.out.line(`  send at    ${localTime(d.send_at)}`)
   if (d.expires_at !== undefined) ctx.out.line(`  expires at ${localTime(d.expires_at)}`)
   ctx.out.line(`  deliveries ${d.total}: ${countsText(d.counts)}`)
-  const rows = Object.entries(d.by_messenger).flatMap(([messenger, counts]) => counts === undefined ? [] : [[messenger, countsText(counts)]])
+  const rows = Object.entries(d.by_messenger).sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([messenger, counts]) => counts === undefined ? [] : [[messenger, countsText(counts)]])
   if (rows.length > 0) {
     ctx.out.line()
     ctx.out.table(['messenger', 'deliveries'], rows, { maxWidth: 200 })
@@ -209,9 +210,10 @@ export function dispatchesCommand (): Command {
       showRedrive(ctx, await ctx.call(ctx.api.POST('/v1/dispatches/{id}/redrive', { params: { path: { id } } })))
     })
 
-  dispatches.command('edit <id>').description('(not supported by this server: a dispatch cannot be changed once sent)')
+  dispatches.command('edit [id]').description('(not supported by this server: a dispatch cannot be changed once sent)')
     .allowUnknownOption()
-    .action(async (id: string) => {
+    .allowExcessArguments()
+    .action(async (id = '<id>') => {
       throw new UsageError(`editing dispatch ${id} is not supported by this server (it has no PATCH /v1/dispatches/{id})`,
         `cancel what is not yet sent (\`fanout dispatches cancel ${id}\`) and send again with \`fanout send\``)
     })

@@ -21,7 +21,7 @@ import { dispatchView } from './views.js'
 type View = ReturnType<typeof dispatchView>
 
 /** How soon an EventSource reconnects after losing the stream. */
-const RETRY_MS = 2000
+const RETRY_MS = 1000
 
 /** The event id of a view: the same for the same progress, whatever the time it was read. */
 export function progressId (view: View): string {

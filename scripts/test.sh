@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): installs what is missing, type-checks,
-# lints, and runs tap against one Redis started for the run (scripts/with-redis.sh).
-# Every test uses its own key prefix in that Redis. Arguments go to tap.
+# lints, and runs tap against Redis servers started for the run
+# (scripts/with-redis.sh): one server, on which every test runs, and a Redis
+# Cluster and a Sentinel group, on which the suites that touch Redis run
+# again (TEST_REDIS_TARGET). Every test uses its own key prefix.
+# Arguments go to tap, and then only that run is made (on the single server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 NEED_REDIS_SERVER=yes NEED_CURL=yes NEED_CHROMIUM=yes NEED_TMUX=yes SKIP_BUILD=1 bash scripts/setup.sh
 npx tsc --noEmit -p tsconfig.json
 npx eslint .
-bash scripts/with-redis.sh npx tap "$@"
+if [ $# -gt 0 ]; then
+  exec bash scripts/with-redis.sh npx tap "$@"
+fi
+# Coverage is measured on the first run, which runs everything; the others run what reaches Redis.
+WITH_REDIS_TOPOLOGIES=yes bash scripts/with-redis.sh bash -c '
+  set -euo pipefail
+  npx tap
+  echo "# again on a Redis Cluster (3 masters, 3 replicas)"
+  TEST_REDIS_TARGET=cluster npx tap --disable-coverage test/contacts test/deliveries test/e2e test/routes/v1-dispatches.test.ts test/routes/v1-contacts.test.ts test/routes/v1-contact-files.test.ts test/routes/legacy.test.ts test/routes/users-keys.test.ts test/routes/webhooks.test.ts
+  echo "# again behind Sentinel (a master, a replica, 3 sentinels)"
+  TEST_REDIS_TARGET=sentinel npx tap --disable-coverage test/contacts test/deliveries/delivery-store.test.ts test/deliveries/receipts.test.ts test/routes/v1-dispatches.test.ts test/e2e/origin-curl.test.ts
+'

@@ -62,6 +62,21 @@ export const EnvSchema = Type.Object({
   MAX_DELIVERIES_PER_DISPATCH: Type.Integer({ minimum: 1, maximum: MAX_DELIVERIES_PER_DISPATCH, default: MAX_DELIVERIES_PER_DISPATCH }),
 
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  /** A Redis Cluster instead: some of its nodes, `host:port,host:port` (the rest are found from them). */
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ minLength: 1 })),
+  /** A Redis behind Sentinel instead: the sentinels, `host:port,host:port`, and the name of the master they watch. */
+  REDIS_SENTINELS: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_SENTINEL_NAME: Type.String({ minLength: 1, default: 'mymaster' }),
+  /**
+   * Accepted means kept: a send is answered only once this many replicas have its records (Redis WAIT),
+   * or a 503 after REDIS_REPLICA_ACK_TIMEOUT_MS. 0: as soon as the master has them.
+   */
+  REDIS_MIN_REPLICAS_ACK: Type.Integer({ minimum: 0, maximum: 10, default: 0 }),
+  REDIS_REPLICA_ACK_TIMEOUT_MS: Positive(1000),
+  /** The API's Redis commands give up after this long (a Redis that hangs): the request is answered 503. */
+  REDIS_COMMAND_TIMEOUT_MS: Positive(1000),
+  /** Above this share (%) of Redis's maxmemory the service warns (a log line, a metric) before sends are refused. */
+  REDIS_MEMORY_WARN_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 85 }),
   /** Every Redis key the service writes starts with this (tests use one per test). */
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'fanout' }),
   /** Redis ACL user and password (redis.conf `requirepass` or `user`); they may also be in REDIS_URL. */
@@ -185,6 +200,28 @@ function mongoSettings (url: string): { url: string, database: string } {
   return { url, database: decodeURIComponent(path.replace(/^\//, '')) || DEFAULT_MONGODB_DATABASE }
 }
 
+/** `host:port,host:port` as addresses; a ConfigError naming `name` for anything else. */
+function hostPorts (name: string, setting: string): Array<{ host: string, port: number }> {
+  return setting.split(',').map((entry) => {
+    const match = /^\s*(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})\s*$/.exec(entry)
+    const port = Number(match?.[2])
+    if (match === null || port < 1 || port > 65535) throw new ConfigError(`invalid configuration: ${name} "${entry.trim()}" is not host:port`)
+    return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port }
+  })
+}
+
+/** Which Redis: one server (REDIS_URL), a cluster, or a master behind Sentinel; only one of them. */
+function redisDeployment (raw: Env) {
+  if (raw.REDIS_CLUSTER_NODES !== undefined && raw.REDIS_SENTINELS !== undefined) {
+    throw new ConfigError('invalid configuration: REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set; a deployment uses one')
+  }
+  if (raw.REDIS_CLUSTER_NODES !== undefined) return { mode: 'cluster' as const, nodes: hostPorts('REDIS_CLUSTER_NODES', raw.REDIS_CLUSTER_NODES), url: raw.REDIS_URL }
+  if (raw.REDIS_SENTINELS !== undefined) {
+    return { mode: 'sentinel' as const, sentinels: hostPorts('REDIS_SENTINELS', raw.REDIS_SENTINELS), sentinelName: raw.REDIS_SENTINEL_NAME, url: raw.REDIS_URL }
+  }
+  return { mode: 'single' as const, url: raw.REDIS_URL }
+}
+
 /** A messenger's base URL: the configured one, or its path on the bundled mock. */
 function baseUrl (raw: Env, messenger: Messenger): string {
   const name = variable(messenger, 'API_URL')
@@ -237,10 +274,14 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     rateLimit: { max: raw.RATE_LIMIT_MAX, windowMs: raw.RATE_LIMIT_WINDOW_MS },
     limits: { contactsPerUser: raw.MAX_CONTACTS_PER_USER, deliveriesPerDispatch: raw.MAX_DELIVERIES_PER_DISPATCH },
     redis: {
-      url: raw.REDIS_URL,
+      ...redisDeployment(raw),
       prefix: raw.REDIS_PREFIX,
       ...(raw.REDIS_USERNAME !== undefined && { username: raw.REDIS_USERNAME }),
-      ...(raw.REDIS_PASSWORD !== undefined && { password: raw.REDIS_PASSWORD })
+      ...(raw.REDIS_PASSWORD !== undefined && { password: raw.REDIS_PASSWORD }),
+      minReplicasAck: raw.REDIS_MIN_REPLICAS_ACK,
+      replicaAckTimeoutMs: raw.REDIS_REPLICA_ACK_TIMEOUT_MS,
+      commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
+      memoryWarnPercent: raw.REDIS_MEMORY_WARN_PERCENT
     },
     /** Present when MONGODB_URL is set: contacts then live in MongoDB. */
     mongodb: raw.MONGODB_URL === undefined ? undefined : mongoSettings(raw.MONGODB_URL),
@@ -321,13 +362,5 @@ export function checkWebhookSecrets (config: Pick<Config, 'messengers'>): void {
       throw new ConfigError(`invalid configuration: WHATSAPP_API_URL points at a real WhatsApp but ${name} is the mock's default, ` +
         'known to anyone who reads this repository; set it (the app secret from Meta\'s app dashboard, a verify token of your own)')
     }
-  }
-}
-
-/** The Redis credentials (when configured) for every connection the service opens. */
-export function redisCredentials (redis: Config['redis']): { username?: string, password?: string } {
-  return {
-    ...(redis.username !== undefined && { username: redis.username }),
-    ...(redis.password !== undefined && { password: redis.password })
   }
 }

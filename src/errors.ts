@@ -45,6 +45,19 @@ export function invalidSignature (message: string, header: string): CodedError {
   return Object.assign(new InvalidSignature(`${header} ${message}`), { details: [{ field: header, message }] })
 }
 
+const NotReplicated = createError<'NOT_REPLICATED', 503, [string]>('NOT_REPLICATED', '%s', 503)
+
+/**
+ * A 503 for a send the master has but not yet `replicas` of its replicas
+ * (REDIS_MIN_REPLICAS_ACK): accepted might not mean kept, so it is not
+ * answered as accepted. It may still be sent (if the master lives); a
+ * retry's repeat of the same text to the same address is suppressed.
+ */
+export function notReplicated (replicas: number, timeoutMs: number): CodedError {
+  return new NotReplicated(`the send is recorded but not yet on ${replicas} replica${replicas === 1 ? '' : 's'} after ${timeoutMs} ms, so it may not survive a failover; ` +
+    'retry shortly (a repeat of the same text to the same address within the dedup window is not sent twice)')
+}
+
 /** A 403: valid credentials that do not allow this (another user named in the request, a user key on an admin route). */
 export function forbidden (message: string, field?: string): CodedError {
   const error = new Forbidden(field === undefined ? message : `${field} ${message}`)

@@ -8,38 +8,47 @@
  * deployments (or tests) share one Redis. `<name>` is a parameter. A user
  * name has no `:` (see schemas/common.ts), so no part can make two users'
  * keys meet. docs/design.md describes what each key holds.
+ *
+ * Redis Cluster: `<{name}>` is the hash tag of the slot a key lives in (a
+ * `{...}` part: Redis hashes only that). Every key of one user's data carries
+ * the same tag, the user's slot (`slotOfUser`), so one script can change a
+ * user's records, counts and indexes together; dispatch and delivery ids end
+ * with it, and API key ids too, so a record found by its id alone is in its
+ * user's slot. The keys without a tag are read and written one at a time.
  */
+import { createHash } from 'node:crypto'
+
 export const KEY_PATTERNS = {
   /** hash  contact name -> JSON of the other fields (the Redis contact store) */
-  contacts: 'contacts:<user>',
+  contacts: 'contacts:<{user}>:<user>',
   /** zset  every contact name, all scores 0 (lex order: keyset pages) */
-  contactNames: 'contact-names:<user>',
+  contactNames: 'contact-names:<{user}>:<user>',
   /** zset  names of the contacts with that tag, all scores 0 */
-  contactTag: 'contact-tag:<user>:<tag>',
+  contactTag: 'contact-tag:<{user}>:<user>:<tag>',
   /** hash  one send request: user, text, times, counts per state */
-  dispatch: 'dispatch:<dispatchId>',
+  dispatch: 'dispatch:<{dispatchId}>:<dispatchId>',
   /** hash  one delivery: messenger, address, state, attempts... */
-  delivery: 'delivery:<deliveryId>',
+  delivery: 'delivery:<{deliveryId}>:<deliveryId>',
   /** zset  the user's dispatch ids, all scores 0 (lex = time order: keyset pages) */
-  dispatches: 'dispatches:<user>',
+  dispatches: 'dispatches:<{user}>:<user>',
   /** zset  the user's delivery ids in that finished state, scores 0 */
-  finished: 'finished:<user>:<state>',
+  finished: 'finished:<{user}>:<user>:<state>',
   /** hash  counts per state over all the user's deliveries */
-  stats: 'stats:<user>',
+  stats: 'stats:<{user}>:<user>',
   /** string  the delivery that sent this text to this address (expires with the dedup window) */
-  dedup: 'dedup:<user>:<messenger>:<address>:<fingerprint>',
+  dedup: 'dedup:<{user}>:<user>:<messenger>:<address>:<fingerprint>',
   /** string  JSON: a request's fingerprint and first answer (expires after 24 h) */
-  idempotency: 'idempotency:<user>:<key>',
+  idempotency: 'idempotency:<{user}>:<user>:<requestKey>',
+  /** hash  an account: created_at */
+  user: 'user:<{name}>:<name>',
+  /** zset  the account's API key ids, in the order they were made */
+  userKeys: 'user-keys:<{name}>:<name>',
+  /** hash  user, hash of the secret, created_at, label?, revoked_at? */
+  apiKey: 'api-key:<{keyId}>:<keyId>',
   /** set  users with delivery history (the retention sweep walks them) */
   users: 'users',
-  /** hash  an account: created_at */
-  user: 'user:<name>',
   /** zset  every account name, score 0 */
   userNames: 'user-names',
-  /** zset  the account's API key ids, in the order they were made */
-  userKeys: 'user-keys:<name>',
-  /** hash  user, hash of the secret, created_at, label?, revoked_at? */
-  apiKey: 'api-key:<keyId>',
   /** zset  dispatch ids whose jobs may not all be queued yet, by accept time */
   outbox: 'outbox',
   /**
@@ -51,6 +60,27 @@ export const KEY_PATTERNS = {
   address: 'address:<messenger>:<address>'
 } as const
 
+/** Hex digits of a slot tag: 65,536 tags, enough to spread users over any cluster's 16,384 slots. */
+const SLOT_DIGITS = 4
+
+/** The hash-tag slot of a user's data: the first hex digits of the SHA-1 of the name (the same in Lua: redis.sha1hex). */
+export function slotOfUser (user: string): string {
+  return createHash('sha1').update(user).digest('hex').slice(0, SLOT_DIGITS)
+}
+
+/**
+ * The slot of a record found by its id: dispatch ids (and the delivery ids
+ * made of them) end their first part with the user's slot, API key ids
+ * with theirs.
+ */
+export function slotOfId (id: string): string {
+  const dot = id.indexOf('.')
+  return (dot === -1 ? id : id.slice(0, dot)).slice(-SLOT_DIGITS)
+}
+
+/** How each slot-tagged parameter gives its slot. */
+const SLOT_OF: Record<string, 'user' | 'id'> = { user: 'user', name: 'user', dispatchId: 'id', deliveryId: 'id', keyId: 'id' }
+
 /**
  * Prefixes under which libraries keep keys of their own: @fastify/rate-limit's
  * counters (`rate:<key id or client address>`) and BullMQ's queues
@@ -61,10 +91,29 @@ export const LIBRARY_PREFIXES = {
   queues: 'q'
 } as const
 
+/**
+ * A BullMQ queue's name, in braces: each queue's keys then share a slot of
+ * their own (BullMQ's scripts touch several of a queue's keys at once), and
+ * the queues spread over a cluster's nodes instead of all sitting on one.
+ */
+export function queueName (name: string): string {
+  return `{${name}}`
+}
+
+/** The queue's own name, as people read it (metrics, logs). */
+export function plainQueueName (name: string): string {
+  return name.replace(/^\{(.*)\}$/, '$1')
+}
+
 type KeyName = keyof typeof KEY_PATTERNS
 
-/** The parameter names of a pattern, in order: 'finished:<user>:<state>' -> ['user', 'state']. */
-type Params<T extends string> = T extends `${string}<${infer Name}>${infer Rest}` ? [Name, ...Params<Rest>] : []
+/**
+ * The parameter names of a pattern, in order, without its slot part:
+ * 'finished:<{user}>:<user>:<state>' -> ['user', 'state'].
+ */
+type Params<T extends string> = T extends `${string}<${infer Name}>${infer Rest}`
+  ? Name extends `{${string}}` ? Params<Rest> : [Name, ...Params<Rest>]
+  : []
 
 /** As many strings as there are parameters (mapped over a type parameter, so a tuple stays a tuple). */
 type Strings<P extends string[]> = { [I in keyof P]: string }
@@ -81,27 +130,37 @@ export type RedisKeys = { [K in KeyName]: KeyOf<typeof KEY_PATTERNS[K]> } & {
   prefix: string
 }
 
-/** A pattern split at its parameters: literal parts around them. */
-function parse (pattern: string): { literals: string[], params: string[] } {
+/** A pattern split at its parameters: literal parts around them; a slot part (`<{name}>`) is the tag of that parameter. */
+function parse (pattern: string): { literals: string[], parts: Array<{ param: string, slot: boolean }>, params: string[] } {
   const literals: string[] = []
-  const params: string[] = []
+  const parts: Array<{ param: string, slot: boolean }> = []
   let rest = pattern
-  for (let match = /<([A-Za-z]+)>/.exec(rest); match !== null; match = /<([A-Za-z]+)>/.exec(rest)) {
+  for (let match = PART.exec(rest); match !== null; match = PART.exec(rest)) {
     literals.push(rest.slice(0, match.index))
-    params.push(match[1]!)
+    const slot = match[1] !== undefined
+    const param = match[1] ?? match[2]!
+    if (slot && SLOT_OF[param] === undefined) throw new Error(`redis-keys: no slot for ${param} (${pattern})`)
+    parts.push({ param, slot })
     rest = rest.slice(match.index + match[0].length)
   }
   literals.push(rest)
-  return { literals, params }
+  const params = [...new Set(parts.filter((p) => !p.slot).map((p) => p.param))]
+  return { literals, parts, params }
 }
 
+const PART = /<\{([A-Za-z]+)\}>|<([A-Za-z]+)>/
+
 function keyFunction (prefix: string, pattern: string): string | ((...values: string[]) => string) {
-  const { literals, params } = parse(pattern)
+  const { literals, parts, params } = parse(pattern)
   const head = `${prefix}:${literals[0]!}`
   if (params.length === 0) return head
+  const index = parts.map((p) => params.indexOf(p.param))
   return (...values: string[]) => {
     let key = head
-    for (let i = 0; i < params.length; i++) key += values[i]! + literals[i + 1]!
+    for (let i = 0; i < parts.length; i++) {
+      const value = values[index[i]!]!
+      key += (parts[i]!.slot ? `{${SLOT_OF[parts[i]!.param] === 'user' ? slotOfUser(value) : slotOfId(value)}}` : value) + literals[i + 1]!
+    }
     return key
   }
 }
@@ -119,20 +178,25 @@ export function redisKeys (prefix: string): RedisKeys {
 /**
  * The same keys for Lua: `key.<name>(params...)` (or `key.<name>` without
  * parameters), built from the prefix in ARGV[1] of the script that includes
- * them (see redis-scripts.ts).
+ * them (see redis-scripts.ts), with the same slot tags.
  */
 export function luaKeyHelpers (): string {
-  const lines = ['local PREFIX = ARGV[1]', 'local key = {}']
+  const lines = [
+    'local PREFIX = ARGV[1]',
+    'local key = {}',
+    `local function slot_of_user (user) return string.sub(redis.sha1hex(user), 1, ${SLOT_DIGITS}) end`,
+    `local function slot_of_id (id) return string.sub(string.match(id, '^[^.]*'), -${SLOT_DIGITS}) end`
+  ]
   for (const [name, pattern] of Object.entries(KEY_PATTERNS)) {
-    const { literals, params } = parse(pattern)
-    const parts = [`PREFIX .. ${JSON.stringify(`:${literals[0]!}`)}`]
-    params.forEach((param, i) => {
-      parts.push(param)
-      if (literals[i + 1] !== '') parts.push(JSON.stringify(literals[i + 1]))
+    const { literals, parts, params } = parse(pattern)
+    const pieces = [`PREFIX .. ${JSON.stringify(`:${literals[0]!}`)}`]
+    parts.forEach((part, i) => {
+      pieces.push(part.slot ? `'{' .. ${SLOT_OF[part.param] === 'user' ? 'slot_of_user' : 'slot_of_id'}(${part.param}) .. '}'` : part.param)
+      if (literals[i + 1] !== '') pieces.push(JSON.stringify(literals[i + 1]))
     })
     lines.push(params.length === 0
-      ? `key.${name} = ${parts.join(' .. ')}`
-      : `key.${name} = function (${params.join(', ')}) return ${parts.join(' .. ')} end`)
+      ? `key.${name} = ${pieces.join(' .. ')}`
+      : `key.${name} = function (${params.join(', ')}) return ${pieces.join(' .. ')} end`)
   }
   return lines.join('\n')
 }

@@ -12,13 +12,18 @@
  *                                           src/redis-keys.ts (the script then takes the key
  *                                           prefix as ARGV[1]), or one the area provides
  *
+ * Every script runs with a `#!lua` shebang (Redis 7): on a cluster every key
+ * it touches must be in the slot of its KEYS (even a key of another slot on
+ * the same node is refused, so a mistake fails at once rather than after a
+ * resharding), and a full Redis refuses it before it writes anything.
+ *
  * A folder is read once per process (`loadScripts`); `defineScripts` makes
  * its scripts commands of a connection, named after the area and the file
  * (create-6.lua of the deliveries: `deliveryCreate`).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 import { luaKeyHelpers } from './redis-keys.js'
 
 export interface ScriptCommand {
@@ -57,7 +62,8 @@ export function loadScripts (dir: string, area: string, generated: Record<string
     return {
       name: camel(`${area}-${name}`),
       ...(keys !== undefined && { numberOfKeys: Number(keys) }),
-      lua: expand(join(dir, file), pieces, new Set())
+      // The shebang: see above.
+      lua: `#!lua\n${expand(join(dir, file), pieces, new Set())}`
     }
   })
 }
@@ -68,7 +74,7 @@ export function loadScripts (dir: string, area: string, generated: Record<string
  * connection is used: ioredis leaves a command defined while an auto-pipeline
  * is queued out of that pipeline (ioredis issue #1931).
  */
-export function defineScripts (redis: Redis, scripts: readonly ScriptCommand[]): void {
+export function defineScripts (redis: RedisClient, scripts: readonly ScriptCommand[]): void {
   for (const { name, numberOfKeys, lua } of scripts) {
     if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue
     redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys })

@@ -97,9 +97,28 @@ t.test('abuse limits and Redis credentials', async (t) => {
   t.same(config.limits, { contactsPerUser: 100_000, deliveriesPerDispatch: 100_000 })
   t.same(loadConfig({ RATE_LIMIT_MAX: '0', MAX_CONTACTS_PER_USER: '10', MAX_DELIVERIES_PER_DISPATCH: '5' }).limits, { contactsPerUser: 10, deliveriesPerDispatch: 5 })
   t.throws(() => loadConfig({ MAX_DELIVERIES_PER_DISPATCH: '100001' }), { message: /MAX_DELIVERIES_PER_DISPATCH/ }, 'the store\'s own bound is the ceiling')
-  t.same(config.redis, { url: 'redis://127.0.0.1:6379', prefix: 'fanout' }, 'no credentials unless given')
-  t.same(loadConfig({ REDIS_USERNAME: 'fanout', REDIS_PASSWORD: 's3cret' }).redis,
-    { url: 'redis://127.0.0.1:6379', prefix: 'fanout', username: 'fanout', password: 's3cret' })
+  const defaults = { mode: 'single', url: 'redis://127.0.0.1:6379', prefix: 'fanout', minReplicasAck: 0, replicaAckTimeoutMs: 1000, commandTimeoutMs: 1000, memoryWarnPercent: 85 }
+  t.same(config.redis, defaults, 'no credentials unless given')
+  t.same(loadConfig({ REDIS_USERNAME: 'fanout', REDIS_PASSWORD: 's3cret' }).redis, { ...defaults, username: 'fanout', password: 's3cret' })
+})
+
+t.test('Redis: one server, a cluster or Sentinel, one at a time, addresses checked at start', async (t) => {
+  t.match(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2.internal:7001,[::1]:7002' }).redis, {
+    mode: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'redis-2.internal', port: 7001 }, { host: '::1', port: 7002 }]
+  })
+  t.match(loadConfig({ REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_NAME: 'fanout' }).redis, {
+    mode: 'sentinel', sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }], sentinelName: 'fanout'
+  })
+  t.match(loadConfig({ REDIS_MIN_REPLICAS_ACK: '1', REDIS_REPLICA_ACK_TIMEOUT_MS: '250' }).redis, { minReplicasAck: 1, replicaAckTimeoutMs: 250 })
+  for (const [env, message] of [
+    [{ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 'b:2' }, /both set/],
+    [{ REDIS_CLUSTER_NODES: 'redis-1' }, /REDIS_CLUSTER_NODES "redis-1" is not host:port/],
+    [{ REDIS_CLUSTER_NODES: 'redis-1:99999' }, /REDIS_CLUSTER_NODES/],
+    [{ REDIS_SENTINELS: 'x:y' }, /REDIS_SENTINELS "x:y"/],
+    [{ REDIS_MIN_REPLICAS_ACK: '-1' }, /REDIS_MIN_REPLICAS_ACK/]
+  ] as const) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
 })
 
 t.test('TRUST_PROXY: unset trusts no proxy; addresses and ranges are checked at start', async (t) => {

@@ -5,7 +5,7 @@
  * These are facts about the messenger account the service sends from, not
  * about a user's book, so they are kept per address (src/redis-keys.ts).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import type { WhatsAppWindow } from '../messengers/adapter.js'
 import type { RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
@@ -13,7 +13,7 @@ import { sourcePath } from '../source-path.js'
 
 const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'address')
 
-type ScriptedRedis = Redis & { addressNote (key: string, field: string, at: number, keepSeconds: number): Promise<number> }
+type ScriptedRedis = RedisClient & { addressNote (key: string, field: string, at: number, keepSeconds: number): Promise<number> }
 
 /** WhatsApp's customer-service window. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600_000
@@ -40,7 +40,7 @@ export interface AddressFacts {
   viberSubscription (user: string): Promise<ViberSubscription>
 }
 
-export function createAddressFacts (redis: Redis, keys: RedisKeys): AddressFacts {
+export function createAddressFacts (redis: RedisClient, keys: RedisKeys): AddressFacts {
   defineScripts(redis, SCRIPTS)
   const scripted = redis as ScriptedRedis
   return {

@@ -215,6 +215,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -452,6 +473,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -653,6 +695,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -916,6 +979,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1133,6 +1217,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         options?: never;
@@ -1321,6 +1426,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1558,6 +1684,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1754,6 +1901,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1993,6 +2161,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         post?: never;
@@ -2168,6 +2357,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2409,6 +2619,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         trace?: never;
@@ -2431,7 +2662,7 @@ export interface paths {
                     contact?: string;
                     /** @description The `next_cursor` of the previous page */
                     cursor?: string;
-                    /** @description A dispatch id (a ULID: ids sort by time) */
+                    /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                     dispatch?: string;
                     /** @description Created at or after this time */
                     from?: string;
@@ -2472,7 +2703,7 @@ export interface paths {
                                  * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
                                  */
                                 created_at: string;
-                                /** @description A dispatch id (a ULID: ids sort by time) */
+                                /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                                 dispatch_id: string;
                                 /** @description For a suppressed delivery: the one it repeats */
                                 duplicate_of?: string;
@@ -2686,6 +2917,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -2868,6 +3120,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         options?: never;
@@ -2916,7 +3189,7 @@ export interface paths {
                              * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
                              */
                             created_at: string;
-                            /** @description A dispatch id (a ULID: ids sort by time) */
+                            /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                             dispatch_id: string;
                             /** @description For a suppressed delivery: the one it repeats */
                             duplicate_of?: string;
@@ -3148,6 +3421,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -3356,6 +3650,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3619,6 +3934,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -3832,6 +4168,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -3892,7 +4249,7 @@ export interface paths {
                                  * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
                                  */
                                 created_at: string;
-                                /** @description A dispatch id (a ULID: ids sort by time) */
+                                /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                                 dispatch_id: string;
                                 /** @description For a suppressed delivery: the one it repeats */
                                 duplicate_of?: string;
@@ -4106,6 +4463,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -4212,7 +4590,7 @@ export interface paths {
                                  * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
                                  */
                                 expires_at?: string;
-                                /** @description A dispatch id (a ULID: ids sort by time) */
+                                /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                                 id: string;
                                 /**
                                  * Format: date-time
@@ -4403,6 +4781,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -4488,7 +4887,7 @@ export interface paths {
                              * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
                              */
                             expires_at?: string;
-                            /** @description A dispatch id (a ULID: ids sort by time) */
+                            /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                             id: string;
                             /**
                              * Format: date-time
@@ -4695,6 +5094,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -4719,7 +5139,7 @@ export interface paths {
                     "x-user-name"?: string;
                 };
                 path: {
-                    /** @description A dispatch id (a ULID: ids sort by time) */
+                    /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                     id: string;
                 };
                 cookie?: never;
@@ -4798,7 +5218,7 @@ export interface paths {
                              * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
                              */
                             expires_at?: string;
-                            /** @description A dispatch id (a ULID: ids sort by time) */
+                            /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                             id: string;
                             /**
                              * Format: date-time
@@ -4990,6 +5410,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -5021,7 +5462,7 @@ export interface paths {
                     "x-user-name"?: string;
                 };
                 path: {
-                    /** @description A dispatch id (a ULID: ids sort by time) */
+                    /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                     id: string;
                 };
                 cookie?: never;
@@ -5220,6 +5661,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -5252,7 +5714,7 @@ export interface paths {
                     "x-user-name"?: string;
                 };
                 path: {
-                    /** @description A dispatch id (a ULID: ids sort by time) */
+                    /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                     id: string;
                 };
                 cookie?: never;
@@ -5464,6 +5926,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -5495,7 +5978,7 @@ export interface paths {
                     "x-user-name"?: string;
                 };
                 path: {
-                    /** @description A dispatch id (a ULID: ids sort by time) */
+                    /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                     id: string;
                 };
                 cookie?: never;
@@ -5673,6 +6156,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5888,6 +6392,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6135,6 +6660,27 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -6334,6 +6880,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6571,6 +7138,27 @@ export interface paths {
                 };
                 /** @description An error; `details` names the fields at fault */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -9,7 +9,7 @@
  * script (lua/write-2.lua) that reads the stored contact and changes the hash
  * and every index together.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import type { RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
 import { sourcePath } from '../source-path.js'
@@ -27,7 +27,7 @@ type WriteResult = [0] | [1] | [3] | [1 | 2, string]
 const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'contact')
 
 /** The commands (keys first, then arguments; see each script's header). */
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   contactWrite (hash: string, names: string, prefix: string, user: string, op: WriteOp, name: string, payload: string, maxContacts: number): Promise<WriteResult>
   contactPage (numKeys: number, ...keysAndArgs: Array<string | number>): Promise<string>
   contactFindByTags (numKeys: number, ...keysAndArgs: Array<string | number>): Promise<string>
@@ -55,7 +55,7 @@ function toContacts (json: string): Contact[] {
   return (JSON.parse(json) as Array<[string, Stored]>).map(([name, stored]) => fromStored(name, stored))
 }
 
-export function createRedisContactStore (redis: Redis, keys: RedisKeys, { maxContacts }: ContactStoreOptions): ContactStore {
+export function createRedisContactStore (redis: RedisClient, keys: RedisKeys, { maxContacts }: ContactStoreOptions): ContactStore {
   defineScripts(redis, SCRIPTS)
   const scripted = redis as ScriptedRedis
 

@@ -7,7 +7,7 @@
  * other listing walks the user's dispatches (or the one asked for) and each
  * one's deliveries from the last index down.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import { encodeTime } from 'ulid'
 import type { Messenger } from '../model/messenger.js'
 import type { RedisKeys } from '../redis-keys.js'
@@ -97,7 +97,7 @@ function * idsDown (dispatchId: string, from: number): Generator<string[]> {
   }
 }
 
-export function createDeliveryQueries (redis: Redis, keys: RedisKeys): DeliveryQueries {
+export function createDeliveryQueries (redis: RedisClient, keys: RedisKeys): DeliveryQueries {
   async function deliveryCount (dispatchId: string): Promise<number> {
     return Number(await redis.hget(keys.dispatch(dispatchId), 'legs') ?? 0)
   }

@@ -9,7 +9,7 @@
  * keeps the dispatch's and the user's counts and the per-state indexes in
  * step with the records.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
 import { sourcePath } from '../source-path.js'
 import { luaDeliveryModel } from '../model/delivery.js'
@@ -29,14 +29,14 @@ export interface DeliveryCommands {
   deliveryRedrive (...args: Args): Promise<Reply[][]>
   deliveryRelease (...args: Args): Promise<string[]>
   deliveryExpire (...args: Args): Promise<number>
-  deliveryPurge (...args: Args): Promise<number>
+  deliveryPurge (...args: Args): Promise<[number, ...string[]]>
   deliveryApplyReceipts (...args: Args): Promise<[string, string]>
   deliveryTrackMessage (...args: Args): Promise<string>
   deliveryFindMessage (...args: Args): Promise<[string, string, string] | null>
 }
 
 /** The connection, with the deliveries' scripts defined on it. */
-export function withDeliveryScripts (redis: Redis): Redis & DeliveryCommands {
+export function withDeliveryScripts (redis: RedisClient): RedisClient & DeliveryCommands {
   defineScripts(redis, SCRIPTS)
-  return redis as Redis & DeliveryCommands
+  return redis as RedisClient & DeliveryCommands
 }

@@ -7,10 +7,10 @@
  * current state first and keeps counts and indexes in step; the reads are in
  * delivery-queries.ts, the records' fields in delivery-records.ts.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import { encodeTime } from 'ulid'
 import { isMessenger, type Messenger } from '../model/messenger.js'
-import type { RedisKeys } from '../redis-keys.js'
+import { slotOfId, slotOfUser, type RedisKeys } from '../redis-keys.js'
 import {
   dispatchOf, PENDING_STATES, FINISHED_STATES,
   type DeliveryState, type NewDelivery, type NewDispatch, type FinishedState, type ReceiptReport
@@ -46,15 +46,28 @@ export type RedriveOutcome =
 export interface DeliveryStore extends DeliveryQueries {
   /**
    * Writes a dispatch and all its deliveries at once, suppressing repeats,
-   * and puts the dispatch in the outbox until `markQueued` says its jobs are
-   * in BullMQ. Returns how many deliveries were suppressed.
+   * and puts the dispatch in the outbox, due at `dispatch.checkAt` (see
+   * `outboxDue`). Returns how many deliveries were suppressed.
    */
   createDispatch (dispatch: NewDispatch, deliveries: readonly NewDelivery[]): Promise<{ suppressed: number }>
-  markQueued (dispatchId: string): Promise<void>
-  /** Dispatches that entered the outbox before `before` (epoch ms) and are still in it. */
-  outboxDue (before: number): Promise<string[]>
-  /** Moves the dispatch's `scheduled` deliveries to `queued` and returns every one waiting for a job. */
-  release (dispatchId: string): Promise<WaitingDelivery[]>
+  /**
+   * The outbox holds every dispatch not yet finished, by when the sweep is
+   * next to look at it (dispatcher.reconcile): whose jobs a crash may have
+   * kept from being queued, or a Redis failover may have lost. These are
+   * the ones due at `now`, at most `limit`.
+   */
+  outboxDue (now: number, limit?: number): Promise<string[]>
+  /** The outbox's sweep looks at the dispatch again at `at` (epoch ms). */
+  checkAgainAt (dispatchId: string, at: number): Promise<void>
+  /** The dispatch leaves the outbox: finished, or gone. */
+  dropFromOutbox (dispatchId: string): Promise<void>
+  /**
+   * Moves the dispatch's `scheduled` deliveries to `queued` and returns every
+   * one waiting for a job. With `stuckBefore` (epoch ms: reconciling), only
+   * those waiting since before it, and `sending` ones too: their jobs may
+   * have been lost (queueing the same job again adds nothing).
+   */
+  release (dispatchId: string, stuckBefore?: number): Promise<WaitingDelivery[]>
   /** Ends every delivery of the dispatch that is still waiting `expired`; returns how many. */
   expire (dispatchId: string): Promise<number>
   start (id: string, generation: number): Promise<StartResult>
@@ -106,7 +119,23 @@ export function reportsOf (json: string): ReceiptReport[] {
   }))
 }
 
-export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliveryStore {
+/**
+ * Ids in chunks a script can take: up to CHUNK ids, all of one slot (one
+ * user's; ids of several users, as a list of ids from a request may hold,
+ * go in separate calls).
+ */
+function slotChunks (ids: readonly string[]): string[][] {
+  const bySlot = new Map<string, string[]>()
+  for (const id of ids) {
+    const slot = slotOfId(id)
+    const list = bySlot.get(slot)
+    if (list === undefined) bySlot.set(slot, [id])
+    else list.push(id)
+  }
+  return [...bySlot.values()].flatMap((slotIds) => Array.from({ length: Math.ceil(slotIds.length / CHUNK) }, (_, i) => slotIds.slice(i * CHUNK, (i + 1) * CHUNK)))
+}
+
+export function createDeliveryStore (redis: RedisClient, keys: RedisKeys): DeliveryStore {
   const scripts = withDeliveryScripts(redis)
   const { prefix } = keys
   const queries = createDeliveryQueries(redis, keys)
@@ -132,6 +161,7 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
 
     async createDispatch (dispatch, deliveries) {
       const { id, user } = dispatch
+      if (slotOfId(id) !== slotOfUser(user)) throw new Error(`dispatch ${id} does not end with the slot of ${user} (${slotOfUser(user)})`)
       const initial = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
       const flat: string[] = new Array<string>(3 * deliveries.length)
       deliveries.forEach((delivery, i) => {
@@ -139,26 +169,35 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
         flat[3 * i + 1] = delivery.messenger
         flat[3 * i + 2] = delivery.address
       })
+      // The outbox and the list of users are in slots of their own (Redis Cluster), so they are written
+      // first: a crash before the records leaves an outbox entry for no dispatch, which the sweep drops.
+      await Promise.all([redis.zadd(keys.outbox, dispatch.checkAt, id), redis.sadd(keys.users, user)])
       const suppressed = await scripts.deliveryCreate(
-        keys.dispatch(id), keys.stats(user), keys.dispatches(user), keys.finished(user, 'suppressed'), keys.users, keys.outbox,
+        keys.dispatch(id), keys.stats(user), keys.dispatches(user), keys.finished(user, 'suppressed'),
         prefix, id, user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
         initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat),
         dispatch.whatsappTemplate === undefined ? '' : JSON.stringify(dispatch.whatsappTemplate)
       )
+      // Nothing to send: nothing to queue either.
+      if (suppressed === deliveries.length) await redis.zrem(keys.outbox, id)
       return { suppressed }
     },
 
-    async markQueued (dispatchId) {
+    async outboxDue (now, limit = CHUNK) {
+      return await redis.zrangebyscore(keys.outbox, '-inf', now, 'LIMIT', 0, limit)
+    },
+
+    async checkAgainAt (dispatchId, at) {
+      await redis.zadd(keys.outbox, at, dispatchId)
+    },
+
+    async dropFromOutbox (dispatchId) {
       await redis.zrem(keys.outbox, dispatchId)
     },
 
-    async outboxDue (before) {
-      return await redis.zrangebyscore(keys.outbox, '-inf', before)
-    },
-
-    async release (dispatchId) {
+    async release (dispatchId, stuckBefore) {
       const ranges = await inRanges(dispatchId, async (first, last) =>
-        await scripts.deliveryRelease(keys.dispatch(dispatchId), prefix, dispatchId, Date.now(), first, last))
+        await scripts.deliveryRelease(keys.dispatch(dispatchId), prefix, dispatchId, Date.now(), first, last, stuckBefore ?? ''))
       const waiting: WaitingDelivery[] = []
       for (const flat of ranges) {
         for (let i = 0; i + 2 < flat.length; i += 3) {
@@ -196,30 +235,31 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
     },
 
     async cancel (ids) {
-      const outcomes: CancelOutcome[] = []
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        for (const reply of await scripts.deliveryCancel(prefix, Date.now(), ...ids.slice(i, i + CHUNK))) {
-          outcomes.push(reply.startsWith('finished:')
+      const outcomes = new Map<string, CancelOutcome>()
+      for (const chunk of slotChunks(ids)) {
+        const replies = await scripts.deliveryCancel(keys.delivery(chunk[0]!), prefix, Date.now(), ...chunk)
+        replies.forEach((reply, j) => {
+          outcomes.set(chunk[j]!, reply.startsWith('finished:')
             ? { kind: 'finished', state: reply.slice('finished:'.length) as FinishedState }
             : { kind: reply as 'cancelled' | 'in_flight' | 'unknown' })
-        }
+        })
       }
-      return outcomes
+      return ids.map((id) => outcomes.get(id) ?? { kind: 'unknown' })
     },
 
     async redrive (ids) {
-      const outcomes: RedriveOutcome[] = []
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const chunk = ids.slice(i, i + CHUNK)
-        const replies = await scripts.deliveryRedrive(keys.outbox, prefix, Date.now(), ...chunk)
+      const outcomes = new Map<string, RedriveOutcome>()
+      const now = Date.now()
+      for (const chunk of slotChunks(ids)) {
+        const replies = await scripts.deliveryRedrive(keys.delivery(chunk[0]!), prefix, now, ...chunk)
         replies.forEach(([outcome, generation, messenger], j) => {
           const id = chunk[j]!
-          outcomes.push(outcome === 'redriven' && isMessenger(String(messenger))
+          outcomes.set(id, outcome === 'redriven' && isMessenger(String(messenger))
             ? { id, outcome: 'redriven', delivery: { id, messenger: messenger as Messenger, generation: Number(generation) } }
             : { id, outcome: outcome as DeliveryState | 'unknown' })
         })
       }
-      return outcomes
+      return ids.map((id) => outcomes.get(id) ?? { id, outcome: 'unknown' })
     },
 
     async applyReceipts (id, providerId, reports) {
@@ -236,8 +276,13 @@ export function createDeliveryStore (redis: Redis, keys: RedisKeys): DeliverySto
         for (;;) {
           const ids = await redis.zrangebylex(keys.finished(user, state), min, max, 'LIMIT', 0, CHUNK)
           if (ids.length === 0) break
-          purged += await scripts.deliveryPurge(keys.stats(user), keys.finished(user, state), keys.dispatches(user),
+          const [count, ...messages] = await scripts.deliveryPurge(keys.stats(user), keys.finished(user, state), keys.dispatches(user),
             prefix, before ?? '', state, ...ids)
+          purged += count
+          // Their message ids' records, each in a slot of its own.
+          const records: string[] = []
+          for (let i = 0; i + 1 < messages.length; i += 2) records.push(keys.receipt(String(messages[i]), String(messages[i + 1])))
+          await Promise.all(records.map(async (record) => await redis.unlink(record)))
           min = `(${ids[ids.length - 1]!}`
         }
       }

@@ -11,13 +11,14 @@
  * recovery) is a no-op while they wait, and both processors are idempotent.
  */
 import { Queue, Worker, type JobsOptions } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Messenger } from '../model/messenger.js'
+import { queueName } from '../redis-keys.js'
 import type { DeliveryStore } from './delivery-store.js'
 import { enqueueDeliveries, type SendQueues } from './send-queues.js'
 
-const QUEUE = 'dispatches'
+const QUEUE = queueName('dispatches')
 
 interface DispatchJobData {
   dispatch: string
@@ -27,7 +28,7 @@ type DispatchJobName = 'release' | 'expire'
 
 export type DispatchQueue = Queue<DispatchJobData, unknown, DispatchJobName>
 
-export function createDispatchQueue (connection: Redis, prefix: string): DispatchQueue {
+export function createDispatchQueue (connection: RedisClient, prefix: string): DispatchQueue {
   return new Queue<DispatchJobData, unknown, DispatchJobName>(QUEUE, { connection, prefix })
 }
 
@@ -59,7 +60,7 @@ export async function scheduleDispatch (queue: DispatchQueue, dispatch: { id: st
 }
 
 export function createDispatchWorker (options: {
-  connection: Redis
+  connection: RedisClient
   prefix: string
   deliveries: DeliveryStore
   sendQueues: SendQueues

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { monotonicFactory } from 'ulid'
+import { slotOfUser } from '../redis-keys.js'
 import { byName, type Contact, type ContactStore, type TagFilter } from '../contacts/contact-store.js'
 import { invalidField, unprocessable } from '../errors.js'
 import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../model/messenger.js'
@@ -68,8 +69,13 @@ export interface Dispatcher {
   dispatch (request: DispatchRequest): Promise<DispatchResult>
   cancel (ids: readonly string[]): Promise<DeliveryCancel[]>
   redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
-  /** Schedules dispatches that have sat in the outbox since before `before` (epoch ms); returns how many. */
-  recoverOutbox (before: number): Promise<number>
+  /**
+   * The outbox sweep: for each dispatch due at `now`, schedules it if a crash
+   * kept it from being scheduled, queues again the deliveries that have
+   * waited too long (a crash, or a Redis failover that lost writes), drops
+   * what is finished. Returns how many deliveries were queued again.
+   */
+  reconcile (now: number): Promise<number>
 }
 
 /**
@@ -89,6 +95,9 @@ function pooledRandom (): () => number {
   }
 }
 
+/** The longest the outbox sweep leaves an unfinished dispatch alone. */
+const RECONCILE_MAX_INTERVAL_MS = 10 * 60_000
+
 export function createDispatcher (deps: {
   contacts: ContactStore
   deliveries: DeliveryStore
@@ -97,10 +106,20 @@ export function createDispatcher (deps: {
   dedupWindowSeconds: number
   /** One dispatch makes at most this many deliveries (MAX_DELIVERIES_PER_DISPATCH). */
   maxDeliveries: number
+  /**
+   * The outbox sweep: `graceMs`, how long after the accept before it first looks (the accepting process
+   * schedules the dispatch within it); `stuckMs`, how long a delivery may wait (queued, or sending) before
+   * its job is taken for lost.
+   */
+  reconcile: { graceMs: number, stuckMs: number }
+  /** With REDIS_MIN_REPLICAS_ACK: resolves once enough replicas have the dispatch's records, else throws a 503. */
+  replicated?: (dispatchId: string) => Promise<void>
   log: FastifyBaseLogger
 }): Dispatcher {
   const { contacts, deliveries, queues, dispatchQueue, log } = deps
   const newId = monotonicFactory(pooledRandom())
+  /** A dispatch's first look by the sweep once scheduled: after its release could have left deliveries stuck. */
+  const firstCheck = (sendAt: number, now: number) => Math.max(sendAt, now) + deps.reconcile.stuckMs
 
   /** The chosen contacts, each once: named ones in the order given, then the picked ones by name. */
   async function chooseContacts (request: DispatchRequest): Promise<{ chosen: Contact[], unknown: string[] }> {
@@ -181,7 +200,8 @@ export function createDispatcher (deps: {
       const scheduled = sendAt > now
       if (planned.length === 0) return { deliveries: 0, suppressed: 0, unknown, withoutAddresses, scheduled }
 
-      const id = newId(now)
+      // The user's slot at the end: the dispatch's records live in it (src/redis-keys.ts).
+      const id = newId(now) + slotOfUser(request.user)
       const { suppressed } = await deliveries.createDispatch({
         id,
         user: request.user,
@@ -190,15 +210,18 @@ export function createDispatcher (deps: {
         expiresAt,
         createdAt: now,
         dedupWindowSeconds: deps.dedupWindowSeconds,
+        checkAt: now + deps.reconcile.graceMs,
         ...(request.whatsappTemplate !== undefined && { whatsappTemplate: request.whatsappTemplate })
       }, planned)
+      // Accepted means kept: with replicas asked for, the answer waits until they have the records.
+      await deps.replicated?.(id)
       // From here the dispatch is accepted: its records are durable and, if anything is to be sent, it is in the outbox.
       if (suppressed < planned.length) {
         try {
           await scheduleDispatch(dispatchQueue, { id, sendAt, expiresAt }, now)
-          // Not awaited: the answer need not wait for the outbox entry to go (if it stays, the sweep
+          // Not awaited: the answer need not wait for the outbox to take note (if it does not, the sweep
           // schedules the dispatch again, a no-op while its jobs exist).
-          deliveries.markQueued(id).catch((err: unknown) => { log.warn({ err, dispatch: id }, 'could not take the dispatch out of the outbox; the sweep will') })
+          deliveries.checkAgainAt(id, firstCheck(sendAt, now)).catch((err: unknown) => { log.warn({ err, dispatch: id }, 'could not note the dispatch\'s next check in the outbox') })
         } catch (err) {
           // Failing the request now would invite a resend of what the outbox sweep will send anyway.
           log.error({ err, dispatch: id }, 'scheduling failed; the outbox sweep will schedule the dispatch')
@@ -226,30 +249,51 @@ export function createDispatcher (deps: {
     },
 
     async redrive (ids) {
+      // Unfinished again: back in the outbox (first: it is in a slot of its own), so a crash before the jobs are queued loses nothing.
+      const now = Date.now()
+      const dispatches = [...new Set(ids.map(dispatchOf))]
+      await Promise.all(dispatches.map(async (dispatch) => { await deliveries.checkAgainAt(dispatch, now + deps.reconcile.graceMs) }))
       const outcomes = await deliveries.redrive(ids)
       const redriven = outcomes.flatMap((o) => o.outcome === 'redriven' ? [o.delivery] : [])
-      if (redriven.length > 0) {
-        try {
-          await enqueueDeliveries(queues, redriven)
-          for (const dispatch of new Set(redriven.map((delivery) => dispatchOf(delivery.id)))) await deliveries.markQueued(dispatch)
-        } catch (err) {
-          log.error({ err }, 'queueing redriven deliveries failed; the outbox sweep will queue them')
-        }
-        log.info({ deliveries: redriven.length, first: redriven[0]!.id }, 'failed deliveries redriven')
+      try {
+        if (redriven.length > 0) await enqueueDeliveries(queues, redriven)
+        await Promise.all(dispatches.map(async (dispatch) => { await deliveries.checkAgainAt(dispatch, firstCheck(now, now)) }))
+      } catch (err) {
+        log.error({ err }, 'queueing redriven deliveries failed; the outbox sweep will queue them')
       }
+      if (redriven.length > 0) log.info({ deliveries: redriven.length, first: redriven[0]!.id }, 'failed deliveries redriven')
       return outcomes
     },
 
-    async recoverOutbox (before) {
-      let recovered = 0
-      for (const dispatchId of await deliveries.outboxDue(before)) {
+    async reconcile (now) {
+      let requeued = 0
+      const stuckBefore = now - deps.reconcile.stuckMs
+      for (const dispatchId of await deliveries.outboxDue(now)) {
         const dispatch = await deliveries.getDispatch(dispatchId)
-        if (dispatch !== undefined) await scheduleDispatch(dispatchQueue, dispatch)
-        await deliveries.markQueued(dispatchId)
-        recovered++
-        log.warn({ dispatch: dispatchId }, 'dispatch recovered from the outbox and scheduled')
+        const pending = dispatch === undefined ? 0 : dispatch.counts.scheduled + dispatch.counts.queued + dispatch.counts.sending
+        if (dispatch === undefined || pending === 0) {
+          // Gone (its process died before writing it, or purged), or finished: nothing more to look after.
+          await deliveries.dropFromOutbox(dispatchId)
+          continue
+        }
+        if (dispatch.sendAt > now) {
+          // Not due yet: its release job must exist (adding it again is a no-op while it does).
+          await scheduleDispatch(dispatchQueue, dispatch, now)
+          await deliveries.checkAgainAt(dispatchId, firstCheck(dispatch.sendAt, now))
+          continue
+        }
+        // Due: whatever has waited too long gets its job again (a job that exists is not added twice).
+        const stuck = await deliveries.release(dispatchId, stuckBefore)
+        if (stuck.length > 0) {
+          await enqueueDeliveries(queues, stuck)
+          requeued += stuck.length
+          log.warn({ dispatch: dispatchId, deliveries: stuck.length, first: stuck[0]!.id }, 'deliveries waiting too long queued again (a crash or a Redis failover may have lost their jobs)')
+        }
+        // Looked at less and less often as it ages, up to every RECONCILE_MAX_INTERVAL_MS.
+        const age = now - Math.max(dispatch.sendAt, dispatch.createdAt)
+        await deliveries.checkAgainAt(dispatchId, now + Math.min(RECONCILE_MAX_INTERVAL_MS, Math.max(deps.reconcile.stuckMs, age / 2)))
       }
-      return recovered
+      return requeued
     }
   }
 }

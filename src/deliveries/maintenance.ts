@@ -2,16 +2,18 @@
  * Periodic upkeep on BullMQ job schedulers (so that with many processes
  * exactly one runs each sweep at a time):
  *
- *   outbox-sweep     queues whatever a process abandoned mid-accept (dispatcher.recoverOutbox)
+ *   outbox-sweep     schedules what a process abandoned mid-accept, queues again what waited too
+ *                    long (a lost job), forgets what is finished (dispatcher.reconcile)
  *   retention-sweep  deletes finished deliveries older than the retention
  */
 import { Queue, Worker } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import type { FastifyBaseLogger } from 'fastify'
+import { queueName } from '../redis-keys.js'
 import type { Dispatcher } from './dispatcher.js'
 import type { DeliveryStore } from './delivery-store.js'
 
-const QUEUE = 'maintenance'
+const QUEUE = queueName('maintenance')
 const OUTBOX_SWEEP = 'outbox-sweep'
 const RETENTION_SWEEP = 'retention-sweep'
 
@@ -20,7 +22,7 @@ export interface Maintenance {
 }
 
 export async function startMaintenance (options: {
-  connection: Redis
+  connection: RedisClient
   prefix: string
   dispatcher: Dispatcher
   deliveries: DeliveryStore
@@ -33,8 +35,7 @@ export async function startMaintenance (options: {
   const queue = new Queue(QUEUE, { connection, prefix })
   const worker = new Worker(QUEUE, async (job) => {
     if (job.name === OUTBOX_SWEEP) {
-      // A dispatch still in the outbox after a whole period was abandoned mid-accept by its process.
-      return await dispatcher.recoverOutbox(Date.now() - options.outboxSweepMs)
+      return await dispatcher.reconcile(Date.now())
     }
     const before = Date.now() - options.retentionSeconds * 1000
     let purged = 0

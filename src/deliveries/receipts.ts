@@ -15,7 +15,7 @@
  * message id (a crash in that moment), the delivery stays `sent`: its
  * receipts wait, then are dropped. It claims nothing untrue.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import type { Messenger } from '../model/messenger.js'
 import type { Receipt } from '../model/delivery.js'
 import type { RedisKeys } from '../redis-keys.js'
@@ -35,7 +35,7 @@ export interface Receipts {
   take (receipt: Receipt): Promise<TakenReceipt>
 }
 
-export function createReceipts (redis: Redis, keys: RedisKeys, deliveries: DeliveryStore, options: { keepSeconds: number }): Receipts {
+export function createReceipts (redis: RedisClient, keys: RedisKeys, deliveries: DeliveryStore, options: { keepSeconds: number }): Receipts {
   const scripts = withDeliveryScripts(redis)
 
   return {

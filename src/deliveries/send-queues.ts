@@ -14,10 +14,11 @@
  *          starts, sends and records each delivery on its own (send-worker.ts).
  */
 import { Queue, type JobsOptions } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import { MESSENGERS, type Messenger } from '../model/messenger.js'
 import { deliveryId, deliveryIndexOf, dispatchOf } from '../model/delivery.js'
 import type { WaitingDelivery } from './delivery-store.js'
+import { queueName } from '../redis-keys.js'
 
 /** A send job carries nothing (its id names the delivery, whose record holds the rest); a batch its dispatch and delivery indexes. */
 export type SendJobData = Record<string, never> | BatchJobData
@@ -44,8 +45,8 @@ const BULLMQ_ATTEMPTS = 1_000_000
 
 export type SendQueues = Record<Messenger, Queue<SendJobData>>
 
-export function createSendQueues (connection: Redis, prefix: string): SendQueues {
-  const queue = (messenger: Messenger) => new Queue<SendJobData>(messenger, { connection, prefix })
+export function createSendQueues (connection: RedisClient, prefix: string): SendQueues {
+  const queue = (messenger: Messenger) => new Queue<SendJobData>(queueName(messenger), { connection, prefix })
   return { telegram: queue('telegram'), whatsapp: queue('whatsapp'), viber: queue('viber') }
 }
 

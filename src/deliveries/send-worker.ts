@@ -28,10 +28,11 @@
 import { Worker, type Job, type Queue } from 'bullmq'
 import pLimit from 'p-limit'
 import CircuitBreaker from 'opossum'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessengerAdapter, WhatsAppWindow } from '../messengers/adapter.js'
 import { hasReceipts, type Messenger } from '../model/messenger.js'
+import { queueName } from '../redis-keys.js'
 import type { DeliveryStore, StartResult } from './delivery-store.js'
 import {
   BATCH_JOB, batchDeliveryIds, parseSendJobId, SEND_BACKOFF, SEND_JOB, sendJobOptions,
@@ -111,7 +112,7 @@ export interface SendWorkerOptions {
   deliveries: DeliveryStore
   /** The messenger's send queue: a retry out of a batch is added to it as a job of its own. */
   queue: Queue<SendJobData>
-  connection: Redis
+  connection: RedisClient
   prefix: string
   concurrency: number
   /** Sends per second at most, across all processes; 0: no limit. */
@@ -343,7 +344,7 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     return await sendOne(job)
   }
 
-  const worker = new Worker<SendJobData>(adapter.messenger, process, {
+  const worker = new Worker<SendJobData>(queueName(adapter.messenger), process, {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,

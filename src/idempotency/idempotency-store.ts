@@ -9,7 +9,7 @@
  * request that fails releases the key, so a retry can succeed.
  */
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import { conflict, unprocessable } from '../errors.js'
 import type { RedisKeys } from '../redis-keys.js'
 
@@ -52,7 +52,7 @@ export interface IdempotencyStore {
   run (user: string, key: string, body: unknown, request: () => Promise<{ status: number, body: unknown }>): Promise<Answer>
 }
 
-export function createIdempotencyStore (redis: Redis, keys: RedisKeys): IdempotencyStore {
+export function createIdempotencyStore (redis: RedisClient, keys: RedisKeys): IdempotencyStore {
   return {
     async run (user, idempotencyKey, body, request) {
       const key = keys.idempotency(user, idempotencyKey)

@@ -44,7 +44,7 @@ export type ReceiptStatus = typeof RECEIPT_STATUSES[number]
 export const RECEIPT_RANK: Record<ReceiptStatus, number> = { sent: 1, failed: 2, delivered: 3, read: 4 }
 
 /**
- * Delivery ids are the dispatch id (a ULID, so ids sort by time), a `.`, and
+ * Delivery ids are the dispatch id (a ULID and its user's slot), a `.`, and
  * the delivery's index in its dispatch, zero-padded so that ids sort in index
  * order too: stable, unique, and they lead to the dispatch without another
  * index. The Lua scripts build the same ids (`luaDeliveryModel`).
@@ -54,8 +54,12 @@ const INDEX_DIGITS = 5
 /** The most deliveries one dispatch may fan out to (their ids carry a 5-digit index). */
 export const MAX_DELIVERIES_PER_DISPATCH = 10 ** INDEX_DIGITS
 
-/** A dispatch id, as a regular expression source: a ULID. */
-export const DISPATCH_ID_PATTERN = '[0-9A-HJKMNP-TV-Z]{26}'
+/**
+ * A dispatch id, as a regular expression source: a ULID (so ids sort by
+ * time), then the slot of its user's data (src/redis-keys.ts: where Redis
+ * Cluster keeps it).
+ */
+export const DISPATCH_ID_PATTERN = '[0-9A-HJKMNP-TV-Z]{26}[0-9a-f]{4}'
 /** A delivery id, as a regular expression source. */
 export const DELIVERY_ID_PATTERN = `${DISPATCH_ID_PATTERN}\\.[0-9]{${INDEX_DIGITS}}`
 
@@ -91,6 +95,8 @@ export interface NewDispatch {
   createdAt: number
   /** Seconds within which the same text to the same address is suppressed; 0: off. */
   dedupWindowSeconds: number
+  /** When the outbox sweep first looks at it (epoch ms), should its jobs not be queued by then. */
+  checkAt: number
 }
 
 /** Counts of a dispatch's (or a user's) deliveries per state. */

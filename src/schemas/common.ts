@@ -33,6 +33,13 @@ export const ErrorBody = Type.Object({
 /**
  * What any route may answer besides its own statuses: a body it cannot read
  * (every route reads one when sent, a GET's too: 400, 413, 415), a field at
- * fault (400), or a fault of ours (500).
+ * fault (400), a fault of ours (500), or a store that cannot serve (503:
+ * STORE_UNAVAILABLE, STORE_FULL; with Retry-After).
  */
-export const RequestErrors = { 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody }
+export const RequestErrors = {
+  400: ErrorBody,
+  413: ErrorBody,
+  415: ErrorBody,
+  500: ErrorBody,
+  503: { ...ErrorBody, description: 'Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After' }
+}

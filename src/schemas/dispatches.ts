@@ -9,7 +9,7 @@ import { MESSENGERS } from '../model/messenger.js'
 import { ContactName, UserName } from './common.js'
 import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
 
-export const DispatchId = Type.String({ pattern: `^${DISPATCH_ID_PATTERN}$`, description: 'A dispatch id (a ULID: ids sort by time)' })
+export const DispatchId = Type.String({ pattern: `^${DISPATCH_ID_PATTERN}$`, description: 'A dispatch id: a ULID (ids sort by time) and 4 hex digits' })
 export const DeliveryId = Type.String({ pattern: `^${DELIVERY_ID_PATTERN}$`, description: 'A delivery id: its dispatch id, `.`, and the delivery\'s index in it' })
 
 const MessengerName = Type.Enum(MESSENGERS, { description: 'telegram, whatsapp or viber' })

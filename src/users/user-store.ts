@@ -15,8 +15,8 @@
  * active keys holds under concurrent requests.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Redis } from 'ioredis'
-import type { RedisKeys } from '../redis-keys.js'
+import type { RedisClient } from '../redis-connection.js'
+import { slotOfUser, type RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
 import { sourcePath } from '../source-path.js'
 
@@ -67,8 +67,9 @@ export function sha256 (text: string): Buffer {
   return createHash('sha256').update(text).digest()
 }
 
-function newKey (): { id: string, key: string, hash: string } {
-  const id = randomBytes(8).toString('hex')
+/** A new key for `user`: its id ends with the user's slot, so its record is found in the user's slot from the id alone. */
+function newKey (user: string): { id: string, key: string, hash: string } {
+  const id = randomBytes(6).toString('hex') + slotOfUser(user)
   const secret = randomBytes(32).toString('base64url')
   return { id, key: `fo_${id}_${secret}`, hash: sha256(secret).toString('hex') }
 }
@@ -78,7 +79,7 @@ const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'user', {
 })
 
 /** The commands (keys first, then arguments; see each script's header). */
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   userCreate (...args: Array<string | number>): Promise<0 | 1>
   userKeyWrite (...args: Array<string | number>): Promise<[string, string]>
 }
@@ -92,7 +93,7 @@ function keyInfo (id: string, record: Record<string, string>): KeyInfo {
   }
 }
 
-export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
+export function createUserStore (redis: RedisClient, keys: RedisKeys): UserStore {
   defineScripts(redis, SCRIPTS)
   const scripted = redis as ScriptedRedis
   const { prefix } = keys
@@ -115,7 +116,7 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
   /** Issues a new key (op `issue`) or replaces `oldId` with one (op `rotate`), in the key script. */
   async function issueKey (user: string, op: 'issue' | 'rotate', oldId: string, label = ''): Promise<IssuedKey | KeyRefusal> {
     const now = Date.now()
-    const fresh = newKey()
+    const fresh = newKey(user)
     const [status, kept] = await scripted.userKeyWrite(...scriptKeys(user), prefix, user, now, op, oldId, fresh.id, fresh.hash, label)
     if (status !== 'ok') return status as KeyRefusal
     return { id: fresh.id, key: fresh.key, createdAt: now, ...(kept !== '' && { label: kept }) }
@@ -124,8 +125,11 @@ export function createUserStore (redis: Redis, keys: RedisKeys): UserStore {
   return {
     async create (name, label = '') {
       const now = Date.now()
-      const fresh = newKey()
-      if (await scripted.userCreate(...scriptKeys(name), keys.userNames, prefix, name, now, fresh.id, fresh.hash, label) === 0) return undefined
+      const fresh = newKey(name)
+      // The index of names is in a slot of its own (Redis Cluster): written first, it may name a user the
+      // script then does not create (the name was taken: it is listed already), never miss one.
+      await redis.zadd(keys.userNames, 0, name)
+      if (await scripted.userCreate(...scriptKeys(name), prefix, name, now, fresh.id, fresh.hash, label) === 0) return undefined
       const key: KeyInfo = { id: fresh.id, createdAt: now, ...(label !== '' && { label }) }
       return { user: { name, createdAt: now, keys: [key] }, key: { ...key, key: fresh.key } }
     },

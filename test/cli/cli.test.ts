@@ -90,7 +90,7 @@ t.test('send --wait through a pipe: plain lines from the event stream, exit 1 wh
   t.equal(run.code, 1, 'exit 1: the Viber delivery failed (the mock\'s Viber always fails)')
   t.notMatch(run.stdout, ANSI, 'no colour, no cursor moves')
   const out = lines(run.stdout)
-  const id = /^Dispatch (\w{26}): 5 deliveries, sending now$/.exec(out[0]!)?.[1]
+  const id = /^Dispatch (\w{30}): 5 deliveries, sending now$/.exec(out[0]!)?.[1]
   t.ok(id, `the dispatch and its deliveries: ${out[0]}`)
   t.match(run.stderr, /Not in the contact book \(nothing sent to them\): Nobody/, 'unknown names go to stderr')
   const progress = out.filter((l) => l.startsWith('progress '))
@@ -132,7 +132,8 @@ t.test('scheduled sends: cancel the dispatch, or deliveries by id; look deliveri
   t.match(accepted, { state: 'scheduled', deliveries: 3, send_at: new Date('2099-01-01T09:00').toISOString(), expires_at: new Date('2099-01-01T12:00').toISOString() },
     'a time without a zone is local time')
   const [a, b, c] = [0, 1, 2].map((i) => `${accepted.id}.0000${i}`)
-  const never = '01JD0000000000000000000000.00000'
+  // Well formed, in the user's slot (the end of the dispatch id), never made.
+  const never = `01JD0000000000000000000000${accepted.id.slice(26)}.00000`
   const shown = await fanout(t, ['deliveries', 'show', a!])
   t.equal(shown.code, 0)
   t.match(shown.stdout, new RegExp(`^Delivery ${a}\n {2}dispatch {5}${accepted.id}\n {2}contact {6}Lera\n {2}messenger {4}telegram\n`))

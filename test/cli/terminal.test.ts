@@ -38,7 +38,7 @@ t.test('send --wait draws live bars per messenger, then the summary; exit 1 as V
     return bar !== null && bar[1]!.includes('█') && bar[1]!.includes('░') && Number(bar[4]) > 0 ? screen : undefined
   }, 'a Telegram bar part filled', 30_000)
   t.comment(`in progress:\n${underWay.trimEnd()}`)
-  t.match(underWay, /^Dispatch \w{26}: 24 deliveries, sending now$/m, 'the dispatch first')
+  t.match(underWay, /^Dispatch \w{30}: 24 deliveries, sending now$/m, 'the dispatch first')
 
   const done = await eventually(async () => {
     const screen = await terminal.screen()
@@ -48,7 +48,7 @@ t.test('send --wait draws live bars per messenger, then the summary; exit 1 as V
   t.match(done, /^ telegram {2}█{30} 12\/12 {2}delivered 0 {2}sent 12 {2}failed 0 {2}pending 0$/m, 'Telegram\'s bar full: all sent')
   t.match(done, /^ viber {5}█{30} 12\/12 {2}delivered 0 {2}sent 0 {2}failed 12 {2}pending 0$/m, 'Viber\'s bar full: all failed (the mock\'s Viber always fails)')
   t.equal(done.split('\n').filter((l) => l.startsWith(' telegram')).length, 1, 'each bar drawn in place, once on the screen')
-  t.match(done, /^Dispatch \w{26} finished: 24 deliveries, sent 12, failed 12$/m, 'the summary')
-  t.match(done, /^12 deliveries failed: see them with `fanout deliveries --dispatch \w{26} --state failed`/m, 'and what to do about the failures')
+  t.match(done, /^Dispatch \w{30} finished: 24 deliveries, sent 12, failed 12$/m, 'the summary')
+  t.match(done, /^12 deliveries failed: see them with `fanout deliveries --dispatch \w{30} --state failed`/m, 'and what to do about the failures')
   t.match(done, /^exit code 1$/m, 'exit code 1: deliveries failed')
 })

@@ -6,12 +6,11 @@
  */
 import t from 'tap'
 import type { Test } from 'tap'
-import { ulid } from 'ulid'
+import { dispatchIdOf } from '../helpers/ids.js'
 import { createDeliveryStore, type DeliveryStore } from '../../src/deliveries/delivery-store.js'
 import { deliveryId, DELIVERY_STATES, MAX_DELIVERIES_PER_DISPATCH, FINISHED_STATES, type Delivery, type NewDelivery, type NewDispatch } from '../../src/model/delivery.js'
 import { redisKeys } from '../../src/redis-keys.js'
-import { Redis } from 'ioredis'
-import { freshPrefix, REDIS_URL, testRedis } from '../helpers/redis.js'
+import { freshPrefix, testRedis } from '../helpers/redis.js'
 
 const DELIVERIES: NewDelivery[] = [
   { contact: 'Artem', messenger: 'telegram', address: '@ArtemZaitsev' },
@@ -27,7 +26,8 @@ async function setup (t: Test) {
   /** Writes a dispatch of `deliveries` (by default the three above) and returns its delivery ids. */
   const create = async (overrides: Partial<NewDispatch> = {}, deliveries: NewDelivery[] = DELIVERIES) => {
     const now = Date.now()
-    const dispatch: NewDispatch = { id: ulid(now), user: 'alice', text: 'Hello there', sendAt: now, createdAt: now, dedupWindowSeconds: 0, ...overrides }
+    const user = overrides.user ?? 'alice'
+    const dispatch: NewDispatch = { id: dispatchIdOf(user, now), user, text: 'Hello there', sendAt: now, createdAt: now, dedupWindowSeconds: 0, checkAt: now, ...overrides }
     const { suppressed } = await store.createDispatch(dispatch, deliveries)
     return { dispatch, suppressed, ids: deliveries.map((_, i) => deliveryId(dispatch.id, i)) }
   }
@@ -71,10 +71,13 @@ t.test('a dispatch is written with all its deliveries, queued, and sits in the o
   })
   t.same(await counts(dispatch.id), { queued: 3 })
   t.match(await store.getDispatch(dispatch.id), { id: dispatch.id, user: 'alice', total: 3, text: 'Hello there' })
-  t.same(await store.outboxDue(Date.now()), [dispatch.id])
-  t.same(await store.outboxDue(dispatch.createdAt - 1), [], 'not due before it was accepted')
-  await store.markQueued(dispatch.id)
-  t.same(await store.outboxDue(Date.now()), [])
+  t.same(await store.outboxDue(Date.now()), [dispatch.id], 'due at its checkAt')
+  t.same(await store.outboxDue(dispatch.checkAt - 1), [], 'not before')
+  await store.checkAgainAt(dispatch.id, Date.now() + 60_000)
+  t.same(await store.outboxDue(Date.now()), [], 'looked at again later')
+  t.same(await store.outboxDue(Date.now() + 60_000), [dispatch.id])
+  await store.dropFromOutbox(dispatch.id)
+  t.same(await store.outboxDue(Date.now() + 60_000), [])
   t.equal(await store.get('nope.00000'), undefined)
   t.equal(await store.getDispatch('nope'), undefined)
   t.same(await store.deliveryIds(dispatch.id), ids)
@@ -82,17 +85,14 @@ t.test('a dispatch is written with all its deliveries, queued, and sits in the o
 
 t.test('the largest dispatch allowed is written in one call, and any contact name survives the way there', async (t) => {
   const prefix = freshPrefix()
-  testRedis(t, prefix)
-  // As the app's client: commands of concurrent requests are pipelined together.
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
-  t.teardown(async () => { await redis.quit() })
+  const redis = testRedis(t, prefix)
   const store = createDeliveryStore(redis, redisKeys(prefix))
   const odd = 'Зоя "Z" \\ {} [] 😀 , .00001'
   const deliveries: NewDelivery[] = Array.from({ length: MAX_DELIVERIES_PER_DISPATCH }, (_, i) =>
     ({ contact: i === 1 ? odd : `c${i}`, messenger: 'telegram', address: String(1000 + i) }))
   const now = Date.now()
-  const id = ulid(now)
-  await store.createDispatch({ id, user: 'alice', text: 'Hello all', sendAt: now, createdAt: now, dedupWindowSeconds: 0 }, deliveries)
+  const id = dispatchIdOf('alice', now)
+  await store.createDispatch({ id, user: 'alice', text: 'Hello all', sendAt: now, createdAt: now, dedupWindowSeconds: 0, checkAt: now }, deliveries)
   t.match(await store.getDispatch(id), { total: MAX_DELIVERIES_PER_DISPATCH, counts: { queued: MAX_DELIVERIES_PER_DISPATCH } })
   t.match(await store.get(deliveryId(id, 1)), { contact: odd, messenger: 'telegram', address: '1001', state: 'queued' })
   t.match(await store.get(deliveryId(id, MAX_DELIVERIES_PER_DISPATCH - 1)), { contact: `c${MAX_DELIVERIES_PER_DISPATCH - 1}`, address: String(1000 + MAX_DELIVERIES_PER_DISPATCH - 1) })
@@ -132,7 +132,7 @@ t.test('start counts attempts and hands over what to send; a finished delivery i
 t.test('finishing one delivery and starting the next in one call: both records and every count as with two calls', async (t) => {
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create()
-  const other = await create({ id: ulid(Date.now() + 1) })
+  const other = await create({ id: dispatchIdOf('alice', Date.now() + 1) })
   await store.start(ids[0]!, 0)
   const both = await store.finishAndStart(ids[0]!, 'sent', { providerMessageId: '7' }, { id: ids[1]!, generation: 0 })
   t.same(both, { finished: true, next: { kind: 'send', attempts: 1, messenger: 'whatsapp', address: '+799200828615', text: 'Hello there', user: 'alice', contact: 'Artem' } })
@@ -241,7 +241,7 @@ t.test('duplicates of an accepted or pending delivery within the window are supp
 t.test('redrive puts failed deliveries back as new attempts with a new generation; others are left alone', async (t) => {
   const { store, create, counts } = await setup(t)
   const { dispatch, ids } = await create()
-  await store.markQueued(dispatch.id)
+  await store.dropFromOutbox(dispatch.id)
   await store.start(ids[0]!, 0)
   await store.finish(ids[0]!, 'sent')
   await store.start(ids[2]!, 0)
@@ -255,7 +255,7 @@ t.test('redrive puts failed deliveries back as new attempts with a new generatio
   t.match(await store.get(ids[2]!), { state: 'queued', attempts: 0, lastError: 'viber 6' })
   t.equal((await store.get(ids[2]!))?.finishedAt, undefined)
   t.same(await counts(dispatch.id), { sent: 1, queued: 2 })
-  t.same(await store.outboxDue(Date.now()), [dispatch.id], 'in the outbox until its job is queued')
+  t.same(await store.outboxDue(Date.now()), [], 'the outbox is its caller\'s (the dispatcher puts the dispatch back in it first)')
   t.same(await store.start(ids[2]!, 0), { kind: 'stale' }, 'the old job cannot send the new attempt')
   t.match(await store.start(ids[2]!, 1), { kind: 'send', attempts: 1 })
   t.same((await store.listDeliveries('alice', { state: 'failed', limit: 10 })).items, [], 'no longer listed as failed')

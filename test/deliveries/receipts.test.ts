@@ -7,7 +7,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import type { Test } from 'tap'
-import { ulid } from 'ulid'
+import { dispatchIdOf } from '../helpers/ids.js'
 import { createDeliveryStore } from '../../src/deliveries/delivery-store.js'
 import { createReceipts } from '../../src/deliveries/receipts.js'
 import { deliveryId, RECEIPT_RANK, RECEIPT_STATUSES, type Receipt, type ReceiptStatus } from '../../src/model/delivery.js'
@@ -24,7 +24,7 @@ async function setup (t: Test) {
   /** A delivery of a new dispatch, started (as a sender does) and `sending`. */
   const sending = async (messenger: Messenger = 'whatsapp') => {
     const now = Date.now()
-    const dispatch = { id: ulid(now), user: 'alice', text: 'Hello', sendAt: now, createdAt: now, dedupWindowSeconds: 0 }
+    const dispatch = { id: dispatchIdOf('alice', now), user: 'alice', text: 'Hello', sendAt: now, createdAt: now, dedupWindowSeconds: 0, checkAt: now }
     await store.createDispatch(dispatch, [{ contact: 'Ann', messenger, address: messenger === 'whatsapp' ? '+15551234567' : 'ann-viber' }])
     const id = deliveryId(dispatch.id, 0)
     t.match(await store.start(id, 0), { kind: 'send' })

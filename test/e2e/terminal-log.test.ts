@@ -6,14 +6,14 @@ import { join } from 'node:path'
 import t from 'tap'
 import { eventually, TEST_ENV } from '../helpers/app.js'
 import { freePort, repositoryRoot, runService } from '../helpers/processes.js'
-import { REDIS_URL, freshPrefix, testRedis } from '../helpers/redis.js'
+import { DEFAULT_TARGET, REDIS_URL, freshPrefix, testRedis } from '../helpers/redis.js'
 import { openTerminal } from '../helpers/terminal.js'
 
 t.test('in a terminal the log is readable lines; through a pipe, JSON lines', async (t) => {
   const prefix = freshPrefix()
   testRedis(t, prefix)
   const port = await freePort()
-  const env = { ...TEST_ENV, LOG_LEVEL: 'info', REDIS_URL, REDIS_PREFIX: prefix, HOST: '127.0.0.1', PORT: String(port), ROLE: 'api' }
+  const env = { ...TEST_ENV, LOG_LEVEL: 'info', REDIS_URL, ...DEFAULT_TARGET.env, REDIS_PREFIX: prefix, HOST: '127.0.0.1', PORT: String(port), ROLE: 'api' }
   const terminal = await openTerminal(t, [process.execPath, ...process.execArgv, join(repositoryRoot, 'src/server.ts')], env)
   const url = `http://127.0.0.1:${port}`
   await eventually(async () => await fetch(`${url}/health`).then((r) => r.ok, () => false), 'the service in the terminal to answer', 30_000)

@@ -11,14 +11,15 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { serverOptions } from '../../src/server-options.js'
 import { mockEnv, startMock, type TestMock } from './mock.js'
 import { Redis } from 'ioredis'
-import { REDIS_URL, deleteKeys, freshPrefix } from './redis.js'
+import type { RedisClient } from '../../src/redis-connection.js'
+import { DEFAULT_TARGET, REDIS_URL, connectTarget, deleteKeys, freshPrefix, type RedisTarget } from './redis.js'
 
 export interface Built {
   app: FastifyInstance
   config: Config
   mock: TestMock
   /** A separate client on the same Redis, for looking at what the service wrote. */
-  redis: Redis
+  redis: RedisClient
   prefix: string
 }
 
@@ -30,6 +31,8 @@ export interface BuildOptions {
   mock?: TestMock
   /** Share another app's key prefix (two processes of one deployment). */
   prefix?: string
+  /** The Redis deployment to run on (default: the single server). */
+  target?: RedisTarget
 }
 
 /**
@@ -64,7 +67,8 @@ export function testConfig (prefix: string, mock: TestMock, env: Record<string, 
 export async function build (t: Test, options: BuildOptions = {}): Promise<Built> {
   const mock = options.mock ?? await startMock(t)
   const prefix = options.prefix ?? freshPrefix()
-  const config = testConfig(prefix, mock, { ...(options.logStream && { LOG_LEVEL: 'info' }), ...options.env })
+  const target = options.target ?? DEFAULT_TARGET
+  const config = testConfig(prefix, mock, { ...target.env, ...(options.logStream && { LOG_LEVEL: 'info' }), ...options.env })
   const fastifyOptions = serverOptions(config)
   if (options.logStream !== undefined) {
     fastifyOptions.logger = { ...(fastifyOptions.logger as object), stream: options.logStream }
@@ -72,7 +76,7 @@ export async function build (t: Test, options: BuildOptions = {}): Promise<Built
   const fastify = Fastify(fastifyOptions)
   await fastify.register(app, { config })
   await fastify.ready()
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 })
+  const redis = target.name === 'single' ? new Redis(REDIS_URL, { maxRetriesPerRequest: 2 }) : connectTarget(target)
   // One teardown, in order: the app stops writing before its keys are removed.
   t.teardown(async () => {
     await fastify.close()

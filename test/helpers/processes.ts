@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { freePort } from '../../scripts/free-port.js'
 import { TEST_ENV } from './app.js'
-import { REDIS_URL } from './redis.js'
+import { DEFAULT_TARGET, REDIS_URL } from './redis.js'
 
 /** The repository's root directory. */
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -66,6 +66,7 @@ export async function runService (t: Test, prefix: string, mockUrl: string, env:
     ...TEST_ENV,
     LOG_LEVEL: 'info',
     REDIS_URL,
+    ...DEFAULT_TARGET.env,
     REDIS_PREFIX: prefix,
     HOST: '127.0.0.1',
     PORT: String(port),

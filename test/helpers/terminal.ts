@@ -28,7 +28,15 @@ export async function openTerminal (t: Test, command: string[], env: Record<stri
   const tmux = async (...args: string[]) => (await run('tmux', ['-L', socket, ...args])).stdout
   const line = ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...command].map(shellWord).join(' ')
   await tmux('new-session', '-d', '-x', String(width), '-y', String(height), line)
-  t.teardown(async () => { await tmux('kill-server').catch(() => {}) })
+  t.teardown(async () => {
+    // The command first, by its process group (each pane has its own): a program that handles SIGHUP, or
+    // ignores it, would outlive the terminal.
+    const panes = await tmux('list-panes', '-F', '#{pane_pid}').catch(() => '')
+    for (const pid of panes.split('\n').filter((line) => /^\d+$/.test(line)).map(Number)) {
+      try { process.kill(-pid, 'SIGKILL') } catch { /* already gone */ }
+    }
+    await tmux('kill-server').catch(() => {})
+  })
   return {
     screen: async () => await tmux('capture-pane', '-p', '-J'),
     async keys (...keys) { await tmux('send-keys', ...keys) }

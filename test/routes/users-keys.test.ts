@@ -7,6 +7,7 @@
 import t from 'tap'
 import { client, listAll } from '../helpers/api.js'
 import { AUTH_ENV, build } from '../helpers/app.js'
+import { keysMatching } from '../helpers/redis.js'
 import { ADMIN, basic, bearer, createUser, issueKey } from '../helpers/auth.js'
 import { MAX_ACTIVE_KEYS } from '../../src/users/user-store.js'
 
@@ -33,7 +34,7 @@ t.test('a user and its first key: created by the administrator, the key shown on
 
   // Nothing in Redis holds the key or its secret: only a SHA-256 of the secret.
   const everything: string[] = []
-  for (const name of await redis.keys(`${prefix}:*`)) {
+  for (const name of await keysMatching(redis, `${prefix}:*`)) {
     const type = await redis.type(name)
     if (type === 'hash') everything.push(name, ...Object.entries(await redis.hgetall(name)).flat())
     else if (type === 'zset') everything.push(name, ...await redis.zrange(name, '0', '-1'))

@@ -7,6 +7,7 @@ import t from 'tap'
 import { byName, type Contact } from '../../src/contacts/contact-store.js'
 import { addContacts, client, listAll, listPages, type Method } from '../helpers/api.js'
 import { build } from '../helpers/app.js'
+import { keysMatching } from '../helpers/redis.js'
 import { redisKeys } from '../../src/redis-keys.js'
 
 const path = (name: string): string => `/v1/contacts/${encodeURIComponent(name)}`
@@ -197,7 +198,7 @@ t.test('bad input gets a 400 naming the field, and nothing is written', async (t
   await req('POST', '/v1/contacts', artem)
   const snapshot = async () => {
     // Everything but BullMQ's own bookkeeping, which moves on its own.
-    const keys = (await redis.keys(`${prefix}:*`)).filter((k) => !/:q:|:stalled-check$|:marker$/.test(k)).sort()
+    const keys = (await keysMatching(redis, `${prefix}:*`)).filter((k) => !/:q:|:stalled-check$|:marker$/.test(k)).sort()
     return { keys, contacts: await redis.hgetall(redisKeys(prefix).contacts('alice')), listed: (await req('GET', '/v1/contacts')).json() }
   }
   const before = await snapshot()

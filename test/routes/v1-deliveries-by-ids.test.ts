@@ -7,6 +7,7 @@ import t from 'tap'
 import { addContacts, client, dispatch, settled } from '../helpers/api.js'
 import { AUTH_ENV, build } from '../helpers/app.js'
 import { bearer, createUser } from '../helpers/auth.js'
+import { dispatchIdOf } from '../helpers/ids.js'
 
 type Json = Record<string, any>
 
@@ -26,7 +27,8 @@ t.test('lookup and cancel by ids', async (t) => {
   const failed = `${now.id}.00001`
   const scheduled = `${later.id}.00000`
   const bobsDelivery = `${bobs.id}.00000`
-  const never = '01JD0000000000000000000000.00000'
+  // Well formed, in alice's slot, never made.
+  const never = `${dispatchIdOf('alice')}.00000`
 
   t.test('lookup: every id answered, in the order asked, repeats once', async (t) => {
     const res = await asAlice('POST', '/v1/deliveries/lookup', { ids: [scheduled, failed, never, bobsDelivery, sent, failed] }, { expectStatus: 200 })

@@ -10,6 +10,7 @@ import { addContacts, client, dispatch, settled } from '../helpers/api.js'
 import { AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { bearer, createUser } from '../helpers/auth.js'
 import { openStream } from '../helpers/events.js'
+import { dispatchIdOf } from '../helpers/ids.js'
 
 type Json = Record<string, any>
 
@@ -89,8 +90,9 @@ t.test('with authentication on', async (t) => {
     t.equal(asBob.status, 404, 'another user\'s dispatch is a 404')
     t.match(JSON.parse(asBob.text), { error: { code: 'NOT_FOUND' } })
     t.notMatch(asBob.text, /mine/)
-    const unknown = await openStream(t, `${base}/v1/dispatches/01JD0000000000000000000000/events`, bearer(bob.key))
-    t.same([unknown.status, JSON.parse(unknown.text)], [404, JSON.parse(asBob.text.replace(accepted.id, '01JD0000000000000000000000'))],
+    const never = dispatchIdOf('bob')
+    const unknown = await openStream(t, `${base}/v1/dispatches/${never}/events`, bearer(bob.key))
+    t.same([unknown.status, JSON.parse(unknown.text)], [404, JSON.parse(asBob.text.replace(accepted.id, never))],
       'exactly as an id that does not exist')
     const anonymous = await openStream(t, url)
     t.equal(anonymous.status, 401)

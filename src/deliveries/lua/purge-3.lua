@@ -1,7 +1,7 @@
 --[[
   Deletes finished deliveries of one user and one finished state, with their
-  counts and the record that maps their message id to them; a dispatch left
-  with no deliveries goes too. Ids whose record is
+  counts; a dispatch left with no deliveries goes too. The records that map
+  their message ids to them are in other slots: the caller deletes those. Ids whose record is
   gone leave the index.
 
   KEYS[1] the user's stats
@@ -11,17 +11,18 @@
   ARGV[2] finished before (epoch ms; '' = any time)
   ARGV[3] the state
   ARGV[4...] ids from that state's index (up to 1000 a call)
-  Returns the number deleted.
+  Returns {the number deleted, messenger, message id, messenger, message id...}
+  of the deleted deliveries that had one.
 
-  The deliveries, their dispatches and their messages' receipt records are
-  found from the ids, through the key helpers.
+  The deliveries and their dispatches are found from the ids, through the
+  key helpers.
 ]]
 --- @include "keys"
 --- @include "delivery-model"
 
 local stats_key, finished_key, dispatches_key = KEYS[1], KEYS[2], KEYS[3]
 local before, state = ARGV[2], ARGV[3]
-local purged = 0
+local purged, messages = 0, {}
 for i = 4, #ARGV do
   local id = ARGV[i]
   local delivery_key = key.delivery(id)
@@ -32,7 +33,10 @@ for i = 4, #ARGV do
     local dispatch_id = dispatch_of(id)
     local dispatch_key = key.dispatch(dispatch_id)
     redis.call('DEL', delivery_key)
-    if delivery[4] then redis.call('DEL', key.receipt(delivery[3], delivery[4])) end
+    if delivery[4] then
+      messages[#messages + 1] = delivery[3]
+      messages[#messages + 1] = delivery[4]
+    end
     redis.call('ZREM', finished_key, id)
     redis.call('HINCRBY', stats_key, 'n:' .. state, -1)
     redis.call('HINCRBY', dispatch_key, 'n:' .. state, -1)
@@ -44,4 +48,4 @@ for i = 4, #ARGV do
     purged = purged + 1
   end
 end
-return purged
+return { purged, unpack(messages) }

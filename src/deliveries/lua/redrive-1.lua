@@ -1,22 +1,22 @@
 --[[
   Redrives failed deliveries: each goes back to `queued` with a fresh attempt
-  budget and a new generation (its next job's id), and its dispatch enters
-  the outbox until the jobs are queued. The failed attempt's message id and
+  budget and a new generation (its next job's id). (The caller has put
+  their dispatches in the outbox first, until the jobs are queued.) The failed attempt's message id and
   receipts are dropped (its last error stays until the next outcome).
 
-  KEYS[1] the outbox
+  KEYS[1] the first delivery's record (all the ids are one user's: one slot)
   ARGV[1] key prefix
   ARGV[2] now (epoch ms)
   ARGV[3...] delivery ids (up to 1000 a call)
   Returns per id {'redriven', generation, messenger}, or {its state}
   ('unknown' when there is no such delivery).
 
-  The deliveries, their dispatches and users' indexes are found from the
-  ids, through the key helpers.
+  The other deliveries, their dispatches and the user's indexes are found
+  from the ids, through the key helpers.
 ]]
 --- @include "includes/move-delivery"
 
-local outbox_key, now = KEYS[1], ARGV[2]
+local now = ARGV[2]
 local out = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
@@ -28,7 +28,6 @@ for i = 3, #ARGV do
     -- A new attempt gets a new message id and receipts of its own; the old one's that come late are stale.
     redis.call('HDEL', delivery_key, 'provider_message_id', 'receipts', 'sent_as')
     local generation = redis.call('HINCRBY', delivery_key, 'gen', 1)
-    redis.call('ZADD', outbox_key, now, dispatch_of(id))
     out[#out + 1] = { 'redriven', generation, delivery[2] }
   else
     out[#out + 1] = { delivery[1] or 'unknown' }

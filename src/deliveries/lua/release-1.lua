@@ -1,6 +1,10 @@
 --[[
   Releases a range of a dispatch's deliveries at its send_at: `scheduled`
-  ones become `queued`.
+  ones become `queued`. Run again to reconcile (the outbox sweep), it also
+  returns the deliveries that have waited since before `stuck_before`:
+  queued ones whose job may be gone, and sending ones whose sender and job
+  may be (a crash, a Redis failover that lost writes). Their jobs are
+  queued again; a job that still exists is not added twice.
 
   KEYS[1] the dispatch
   ARGV[1] key prefix
@@ -8,6 +12,7 @@
   ARGV[3] now (epoch ms)
   ARGV[4] first delivery index
   ARGV[5] last delivery index
+  ARGV[6] stuck_before (epoch ms; '' = a first release: every queued one)
   Returns (id, messenger, generation) of every delivery in the range that
   waits for a job, flat.
 
@@ -16,11 +21,21 @@
 ]]
 --- @include "includes/each-delivery"
 
-local now = ARGV[3]
+local now, stuck_before = ARGV[3], tonumber(ARGV[6])
+local created_at = tonumber(redis.call('HGET', KEYS[1], 'created_at') or '0')
 local out = {}
-each_delivery(ARGV[2], ARGV[4], ARGV[5], { 'messenger', 'gen' }, function (id, delivery, user)
-  if delivery[1] == 'scheduled' then move(id, user, delivery[2], 'scheduled', 'queued', now) end
-  if delivery[1] == 'scheduled' or delivery[1] == 'queued' then
+each_delivery(ARGV[2], ARGV[4], ARGV[5], { 'messenger', 'gen', 'updated_at' }, function (id, delivery, user)
+  local state = delivery[1]
+  local waiting
+  if state == 'scheduled' then
+    move(id, user, delivery[2], 'scheduled', 'queued', now)
+    waiting = true
+  elseif stuck_before == nil then
+    waiting = state == 'queued'
+  else
+    waiting = (state == 'queued' or state == 'sending') and tonumber(delivery[4] or created_at) < stuck_before
+  end
+  if waiting then
     out[#out + 1] = id
     out[#out + 1] = delivery[2]
     out[#out + 1] = delivery[3] or '0'

@@ -4,13 +4,13 @@
  * receipts (`fastify.receipts`).
  */
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
-import { redisCredentials } from '../../config.js'
 import { createDeliveryStore, type DeliveryStore } from '../../deliveries/delivery-store.js'
 import { createDispatchQueue, type DispatchQueue } from '../../deliveries/dispatch-jobs.js'
 import { createDispatcher, type Dispatcher } from '../../deliveries/dispatcher.js'
 import { createReceipts, type Receipts } from '../../deliveries/receipts.js'
 import { closeSendQueues, createSendQueues, type SendQueues } from '../../deliveries/send-queues.js'
+import { notReplicated } from '../../errors.js'
+import { closeRedis, connectRedis, waitForReplicas } from '../../redis-connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,9 +24,10 @@ declare module 'fastify' {
 
 export default fp(async function deliveries (fastify) {
   const { config, redisKeys } = fastify
+  const { minReplicasAck } = config.redis
   const store = createDeliveryStore(fastify.redis, redisKeys)
   // Producers get their own connection: BullMQ sets it up for its scripts.
-  const queueConnection = new Redis(config.redis.url, { ...redisCredentials(config.redis), maxRetriesPerRequest: 2, connectionName: 'fanout-queues' })
+  const queueConnection = connectRedis(config.redis, 'queue', 'fanout-queues', fastify.log)
   const queues = createSendQueues(queueConnection, redisKeys.queuePrefix)
   const dispatchQueue = createDispatchQueue(queueConnection, redisKeys.queuePrefix)
   fastify.decorate('deliveries', store)
@@ -41,11 +42,21 @@ export default fp(async function deliveries (fastify) {
     dispatchQueue,
     dedupWindowSeconds: config.delivery.dedupWindowSeconds,
     maxDeliveries: config.limits.deliveriesPerDispatch,
+    // A delivery sending or queued for two locks' time has lost its job (its sender would have been replaced after one).
+    reconcile: { graceMs: config.delivery.outboxSweepMs, stuckMs: 2 * config.delivery.lockDurationMs },
+    ...(minReplicasAck > 0 && {
+      async replicated (dispatchId: string) {
+        // The records and the outbox entry may be on two masters (a cluster): each must have its replicas.
+        const acks = await Promise.all([redisKeys.dispatch(dispatchId), redisKeys.outbox].map(async (key) =>
+          await waitForReplicas(fastify.redis, key, minReplicasAck, config.redis.replicaAckTimeoutMs)))
+        if (Math.min(...acks) < minReplicasAck) throw notReplicated(minReplicasAck, config.redis.replicaAckTimeoutMs)
+      }
+    }),
     log: fastify.log
   }))
   fastify.addHook('onClose', async () => {
     await closeSendQueues(queues)
     await dispatchQueue.close()
-    await queueConnection.quit()
+    await closeRedis(queueConnection)
   })
 }, { name: 'deliveries', dependencies: ['config', 'redis', 'contacts'] })

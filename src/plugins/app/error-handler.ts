@@ -8,6 +8,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AUTH_CHALLENGE, type FieldProblem } from '../../errors.js'
+import { redisTrouble } from '../../redis-connection.js'
+
+/** What a 503 for Redis's trouble asks the client to wait. */
+const STORE_RETRY_AFTER_SECONDS = 1
 
 interface ErrorBody {
   success?: false
@@ -81,6 +85,19 @@ export default fp(async function errorHandler (fastify) {
       if (error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', AUTH_CHALLENGE)
       const code = FASTIFY_CODES[error.code] ?? (error.code?.startsWith('FST_') ? 'BAD_REQUEST' : error.code ?? 'BAD_REQUEST')
       return reply.status(status).send(errorBody(request, code, error.message, error.details))
+    }
+    if (status === 503 && error.code === 'NOT_REPLICATED') {
+      reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS))
+      return reply.status(503).send(errorBody(request, error.code, error.message))
+    }
+    const trouble = redisTrouble(error)
+    if (trouble !== undefined) {
+      // Nothing is half-written: every change is one script, which Redis runs whole or not at all.
+      request.log.warn({ err: { message: error.message }, trouble }, 'request refused: Redis is not able to serve')
+      reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS))
+      return trouble === 'full'
+        ? reply.status(503).send(errorBody(request, 'STORE_FULL', 'the store is full (Redis reached its maxmemory) and refuses new writes; nothing of this request was written; retry once the operator has made room'))
+        : reply.status(503).send(errorBody(request, 'STORE_UNAVAILABLE', 'the store (Redis) is not answering; retry shortly'))
     }
     request.log.error({ err: error }, 'request failed')
     return reply.status(500).send(errorBody(request, 'INTERNAL', 'internal error; the request id is in the x-request-id header'))

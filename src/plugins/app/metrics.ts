@@ -17,6 +17,8 @@ import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { TakenReceipt } from '../../deliveries/receipts.js'
 import { DELIVERY_STATES, type ReceiptStatus } from '../../model/delivery.js'
+import { redisMemory } from '../../redis-connection.js'
+import { plainQueueName } from '../../redis-keys.js'
 import type { MessengerAdapter } from '../../messengers/adapter.js'
 import type { Messenger } from '../../model/messenger.js'
 
@@ -43,6 +45,8 @@ export interface Metrics {
 }
 
 const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed'] as const
+/** How often Redis's memory is looked at for the warning. */
+const MEMORY_CHECK_MS = 30_000
 
 export default fp(async function metrics (fastify: FastifyInstance) {
   const registry = new Registry()
@@ -109,7 +113,7 @@ export default fp(async function metrics (fastify: FastifyInstance) {
     async collect () {
       const counts = await Promise.all(queues.map(async (queue) => await queue.getJobCounts(...QUEUE_STATES)))
       queues.forEach((queue, i) => {
-        for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[i]![state] ?? 0)
+        for (const state of QUEUE_STATES) this.set({ queue: plainQueueName(queue.name), state }, counts[i]![state] ?? 0)
       })
     }
   }))
@@ -124,6 +128,32 @@ export default fp(async function metrics (fastify: FastifyInstance) {
       for (const state of DELIVERY_STATES) this.set({ state }, totals.reduce((sum, counts) => sum + counts[state], 0))
     }
   }))
+
+  const redisMemoryRatio = async () => (await redisMemory(fastify.redis)).filter((m) => m.max > 0).map((m) => ({ node: m.node, ratio: m.used / m.max }))
+  registry.registerMetric(new Gauge({
+    registers: [],
+    name: 'fanout_redis_memory_used_ratio',
+    help: 'Each Redis master\'s used memory against its maxmemory (with noeviction, at 1 it refuses writes: sends are answered 503 STORE_FULL)',
+    labelNames: ['node'] as const,
+    async collect () {
+      for (const { node, ratio } of await redisMemoryRatio()) this.set({ node }, ratio)
+    }
+  }))
+  // A log line before the store is full, not only after: checked every half minute, said once per crossing.
+  const warnAt = fastify.config.redis.memoryWarnPercent / 100
+  const warned = new Set<string>()
+  const memoryWatch = setInterval(() => {
+    redisMemoryRatio().then((masters) => {
+      for (const { node, ratio } of masters) {
+        if (ratio >= warnAt && !warned.has(node)) {
+          warned.add(node)
+          fastify.log.warn({ node, usedPercent: Math.round(ratio * 100), warnPercent: fastify.config.redis.memoryWarnPercent }, 'redis is nearly full: at maxmemory it refuses writes and sends are answered 503')
+        } else if (ratio < warnAt) warned.delete(node)
+      }
+    }, () => { /* Redis away: the connection's own listener logs that */ })
+  }, MEMORY_CHECK_MS)
+  memoryWatch.unref()
+  fastify.addHook('onClose', async () => { clearInterval(memoryWatch) })
 
   fastify.decorate('metrics', {
     registry,

@@ -5,21 +5,19 @@
  * their connections and pools go.
  */
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
-import { redisCredentials } from '../../config.js'
 import { createDispatchWorker } from '../../deliveries/dispatch-jobs.js'
 import { startMaintenance } from '../../deliveries/maintenance.js'
 import { createSendWorker, type SendHooks, type SendWorker } from '../../deliveries/send-worker.js'
 import { createAdapters } from '../../messengers/index.js'
 import { MESSENGERS } from '../../model/messenger.js'
+import { closeRedis, connectRedis, type RedisClient } from '../../redis-connection.js'
 
 export default fp(async function senders (fastify) {
   const { config, redisKeys } = fastify
   const adapters = createAdapters(config.messengers, config.delivery.sendTimeoutMs)
-  const connections: Redis[] = []
-  // Workers block on their connection; BullMQ requires them to retry forever rather than fail a command.
+  const connections: RedisClient[] = []
   const connect = (name: string) => {
-    const connection = new Redis(config.redis.url, { ...redisCredentials(config.redis), maxRetriesPerRequest: null, connectionName: name })
+    const connection = connectRedis(config.redis, 'worker', name, fastify.log)
     connections.push(connection)
     return connection
   }
@@ -85,6 +83,6 @@ export default fp(async function senders (fastify) {
     for (const { breaker } of senders) breaker.shutdown()
     await maintenance.close()
     await Promise.all(MESSENGERS.map((messenger) => adapters[messenger].close()))
-    await Promise.all(connections.map((connection) => connection.quit()))
+    await Promise.all(connections.map(closeRedis))
   })
 }, { name: 'senders', dependencies: ['config', 'deliveries', 'metrics', 'addresses', 'contacts'] })

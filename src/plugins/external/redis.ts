@@ -1,15 +1,15 @@
-/** The shared ioredis client (`fastify.redis`) for records and contacts; closed with the app. */
+/**
+ * The shared Redis connection (`fastify.redis`) for records and contacts,
+ * to one server, a cluster or a master behind Sentinel (redis-connection.ts);
+ * closed with the app.
+ */
 import fastifyRedis from '@fastify/redis'
 import fp from 'fastify-plugin'
-import { redisCredentials } from '../../config.js'
+import { closeRedis, connectRedis } from '../../redis-connection.js'
 
 export default fp(async function redis (fastify) {
-  await fastify.register(fastifyRedis, {
-    url: fastify.config.redis.url,
-    ...redisCredentials(fastify.config.redis),
-    // Fail a request instead of queueing commands forever while Redis is away.
-    maxRetriesPerRequest: 2,
-    connectionName: 'fanout-api',
-    enableAutoPipelining: true
-  })
+  const client = connectRedis(fastify.config.redis, 'commands', 'fanout-api', fastify.log)
+  // @fastify/redis types its decorator as a single-server client; a Cluster offers the same commands.
+  await fastify.register(fastifyRedis, { client: client as never })
+  fastify.addHook('onClose', async () => { await closeRedis(client) })
 }, { name: 'redis', dependencies: ['config'] })

@@ -2,14 +2,15 @@
   Cancels deliveries: every one not yet sent ends `cancelled`; one being sent
   is marked so that it ends `cancelled` rather than retried.
 
+  KEYS[1] the first delivery's record (all the ids are one user's: one slot)
   ARGV[1] key prefix
   ARGV[2] now (epoch ms)
   ARGV[3...] delivery ids (up to 1000 a call)
   Returns per id: 'cancelled' (by this call), 'in_flight', 'finished:<state>'
   when it had already ended, or 'unknown'.
 
-  Takes no KEYS: the deliveries, their dispatches and users' indexes are
-  found from the ids, through the key helpers.
+  The other deliveries, their dispatches and the user's indexes are found
+  from the ids, through the key helpers.
 ]]
 --- @include "includes/move-delivery"
 

@@ -1,7 +1,7 @@
 --[[
-  Writes a dispatch and all its deliveries, and puts the dispatch in the
-  outbox when anything is left to send (the outbox sweep queues it should
-  the caller die before it does).
+  Writes a dispatch and all its deliveries. (The caller has put the dispatch
+  in the outbox first: the outbox sweep queues it should the caller die
+  before it does, and drops it should this script never have run.)
 
   A delivery repeating an accepted (sent, delivered, read) or pending
   delivery of the same text to the same address within the dedup window is
@@ -12,8 +12,6 @@
   KEYS[2] the user's stats
   KEYS[3] the user's dispatches
   KEYS[4] the user's finished index of `suppressed`
-  KEYS[5] the users with history
-  KEYS[6] the outbox
   ARGV[1] key prefix
   ARGV[2] dispatch id
   ARGV[3] user
@@ -35,8 +33,7 @@
 --- @include "keys"
 --- @include "delivery-model"
 
-local dispatch_key, stats_key, dispatches_key, suppressed_key, users_key, outbox_key =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local dispatch_key, stats_key, dispatches_key, suppressed_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local dispatch_id, user, now, initial = ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local window, fingerprint = tonumber(ARGV[9]), ARGV[10]
 local n, suppressed = 0, 0
@@ -92,6 +89,4 @@ for messenger, count in pairs(suppressed_on) do redis.call('HSET', dispatch_key,
 redis.call('HINCRBY', stats_key, 'n:' .. initial, open)
 redis.call('HINCRBY', stats_key, 'n:suppressed', suppressed)
 redis.call('ZADD', dispatches_key, 0, dispatch_id)
-redis.call('SADD', users_key, user)
-if open > 0 then redis.call('ZADD', outbox_key, now, dispatch_id) end
 return suppressed

@@ -1,9 +1,9 @@
 --[[
-  Creates a user with a first API key.
+  Creates a user with a first API key. (The caller has added the name to the
+  index of names: that index is in a slot of its own.)
 
   KEYS[1] the user's record
   KEYS[2] the user's key index
-  KEYS[3] the index of user names
   ARGV[1] key prefix
   ARGV[2] user
   ARGV[3] now (epoch ms)
@@ -19,6 +19,5 @@
 
 if redis.call('EXISTS', user_key) == 1 then return 0 end
 redis.call('HSET', user_key, 'created_at', now)
-redis.call('ZADD', KEYS[3], 0, user)
 issue(ARGV[4], ARGV[5], ARGV[6])
 return 1

@@ -1,0 +1,142 @@
+/**
+ * Every Redis connection the service opens, by one code path for the three
+ * deployments: one server (REDIS_URL), a Redis Cluster (REDIS_CLUSTER_NODES:
+ * ioredis `Cluster`) or a master behind Sentinel (REDIS_SENTINELS: ioredis
+ * follows the failover). Each connection is made for what it does:
+ *
+ *   commands  the API's records and reads: a command that cannot be sent
+ *             (Redis refused or gone) or answered in REDIS_COMMAND_TIMEOUT_MS
+ *             (Redis hangs) fails, and the request is answered 503 at once
+ *   queue     BullMQ producers: fail rather than wait for ever
+ *   worker    BullMQ workers, which block on their connection: they retry for
+ *             ever (BullMQ requires maxRetriesPerRequest: null) and go on by
+ *             themselves when Redis is back
+ *
+ * Every connection has an error listener that logs, at most once a second
+ * per connection (a Redis that is down makes ioredis report every failed
+ * reconnection), so nothing is printed outside the JSON log.
+ */
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import calculateSlot from 'cluster-key-slot'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from './config.js'
+
+export type RedisClient = Redis | Cluster
+export type ConnectionPurpose = 'commands' | 'queue' | 'worker'
+
+type RedisSettings = Config['redis']
+
+function optionsFor (settings: RedisSettings, purpose: ConnectionPurpose, name: string): RedisOptions {
+  return {
+    connectionName: name,
+    ...(settings.username !== undefined && { username: settings.username }),
+    ...(settings.password !== undefined && { password: settings.password }),
+    // Back within a second of Redis being back, and never a storm of attempts meanwhile.
+    retryStrategy: (times: number) => Math.min(times * 100, 1000),
+    ...(purpose === 'worker'
+      ? { maxRetriesPerRequest: null }
+      : purpose === 'queue'
+        ? { maxRetriesPerRequest: 2 }
+        : { maxRetriesPerRequest: 1, commandTimeout: settings.commandTimeoutMs, enableAutoPipelining: true })
+  }
+}
+
+/** Logs a connection's errors, at most once a second (a Redis that is down fails every reconnection). */
+function logErrors (client: RedisClient, name: string, log: FastifyBaseLogger): void {
+  let last = 0
+  let suppressed = 0
+  client.on('error', (err: Error) => {
+    const now = Date.now()
+    if (now - last < 1000) {
+      suppressed++
+      return
+    }
+    log.warn({ err: { message: err.message, code: (err as { code?: string }).code }, connection: name, ...(suppressed > 0 && { alike: suppressed }) }, 'redis connection error')
+    last = now
+    suppressed = 0
+  })
+}
+
+/** A new connection to the configured Redis, for `purpose`, named `name` (CLIENT LIST shows it). */
+export function connectRedis (settings: RedisSettings, purpose: ConnectionPurpose, name: string, log: FastifyBaseLogger): RedisClient {
+  const options = optionsFor(settings, purpose, name)
+  let client: RedisClient
+  if (settings.mode === 'cluster') {
+    const clusterOptions: ClusterOptions = {
+      redisOptions: options,
+      // Writes and reads of one user's records go to their slot's master: a replica may lag.
+      scaleReads: 'master',
+      clusterRetryStrategy: (times: number) => Math.min(times * 100, 1000),
+      ...(purpose === 'commands' && { enableAutoPipelining: true }),
+      ...(purpose === 'worker' && { maxRedirections: 64 }),
+      // After a failover the slots move: follow them rather than fail the command.
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 300,
+      retryDelayOnTryAgain: 200
+    }
+    client = new Cluster(settings.nodes, clusterOptions)
+  } else if (settings.mode === 'sentinel') {
+    client = new Redis({ ...options, sentinels: settings.sentinels, name: settings.sentinelName, sentinelRetryStrategy: (times: number) => Math.min(times * 100, 1000) })
+  } else {
+    client = new Redis(settings.url, options)
+  }
+  logErrors(client, name, log)
+  return client
+}
+
+/**
+ * Closes a connection: QUIT when it is up (what it sent is answered first),
+ * a plain disconnect when it is not (QUIT would wait for a Redis that is not
+ * there, and a shutdown must not hang on it).
+ */
+export async function closeRedis (client: RedisClient): Promise<void> {
+  if (client.status === 'ready') {
+    await Promise.race([client.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
+  }
+  client.disconnect()
+}
+
+/**
+ * What a Redis error says about Redis, when it is Redis's trouble rather
+ * than a fault of ours: `unavailable` (refused, gone, hanging, failing over,
+ * still loading) or `full` (maxmemory reached: it refuses writes). Requests
+ * that meet it are answered 503 with Retry-After (plugins/app/error-handler.ts).
+ */
+export function redisTrouble (err: unknown): 'unavailable' | 'full' | undefined {
+  const { name, message, code } = err as { name?: string, message?: string, code?: string }
+  const text = message ?? ''
+  if (/^OOM /.test(text)) return 'full'
+  if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError' || text === 'Command timed out' ||
+    /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|NOREPLICAS) /.test(text) ||
+    /Connection is closed|Stream isn't writeable|Failed to refresh slots cache|None of startup nodes is available/.test(text) ||
+    code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE') return 'unavailable'
+  return undefined
+}
+
+/** How full each Redis master is: used memory against its maxmemory (0: no limit). */
+export async function redisMemory (client: RedisClient): Promise<Array<{ node: string, used: number, max: number }>> {
+  const masters: Redis[] = client instanceof Cluster ? client.nodes('master') : [client]
+  return await Promise.all(masters.map(async (node) => {
+    const info = await node.info('memory')
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0)
+    return { node: `${node.options.host ?? ''}:${node.options.port ?? ''}`, used: field('used_memory'), max: field('maxmemory') }
+  }))
+}
+
+/**
+ * Waits until at least `replicas` replicas have everything written so far
+ * over the connection that wrote `key` (Redis WAIT, sent to the master that
+ * owns the key's slot: WAIT counts that connection's writes). Returns how
+ * many acknowledged within `timeoutMs`.
+ */
+export async function waitForReplicas (client: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<number> {
+  let node: Redis | undefined
+  if (client instanceof Cluster) {
+    const owner = client.slots[calculateSlot(key)]?.[0]
+    node = client.nodes('master').find((n) => `${n.options.host ?? ''}:${n.options.port ?? ''}` === owner)
+    if (node === undefined) return 0
+  } else {
+    node = client
+  }
+  return await node.wait(replicas, timeoutMs)
+}

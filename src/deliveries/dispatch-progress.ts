@@ -1,13 +1,18 @@
 /**
  * Live progress of the dispatches someone is watching (the event streams of
  * GET /v1/dispatches/{id}/events). One timer per process reads, every
- * `intervalMs`, the counts of every watched dispatch in one pipeline: one
- * HMGET of its count fields per watched dispatch per tick, however many
- * streams watch it and however many of its deliveries moved meanwhile. The
- * cost follows what is watched, not how busy the dispatches are, and
- * listeners hear of a change at most once a tick (coalesced).
+ * `intervalMs`, the counts of every watched dispatch: one HMGET of its count
+ * fields per watched dispatch per tick, however many streams watch it and
+ * however many of its deliveries moved meanwhile. The cost follows what is
+ * watched, not how busy the dispatches are, and listeners hear of a change
+ * at most once a tick (coalesced).
+ *
+ * The HMGETs go as separate commands, not one explicit pipeline: watched
+ * dispatches belong to many users, so on a Redis Cluster their keys are in
+ * many slots, which one pipeline cannot span. The connection's
+ * auto-pipelining still sends them together, one batch per node.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis-connection.js'
 import { DELIVERY_STATES, type StateCounts } from '../model/delivery.js'
 import { MESSENGERS, type Messenger } from '../model/messenger.js'
 import type { RedisKeys } from '../redis-keys.js'
@@ -62,7 +67,7 @@ export interface DispatchProgressOptions {
   onError: (err: unknown) => void
 }
 
-export function createDispatchProgress (redis: Redis, keys: RedisKeys, options: DispatchProgressOptions): DispatchProgress {
+export function createDispatchProgress (redis: RedisClient, keys: RedisKeys, options: DispatchProgressOptions): DispatchProgress {
   const watched = new Map<string, Watched>()
   let timer: NodeJS.Timeout | undefined
   let reading = false
@@ -76,15 +81,16 @@ export function createDispatchProgress (redis: Redis, keys: RedisKeys, options: 
     ticks++
     try {
       const ids = [...watched.keys()]
-      const pipeline = redis.pipeline()
-      for (const id of ids) pipeline.hmget(keys.dispatch(id), ...COUNT_FIELDS)
       reads += ids.length
-      const results = await pipeline.exec() ?? []
+      const results = await Promise.allSettled(ids.map(async (id) => await redis.hmget(keys.dispatch(id), ...COUNT_FIELDS)))
+      const failed = results.find((r) => r.status === 'rejected')
+      // One report a tick, not one per dispatch; the dispatches read are told all the same.
+      if (failed !== undefined) options.onError(failed.reason)
       ids.forEach((id, i) => {
-        const [err, values] = results[i] ?? [null, null]
+        const result = results[i]!
         const entry = watched.get(id)
-        if (err !== null || entry === undefined) return
-        const fields = values as Array<string | null>
+        if (result.status === 'rejected' || entry === undefined) return
+        const fields = result.value
         const raw = fields.join(',')
         if (raw === entry.last) return
         entry.last = raw

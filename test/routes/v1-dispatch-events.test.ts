@@ -2,10 +2,15 @@
  * GET /v1/dispatches/{id}/events, over real HTTP to a listening service: the
  * dispatch's progress as Server-Sent Events until it is finished, resumable
  * with Last-Event-ID, for its owner only; streams end when the client goes
- * and when the app closes. And what a stream costs: Redis reads per stream
- * per second while thousands of deliveries change, reported as a figure.
+ * and when the app closes; several users' dispatches, in slots a Redis
+ * Cluster keeps on different masters, watched at once. And what a stream
+ * costs: Redis reads per stream per second while thousands of deliveries
+ * change, reported as a figure. Runs on a Cluster with TEST_REDIS_TARGET=cluster.
  */
+import { PassThrough } from 'node:stream'
+import calculateSlot from 'cluster-key-slot'
 import t from 'tap'
+import { slotOfUser } from '../../src/redis-keys.js'
 import { addContacts, client, dispatch, settled } from '../helpers/api.js'
 import { AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { bearer, createUser } from '../helpers/auth.js'
@@ -18,7 +23,8 @@ const PENDING = ['scheduled', 'queued', 'sending']
 const pendingOf = (view: Json) => PENDING.reduce((n, s) => n + (view.counts[s] as number), 0)
 
 t.test('with authentication on', async (t) => {
-  const { app, mock } = await build(t, { env: AUTH_ENV })
+  // Two Telegram sends at a time: the 20 of the first test take a couple of seconds, so ticks see states in between.
+  const { app, mock } = await build(t, { env: { ...AUTH_ENV, TELEGRAM_CONCURRENCY: '2' } })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   const alice = await createUser(app, 'alice')
   const bob = await createUser(app, 'bob')
@@ -139,6 +145,38 @@ t.test('with authentication off, ?user= names the user (an EventSource cannot se
   t.match(none.text, /\?user=/, 'the error says how an EventSource names the user')
   t.equal((await openStream(t, `${url}?user=${encodeURIComponent('a:b')}`)).status, 400, 'a name that cannot be a user\'s is refused')
   t.equal((await client(app)('GET', '/v1/dispatches?user=dora')).statusCode, 400, 'other routes take no ?user=')
+})
+
+/** Three user names whose data is in slots far apart: a three-master Redis Cluster (redis-cli --cluster create) serves each third on another master. */
+function usersOnEveryThird (): string[] {
+  const users: string[] = []
+  for (let i = 0; users.length < 3; i++) {
+    const third = Math.floor(calculateSlot(`{${slotOfUser(`u${i}`)}}`) * 3 / 16384)
+    if (users[third] === undefined) users[third] = `u${i}`
+  }
+  return users
+}
+
+t.test('several users\' dispatches watched at once (on a Cluster, on different masters): each stream follows its own to the end', async (t) => {
+  const log = new PassThrough()
+  const lines: string[] = []
+  log.on('data', (chunk: Buffer) => { lines.push(...chunk.toString().split('\n').filter((line) => line !== '')) })
+  const { app, mock } = await build(t, { logStream: log })
+  await mock.behave('telegram', { latencyMs: [50, 150] })
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const users = usersOnEveryThird()
+  const ids = await Promise.all(users.map(async (user, u) => {
+    const api = client(app, { user })
+    await addContacts(api, Array.from({ length: 6 }, (_, i) => ({ name: `c${i}`, telegram: String(2000 + 10 * u + i) })))
+    return (await dispatch(api, { text: `for ${user}`, all_contacts: true })).id
+  }))
+  const streams = await Promise.all(ids.map(async (id, u) => await openStream(t, `${base}/v1/dispatches/${id}/events?user=${users[u]}`)))
+  await Promise.all(streams.map(async (s) => await s.ended))
+  streams.forEach((s, u) => {
+    t.match(s.events.at(-1), { event: 'finished', data: { id: ids[u], text: `for ${users[u]}`, counts: { sent: 6 } } }, `${users[u]}'s stream saw their dispatch finish`)
+  })
+  t.ok(streams.some((s) => s.events.length > 1), 'progress came while they were sent')
+  t.same(lines.filter((line) => line.includes('reading the progress of watched dispatches failed')), [], 'no tick of the shared reader failed')
 })
 
 t.test('app.close() ends open streams at once (clients may resume elsewhere)', async (t) => {

@@ -10,6 +10,7 @@ import {
   CancelByIdsReport, CancelReport, Delivery, DeliveryIdsBody, DeliveryList, DeliveryListQuery, DeliveryLookup, DeliveryParams,
   MAX_IDS, PurgeQuery, Purged, RedriveReport
 } from '../../schemas/dispatches.js'
+import { slotOfId, slotOfUser } from '../../redis-keys.js'
 import { ownedBy } from './owned.js'
 import { cancelReport, deliveryView, redriveReport } from './views.js'
 
@@ -20,10 +21,18 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
   const store = fastify.deliveries
   const ownDelivery = async (user: string, id: string) => ownedBy(user, await store.get(id), `delivery ${id}`)
 
-  /** The ids asked for, each once, split into the user's deliveries and the rest (another user's answer as unknown ones do). */
+  /**
+   * The ids asked for, each once, split into the user's deliveries and the
+   * rest (another user's answer as unknown ones do). A user's delivery ids
+   * end with the user's slot (redis-keys.ts), so an id of another slot is
+   * nobody's here and is not read: what is read lies in one slot, one
+   * pipelined read, on a Redis Cluster too. Another user of the same slot is
+   * told apart by the record's owner.
+   */
   async function ownDeliveries (user: string, asked: readonly string[]) {
     const ids = [...new Set(asked)]
-    const found = await store.getMany(ids)
+    const slot = slotOfUser(user)
+    const found = await store.getMany(ids.filter((id) => slotOfId(id) === slot))
     const owned = found.filter((d): d is NonNullable<typeof d> => d !== undefined && d.user === user)
     const ownedIds = new Set(owned.map((d) => d.id))
     return { owned, unknown: ids.filter((id) => !ownedIds.has(id)) }

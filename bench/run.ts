@@ -16,6 +16,8 @@ import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { runAcceptance } from './acceptance.js'
 import { runApi } from './api.js'
+import { runDeployments } from './deployments.js'
+import { runImport } from './import.js'
 import { runLatency } from './latency.js'
 import { runMemory } from './memory.js'
 import { runPipeline } from './pipeline.js'
@@ -30,7 +32,9 @@ const RUNNERS: Record<SectionName, (settings: Settings) => Promise<Omit<Section,
   pipeline: runPipeline,
   receipts: runReceipts,
   latency: runLatency,
-  memory: runMemory
+  memory: runMemory,
+  import: runImport,
+  deployments: runDeployments
 }
 
 const settings = loadSettings()

@@ -5,7 +5,7 @@
  * set on its own, which wins over the scale.
  *
  *   BENCH_SCALE                 1       multiplies the counts and durations below
- *   BENCH_ONLY                  all     comma list of sections: api,acceptance,pipeline,latency,memory
+ *   BENCH_ONLY                  all     comma list of sections: api,acceptance,pipeline,receipts,latency,memory,import,deployments
  *   BENCH_RESULTS               bench-results.json   where the JSON goes
  *   BENCH_API_SECONDS           10      one autocannon run
  *   BENCH_API_WARMUP_SECONDS    2       an unmeasured run before each measured one
@@ -25,9 +25,11 @@
  *   BENCH_RECEIPTS_DELIVERIES   10000   WhatsApp deliveries whose three statuses each are posted to the webhook
  *   BENCH_RECEIPTS_BATCH        10      statuses per webhook POST (not scaled)
  *   BENCH_RECEIPTS_CONNECTIONS  10      webhook POSTs at once (not scaled)
+ *   BENCH_IMPORT_ROWS           100000  rows of the CSV file imported
+ *   BENCH_IMPORT_REPEATS        3       imports of it into a new book; the median is reported
  */
 
-export const SECTIONS = ['api', 'acceptance', 'pipeline', 'receipts', 'latency', 'memory'] as const
+export const SECTIONS = ['api', 'acceptance', 'pipeline', 'receipts', 'latency', 'memory', 'import', 'deployments'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface Settings {
@@ -40,6 +42,7 @@ export interface Settings {
   latency: { deliveries: number, concurrency: number, latencyMs: [number, number] }
   memory: { deliveries: number, contactsPerSend: number }
   receipts: { deliveries: number, batch: number, connections: number }
+  import: { rows: number, repeats: number }
 }
 
 function numberFrom (env: NodeJS.ProcessEnv, name: string, fallback: number, { min = 1, integer = true } = {}): number {
@@ -101,6 +104,10 @@ export function loadSettings (env: NodeJS.ProcessEnv = process.env): Settings {
       deliveries: numberFrom(env, 'BENCH_RECEIPTS_DELIVERIES', scaled(10_000)),
       batch: numberFrom(env, 'BENCH_RECEIPTS_BATCH', 10),
       connections: numberFrom(env, 'BENCH_RECEIPTS_CONNECTIONS', 10)
+    },
+    import: {
+      rows: numberFrom(env, 'BENCH_IMPORT_ROWS', scaled(100_000)),
+      repeats: numberFrom(env, 'BENCH_IMPORT_REPEATS', 3)
     }
   }
 }

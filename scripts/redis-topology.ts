@@ -13,15 +13,17 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { freePort } from './free-port.js'
 import { redisPingReply } from './redis-probe.js'
+import { sourcePath } from '../src/source-path.js'
 
 const run = promisify(execFile)
-const REDIS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'redis.conf')
+/** This repository's redis.conf, from scripts/ and from the built dist/scripts/ alike. */
+export const REDIS_CONF = sourcePath(import.meta.url, '..', 'redis.conf')
 
 /** One redis-server (or sentinel) process, with what it takes to start it again. */
 export class RedisServer {
@@ -57,6 +59,19 @@ export class RedisServer {
   }
 }
 
+/**
+ * The arguments of a redis-server in `home` on `port`: a configuration file
+ * of its own that includes this repository's redis.conf (Sentinel makes a
+ * server rewrite its configuration file when it fails over: the shared one
+ * must stay as it is), and the data in `home`.
+ */
+export function serverArgs (home: string, port: number, ...more: string[]): string[] {
+  mkdirSync(home, { recursive: true })
+  const conf = join(home, 'redis.conf')
+  writeFileSync(conf, `include ${REDIS_CONF}\n`)
+  return [conf, '--port', String(port), '--dir', home, '--appendfsync', 'no', ...more]
+}
+
 async function cli (port: number, ...args: string[]): Promise<string> {
   return (await run('redis-cli', ['-p', String(port), ...args])).stdout
 }
@@ -90,8 +105,8 @@ export async function startCluster (dir: string, nodeTimeoutMs = 1000): Promise<
   for (let i = 0; i < 6; i++) ports.push(await freePort())
   const servers = ports.map((port) => {
     const home = join(dir, `cluster-${port}`)
-    return new RedisServer(port, [REDIS_CONF, '--port', String(port), '--dir', home, '--appendfsync', 'no',
-      '--cluster-enabled', 'yes', '--cluster-config-file', join(home, 'nodes.conf'), '--cluster-node-timeout', String(nodeTimeoutMs)], home)
+    return new RedisServer(port, serverArgs(home, port,
+      '--cluster-enabled', 'yes', '--cluster-config-file', join(home, 'nodes.conf'), '--cluster-node-timeout', String(nodeTimeoutMs)), home)
   })
   await Promise.all(servers.map(async (s) => { await s.start() }))
   await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'])
@@ -141,7 +156,7 @@ export async function startSentinelGroup (dir: string, downAfterMs = 1000, name 
   const [masterPort, replicaPort, ...sentinelPorts] = await Promise.all(Array.from({ length: 5 }, async () => await freePort())) as [number, number, ...number[]]
   const redis = (port: number, ...more: string[]) => {
     const home = join(dir, `sentinel-redis-${port}`)
-    return new RedisServer(port, [REDIS_CONF, '--port', String(port), '--dir', home, '--appendfsync', 'no', ...more], home)
+    return new RedisServer(port, serverArgs(home, port, ...more), home)
   }
   const master = redis(masterPort)
   const replica = redis(replicaPort, '--replicaof', '127.0.0.1', String(masterPort))

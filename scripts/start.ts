@@ -102,7 +102,13 @@ async function main (): Promise<void> {
       'For a deployment set AUTH=on and ADMIN_API_KEY (docs/operations.md, "Production").')
   }
 
-  if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
+  const given = (name: string) => env[name] !== undefined && env[name] !== ''
+  if (given('REDIS_CLUSTER_NODES') || given('REDIS_SENTINELS')) {
+    // A cluster or a Sentinel group is the operator's: we start no Redis of our own beside it.
+    lines.push(given('REDIS_CLUSTER_NODES')
+      ? `redis            cluster ${env.REDIS_CLUSTER_NODES} (from REDIS_CLUSTER_NODES)`
+      : `redis            sentinels ${env.REDIS_SENTINELS}, master ${env.REDIS_SENTINEL_NAME ?? 'mymaster'} (from REDIS_SENTINELS)`)
+  } else if (!given('REDIS_URL')) {
     const port = Number(env.LOCAL_REDIS_PORT ?? 6379)
     if (!await portIsFree('127.0.0.1', port)) {
       throw new Error(`port ${port} is taken. Set REDIS_URL to use the Redis there, or LOCAL_REDIS_PORT to start ours on another port`)
@@ -120,7 +126,7 @@ async function main (): Promise<void> {
     env.REDIS_URL = `redis://127.0.0.1:${port}`
     lines.push(`redis            ${env.REDIS_URL} (data and log in ${dir})`)
   } else {
-    lines.push(`redis            ${env.REDIS_URL.replace(/\/\/[^@/]*@/, '//***@')} (from REDIS_URL)`)
+    lines.push(`redis            ${(env.REDIS_URL ?? '').replace(/\/\/[^@/]*@/, '//***@')} (from REDIS_URL)`)
   }
 
   const serviceUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`

@@ -5,8 +5,6 @@
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Ajv } from 'ajv'
-import addFormatsModule from 'ajv-formats'
 import type { Config } from './config.js'
 import mongodb from './plugins/external/mongodb.js'
 import redis from './plugins/external/redis.js'
@@ -29,25 +27,10 @@ import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import v1Routes from './routes/v1/index.js'
 import webhookRoutes from './routes/webhooks/index.js'
-
-// ajv-formats is CommonJS with `exports.default`; under ESM the function is the module itself.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
+import { compileValidator } from './schemas/validators.js'
 
 export interface AppOptions {
   config: Config
-}
-
-/**
- * Bodies are checked strictly (a number where a string belongs is a 400, not
- * quietly turned into "123"); query strings are text by nature, so they are
- * coerced to the declared types.
- */
-function validators () {
-  const options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false } as const
-  const body = addFormats(new Ajv({ ...options, coerceTypes: false }))
-  const query = addFormats(new Ajv({ ...options, coerceTypes: 'array' }))
-  return ({ schema, httpPart }: { schema: object, httpPart?: string }) =>
-    (httpPart === 'body' ? body : query).compile(schema)
 }
 
 async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -60,7 +43,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
     if (body === '') { done(null, undefined); return }
     parseJson(request, body as string, done)
   })
-  fastify.setValidatorCompiler(validators())
+  // Bodies strictly, query strings coerced (src/schemas/validators.ts).
+  fastify.setValidatorCompiler(compileValidator)
 
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -38,6 +38,8 @@ export const EnvSchema = Type.Object({
   ROLE: Type.Enum(['all', 'api', 'worker'] as const, { default: 'all' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+  /** The largest body of POST /v1/contacts/import, in bytes: 100,000 rows of CSV or JSON are several MB. */
+  IMPORT_BODY_LIMIT: Type.Integer({ minimum: 1024, default: 32 * 1024 * 1024 }),
   /**
    * Behind a reverse proxy: the proxies whose X-Forwarded-For is believed, by
    * address (`10.0.0.1, 10.1.0.0/16, loopback`). Unset: the client address is
@@ -53,9 +55,16 @@ export const EnvSchema = Type.Object({
   ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 32 })),
   /** Lets AUTH=off listen on a non-loopback address: anyone who reaches the port reads every user's data. */
   DANGEROUSLY_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS: Type.Boolean({ default: false }),
-  /** Requests per key (or per client address, without a key) within RATE_LIMIT_WINDOW_MS; 0: no limit. */
-  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, default: 600 }),
-  RATE_LIMIT_WINDOW_MS: Positive(60_000),
+  /**
+   * Points per key (or per client address, without a key) within RATE_LIMIT_WINDOW_MS; 0: no limit. A
+   * request costs 1 point, a send 5, an import 1 per 100 rows, an export 1 per 1,000 contacts (plugins/app/rate-limit.ts).
+   */
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, default: 6000 }),
+  /** Whole seconds: the limiter counts in seconds. */
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, multipleOf: 1000, default: 60_000 }),
+  /** Points a key may spend past RATE_LIMIT_MAX, once per RATE_LIMIT_BURST_WINDOW_MS (a script's busy minute); 0: no burst. */
+  RATE_LIMIT_BURST: Type.Integer({ minimum: 0, default: 3000 }),
+  RATE_LIMIT_BURST_WINDOW_MS: Type.Integer({ minimum: 1000, multipleOf: 1000, default: 10 * 60_000 }),
   /** A user's contact book holds at most this many contacts. */
   MAX_CONTACTS_PER_USER: Positive(100_000),
   /** One dispatch makes at most this many deliveries (contacts times their messengers, plus addresses). */
@@ -77,6 +86,8 @@ export const EnvSchema = Type.Object({
   REDIS_COMMAND_TIMEOUT_MS: Positive(1000),
   /** Above this share (%) of Redis's maxmemory the service warns (a log line, a metric) before sends are refused. */
   REDIS_MEMORY_WARN_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 85 }),
+  /** How often Redis's used memory is looked at for that warning. */
+  REDIS_MEMORY_CHECK_MS: Positive(30_000),
   /** Every Redis key the service writes starts with this (tests use one per test). */
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'fanout' }),
   /** Redis ACL user and password (redis.conf `requirepass` or `user`); they may also be in REDIS_URL. */
@@ -264,6 +275,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     role: raw.ROLE,
     logLevel: raw.LOG_LEVEL,
     bodyLimit: raw.BODY_LIMIT,
+    importBodyLimit: raw.IMPORT_BODY_LIMIT,
     /** Fastify's `trustProxy`: false, or the proxies' addresses. */
     trustProxy: trustedProxies(raw.TRUST_PROXY),
     auth: {
@@ -271,7 +283,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       adminKey: raw.ADMIN_API_KEY,
       allowUnauthenticatedNetworkAccess: raw.DANGEROUSLY_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS
     },
-    rateLimit: { max: raw.RATE_LIMIT_MAX, windowMs: raw.RATE_LIMIT_WINDOW_MS },
+    rateLimit: {
+      max: raw.RATE_LIMIT_MAX,
+      windowMs: raw.RATE_LIMIT_WINDOW_MS,
+      burst: raw.RATE_LIMIT_BURST,
+      burstWindowMs: raw.RATE_LIMIT_BURST_WINDOW_MS
+    },
     limits: { contactsPerUser: raw.MAX_CONTACTS_PER_USER, deliveriesPerDispatch: raw.MAX_DELIVERIES_PER_DISPATCH },
     redis: {
       ...redisDeployment(raw),
@@ -281,7 +298,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       minReplicasAck: raw.REDIS_MIN_REPLICAS_ACK,
       replicaAckTimeoutMs: raw.REDIS_REPLICA_ACK_TIMEOUT_MS,
       commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
-      memoryWarnPercent: raw.REDIS_MEMORY_WARN_PERCENT
+      memoryWarnPercent: raw.REDIS_MEMORY_WARN_PERCENT,
+      memoryCheckMs: raw.REDIS_MEMORY_CHECK_MS
     },
     /** Present when MONGODB_URL is set: contacts then live in MongoDB. */
     mongodb: raw.MONGODB_URL === undefined ? undefined : mongoSettings(raw.MONGODB_URL),

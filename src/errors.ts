@@ -20,8 +20,16 @@ const NotFound = createError<'NOT_FOUND', 404, [string]>('NOT_FOUND', '%s', 404)
 const NotAcceptable = createError<'NOT_ACCEPTABLE', 406, [string]>('NOT_ACCEPTABLE', '%s', 406)
 const Conflict = createError<string, 409, [string]>('CONFLICT', '%s', 409)
 const Unprocessable = createError<string, 422, [string]>('UNPROCESSABLE', '%s', 422)
+const TooLarge = createError<string, 413, [string]>('BODY_TOO_LARGE', '%s', 413)
+const TooManyRequests = createError<'RATE_LIMITED', 429, [string]>('RATE_LIMITED', '%s', 429)
 
-type CodedError = Error & { code: string, statusCode: number, details?: FieldProblem[] }
+type CodedError = Error & {
+  code: string
+  statusCode: number
+  details?: FieldProblem[]
+  /** More of the answer, beside `error` (a refused import's report). */
+  answer?: Record<string, unknown>
+}
 
 /** A 400 naming the field at fault. */
 export function invalidField (field: string, message: string): CodedError {
@@ -86,4 +94,19 @@ export function conflict (code: string, message: string): CodedError {
 export function unprocessable (code: string, message: string, field?: string): CodedError {
   const error = Object.assign(new Unprocessable(field === undefined ? message : `${field} ${message}`), { code })
   return field === undefined ? error : Object.assign(error, { details: [{ field, message }] })
+}
+
+/** A 413: a body, or what it holds (the rows of an import), beyond its limit. */
+export function tooLarge (code: string, message: string): CodedError {
+  return Object.assign(new TooLarge(message), { code })
+}
+
+/** A 429: the key has spent its points for now (the rate limit sets `Retry-After`). */
+export function tooManyRequests (message: string): CodedError {
+  return new TooManyRequests(message)
+}
+
+/** The same error, answered with more beside `error` (the schema of the route's status must name it). */
+export function withAnswer<E extends CodedError> (error: E, answer: Record<string, unknown>): E {
+  return Object.assign(error, { answer })
 }

@@ -41,11 +41,21 @@ function optionsFor (settings: RedisSettings, purpose: ConnectionPurpose, name: 
   }
 }
 
-/** Logs a connection's errors, at most once a second (a Redis that is down fails every reconnection). */
-function logErrors (client: RedisClient, name: string, log: FastifyBaseLogger): void {
+/** Anything that reports its trouble as 'error' events: a connection, a BullMQ queue or worker. */
+interface ErrorEmitter {
+  on: (event: 'error', listener: (err: Error) => void) => unknown
+}
+
+/**
+ * Logs the errors of a connection, or of a BullMQ queue or worker on one, at
+ * most once a second each (a Redis that is down fails every reconnection).
+ * Without a listener, ioredis prints "Unhandled error event" and BullMQ
+ * prints to the console: lines outside the JSON log.
+ */
+export function logErrors (emitter: ErrorEmitter, name: string, log: FastifyBaseLogger): void {
   let last = 0
   let suppressed = 0
-  client.on('error', (err: Error) => {
+  emitter.on('error', (err: Error) => {
     const now = Date.now()
     if (now - last < 1000) {
       suppressed++
@@ -97,6 +107,25 @@ export async function closeRedis (client: RedisClient): Promise<void> {
 }
 
 /**
+ * Closes a BullMQ worker or queue that works over `connection`. With Redis
+ * up, as BullMQ does (a worker first finishes the jobs it holds); with Redis
+ * away, a worker at once: what it holds cannot be recorded now, and its jobs
+ * go back to the queue when their locks lapse. BullMQ's close waits for ever
+ * for a Redis that is not there (taskforcesh/bullmq#4656), so the wait ends
+ * after `graceMs` whatever happens: a shutdown must end. Returns whether it
+ * closed in that time.
+ */
+export async function closeWithin (closable: { close: (force?: boolean) => Promise<void> }, connection: RedisClient, graceMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), graceMs) })
+  try {
+    return await Promise.race([closable.close(connection.status !== 'ready').then(() => true, () => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
  * What a Redis error says about Redis, when it is Redis's trouble rather
  * than a fault of ours: `unavailable` (refused, gone, hanging, failing over,
  * still loading) or `full` (maxmemory reached: it refuses writes). Requests
@@ -125,18 +154,27 @@ export async function redisMemory (client: RedisClient): Promise<Array<{ node: s
 
 /**
  * Waits until at least `replicas` replicas have everything written so far
- * over the connection that wrote `key` (Redis WAIT, sent to the master that
- * owns the key's slot: WAIT counts that connection's writes). Returns how
- * many acknowledged within `timeoutMs`.
+ * over the connections that wrote `keys` (Redis WAIT, sent to each master
+ * that owns one of the keys' slots, once: WAIT counts that connection's
+ * writes). Returns the fewest acknowledgements any of them got within
+ * `timeoutMs`; a WAIT cut short by the connection's own command timeout
+ * counts as none.
  */
-export async function waitForReplicas (client: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<number> {
-  let node: Redis | undefined
-  if (client instanceof Cluster) {
-    const owner = client.slots[calculateSlot(key)]?.[0]
-    node = client.nodes('master').find((n) => `${n.options.host ?? ''}:${n.options.port ?? ''}` === owner)
-    if (node === undefined) return 0
-  } else {
-    node = client
+export async function waitForReplicas (client: RedisClient, keys: string[], replicas: number, timeoutMs: number): Promise<number> {
+  const nodes = new Set<Redis | undefined>()
+  for (const key of keys) {
+    if (client instanceof Cluster) {
+      const owner = client.slots[calculateSlot(key)]?.[0]
+      nodes.add(client.nodes('master').find((n) => `${n.options.host ?? ''}:${n.options.port ?? ''}` === owner))
+    } else {
+      nodes.add(client)
+    }
   }
-  return await node.wait(replicas, timeoutMs)
+  const acks = await Promise.all([...nodes].map(async (node) => node === undefined
+    ? 0
+    : await node.wait(replicas, timeoutMs).catch((err: unknown) => {
+      if (redisTrouble(err) === 'unavailable') return 0
+      throw err
+    })))
+  return Math.min(...acks)
 }

@@ -82,12 +82,14 @@ export function slotOfId (id: string): string {
 const SLOT_OF: Record<string, 'user' | 'id'> = { user: 'user', name: 'user', dispatchId: 'id', deliveryId: 'id', keyId: 'id' }
 
 /**
- * Prefixes under which libraries keep keys of their own: @fastify/rate-limit's
- * counters (`rate:<key id or client address>`) and BullMQ's queues
- * (`q:<queue>:...`, one queue per messenger, dispatches, maintenance).
+ * Prefixes under which libraries keep keys of their own: rate-limiter-flexible's
+ * counters (`rate:<key id or client address>` for the window, `rate-burst:...`
+ * for the burst) and BullMQ's queues (`q:<queue>:...`, one queue per
+ * messenger, dispatches, maintenance).
  */
 export const LIBRARY_PREFIXES = {
-  rateLimit: 'rate:',
+  rateLimit: 'rate',
+  rateLimitBurst: 'rate-burst',
   queues: 'q'
 } as const
 
@@ -100,9 +102,20 @@ export function queueName (name: string): string {
   return `{${name}}`
 }
 
-/** The queue's own name, as people read it (metrics, logs). */
+/**
+ * A messenger's send queue. Named `send-<messenger>` because those three
+ * names hash to three different thirds of the 16,384 slots (4603, 7742,
+ * 11127), so on a cluster of three masters with Redis's even split each
+ * send queue has a master of its own; the bare messenger names all hash to
+ * the middle third.
+ */
+export function sendQueueName (messenger: string): string {
+  return queueName(`send-${messenger}`)
+}
+
+/** The queue's own name, as people read it (metrics, logs): a send queue is named by its messenger. */
 export function plainQueueName (name: string): string {
-  return name.replace(/^\{(.*)\}$/, '$1')
+  return name.replace(/^\{(.*)\}$/, '$1').replace(/^send-/, '')
 }
 
 type KeyName = keyof typeof KEY_PATTERNS
@@ -122,8 +135,10 @@ type Strings<P extends string[]> = { [I in keyof P]: string }
 type KeyOf<T extends string> = Params<T> extends [] ? string : (...values: Strings<Params<T>>) => string
 
 export type RedisKeys = { [K in KeyName]: KeyOf<typeof KEY_PATTERNS[K]> } & {
-  /** @fastify/rate-limit's `nameSpace`: its counters' keys start with this. */
+  /** rate-limiter-flexible's `keyPrefix` of the window's counters (it adds `:<key>`). */
   rateLimit: string
+  /** The same, of the burst's counters. */
+  rateLimitBurst: string
   /** BullMQ's `prefix` option. */
   queuePrefix: string
   /** The prefix itself: scripts that derive keys take it as ARGV[1]. */
@@ -170,6 +185,7 @@ export function redisKeys (prefix: string): RedisKeys {
   return {
     ...keys as { [K in KeyName]: KeyOf<typeof KEY_PATTERNS[K]> },
     rateLimit: `${prefix}:${LIBRARY_PREFIXES.rateLimit}`,
+    rateLimitBurst: `${prefix}:${LIBRARY_PREFIXES.rateLimitBurst}`,
     queuePrefix: `${prefix}:${LIBRARY_PREFIXES.queues}`,
     prefix
   }

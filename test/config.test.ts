@@ -93,11 +93,11 @@ t.test('webhook secrets: the mock\'s defaults are refused once WhatsApp is real'
 
 t.test('abuse limits and Redis credentials', async (t) => {
   const config = loadConfig({})
-  t.same(config.rateLimit, { max: 600, windowMs: 60_000 })
+  t.same(config.rateLimit, { max: 6000, windowMs: 60_000, burst: 3000, burstWindowMs: 600_000 }, 'limits an ordinary script never meets: 6,000 points a minute, a burst of 3,000 once per 10 minutes')
   t.same(config.limits, { contactsPerUser: 100_000, deliveriesPerDispatch: 100_000 })
   t.same(loadConfig({ RATE_LIMIT_MAX: '0', MAX_CONTACTS_PER_USER: '10', MAX_DELIVERIES_PER_DISPATCH: '5' }).limits, { contactsPerUser: 10, deliveriesPerDispatch: 5 })
   t.throws(() => loadConfig({ MAX_DELIVERIES_PER_DISPATCH: '100001' }), { message: /MAX_DELIVERIES_PER_DISPATCH/ }, 'the store\'s own bound is the ceiling')
-  const defaults = { mode: 'single', url: 'redis://127.0.0.1:6379', prefix: 'fanout', minReplicasAck: 0, replicaAckTimeoutMs: 1000, commandTimeoutMs: 1000, memoryWarnPercent: 85 }
+  const defaults = { mode: 'single', url: 'redis://127.0.0.1:6379', prefix: 'fanout', minReplicasAck: 0, replicaAckTimeoutMs: 1000, commandTimeoutMs: 1000, memoryWarnPercent: 85, memoryCheckMs: 30_000 }
   t.same(config.redis, defaults, 'no credentials unless given')
   t.same(loadConfig({ REDIS_USERNAME: 'fanout', REDIS_PASSWORD: 's3cret' }).redis, { ...defaults, username: 'fanout', password: 's3cret' })
 })

@@ -47,17 +47,25 @@ async function act (what, done) {
   }
 }
 
-/** One API call; answers the parsed JSON, throws the API's error message. */
-async function api (method, path, body) {
+/** One request with the page's user; answers the response and its parsed JSON (null when it has none). */
+async function call (method, path, body, contentType) {
   const headers = { accept: 'application/json' }
   if (userName !== '') headers['x-user-name'] = userName
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined && { body: JSON.stringify(body) }) })
+  if (contentType !== undefined) headers['content-type'] = contentType
+  const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined && { body }) })
   const text = await res.text()
   let data = null
   try { data = text === '' ? null : JSON.parse(text) } catch { data = null }
-  if (!res.ok) throw new Error(data?.error?.message ?? `${res.status} ${res.statusText}`)
-  return data
+  return { res, data }
+}
+
+const failure = ({ res, data }) => new Error(data?.error?.message ?? `${res.status} ${res.statusText}`)
+
+/** One API call; answers the parsed JSON, throws the API's error message. */
+async function api (method, path, body) {
+  const answer = body === undefined ? await call(method, path) : await call(method, path, JSON.stringify(body), 'application/json')
+  if (!answer.res.ok) throw failure(answer)
+  return answer.data
 }
 
 /**
@@ -257,6 +265,52 @@ function reloadDeliveriesSoon () {
     void act(() => deliveries.reload())
   }, 1000)
 }
+
+// ---- importing a CSV file: the report of POST /v1/contacts/import, row by row ----
+
+/** Report lines shown at most: a 100,000-row file may have as many ranges. */
+const MAX_REPORT_LINES = 1000
+const span = ([first, last]) => first === last ? String(first) : `${first}-${last}`
+const summary = ({ counts: c }) => `${c.rows} rows: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.failed} failed`
+
+/** Every row's result in row order: a line per range of written rows, a line per failed row with its error. */
+function showReport (fileName, report) {
+  const lines = []
+  for (const result of ['created', 'updated', 'unchanged']) {
+    for (const range of report.rows[result]) lines.push({ first: range[0], cells: [span(range), result, '', '', ''] })
+  }
+  // The errors are those of the first failed rows; the hint below counts the rest.
+  for (const error of report.errors) lines.push({ first: error.row, failed: true, cells: [String(error.row), 'failed', error.name, error.field, `${error.code}: ${error.message}`] })
+  lines.sort((a, b) => a.first - b.first)
+  $('import-summary').textContent = `${fileName}: ${report.written ? '' : 'nothing written (all or nothing); '}${summary(report)}`
+  $('import-rows').replaceChildren(...lines.slice(0, MAX_REPORT_LINES).map((line) => el('tr', { className: line.failed ? 'failed' : '' }, ...cells(...line.cells))))
+  const more = $('import-more')
+  more.hidden = lines.length <= MAX_REPORT_LINES && report.errors_omitted === undefined
+  more.textContent = [
+    lines.length > MAX_REPORT_LINES ? `the first ${MAX_REPORT_LINES} of ${lines.length} lines are shown` : '',
+    report.errors_omitted !== undefined ? `${report.errors_omitted} more failed rows, after row ${report.errors[report.errors.length - 1].row}, are not listed` : ''
+  ].filter((part) => part !== '').join('; ')
+  $('import-report').hidden = false
+}
+
+const importForm = $('import-form')
+importForm.addEventListener('submit', (event) => {
+  event.preventDefault()
+  const fields = new FormData(importForm)
+  const file = fields.get('file')
+  const query = new URLSearchParams({ mode: fields.get('mode'), ...(fields.get('all_or_nothing') !== null && { all_or_nothing: 'true' }) })
+  void act(async () => {
+    $('import-report').hidden = true
+    const answer = await call('POST', `/v1/contacts/import?${query}`, file, 'text/csv')
+    // A refused all-or-nothing import (422) still reports each row.
+    const report = answer.res.ok ? answer.data : answer.data?.report
+    if (report !== undefined && report !== null) showReport(file.name, report)
+    if (!answer.res.ok) throw failure(answer)
+    importForm.reset()
+    await contacts.reload()
+    return report
+  }, (report) => `Imported ${file.name}: ${summary(report)}`)
+})
 
 /** A delivery's receipts, in the order the messenger stamped them: "sent 10:01:02, delivered 10:01:03". */
 function timeline (receipts = []) {

@@ -2644,6 +2644,591 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/contacts/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The whole book as a file, streamed: CSV (the columns of an import) or NDJSON
+         * @description In name order; importing the file gives the same book. Costs 1 rate-limit point per 1,000 contacts. Without `format` this is GET /v1/contacts/{name} of the contact named "export".
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description csv: the columns of an import, a header row first; ndjson: a contact a line. Without it, the answer is the contact named "export" (as GET /v1/contacts/{name}) */
+                    format?: "csv" | "ndjson";
+                };
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The book (or, without format, the contact named "export") */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            tags?: string[];
+                            telegram?: string;
+                            timezone?: string;
+                            viber?: string;
+                            whatsapp?: string;
+                        };
+                        "application/x-ndjson": string;
+                        "text/csv": string;
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import contacts from a CSV, NDJSON or JSON file: up to 100,000 rows, each checked as a POST body is, a report per row
+         * @description Each row is checked as `POST /v1/contacts` checks its body; the good rows are written in batches, in row order (a full book refuses the rest of the new names). The answer counts the rows of each result, lists them as ranges, and lists the errors (row number, field, message) of the first 1,000 failed rows. With `all_or_nothing=true`, a failed row writes nothing: 422 IMPORT_REFUSED. With an `Idempotency-Key`, the same file with the same options answers the first answer. Costs 1 rate-limit point per 100 rows.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description true: when any row fails, nothing is written (422 IMPORT_REFUSED, with the report); false: the good rows are written */
+                    all_or_nothing?: boolean;
+                    /** @description `upsert`: a row whose name the book has replaces that contact, as PUT does (a field the row lacks is removed); `create`: such a row fails with CONTACT_EXISTS */
+                    mode?: "upsert" | "create";
+                };
+                header?: {
+                    /** @description Makes a retry safe: the same key with the same body answers the first answer (for 24 h) */
+                    "idempotency-key"?: string;
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Name of a contact, unique within the user's book */
+                        name: string;
+                        /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
+                        tags?: string[];
+                        /** @description A numeric chat id, or a username with or without its `@` */
+                        telegram?: string;
+                        /** @description The IANA time zone of the person, e.g. Europe/Moscow */
+                        timezone?: string;
+                        /** @description A Viber subscriber id: up to 64 of `A-Z a-z 0-9 + / = _ -` */
+                        viber?: string;
+                        /** @description An E.164 phone number, e.g. +15551234567 */
+                        whatsapp?: string;
+                    }[];
+                    "application/x-ndjson": string;
+                    "text/csv": string;
+                };
+            };
+            responses: {
+                /** @description What became of each row: counts, the rows of each result as ranges, the errors */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            counts: {
+                                created: number;
+                                failed: number;
+                                rows: number;
+                                unchanged: number;
+                                updated: number;
+                            };
+                            /** @description The failed rows in row order, at most 1,000 of them */
+                            errors: {
+                                /** @description INVALID_FIELD, INVALID_ROW (a CSV record of the wrong width, an NDJSON line that is not JSON), DUPLICATE_NAME (in an earlier row too), CONTACT_EXISTS (mode create), CONTACT_LIMIT_REACHED */
+                                code: string;
+                                /** @description The field at fault, as POST /v1/contacts names it */
+                                field?: string;
+                                message: string;
+                                name?: string;
+                                row: number;
+                            }[];
+                            /** @description Failed rows beyond the errors listed */
+                            errors_omitted?: number;
+                            rows: {
+                                /** @description The rows created, as [first, last] row numbers */
+                                created: number[][];
+                                /** @description The rows that failed (see errors), as [first, last] row numbers */
+                                failed: number[][];
+                                /** @description The rows the book held as they are (nothing written), as [first, last] row numbers */
+                                unchanged: number[][];
+                                /** @description The rows that replaced a different contact of that name, as [first, last] row numbers */
+                                updated: number[][];
+                            };
+                            /** @description False only with all_or_nothing when a row failed: then nothing was written */
+                            written: boolean;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description IMPORT_REFUSED (all_or_nothing, a row failed: nothing was written; `details` and `report` name the rows), or IDEMPOTENCY_KEY_REUSED */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @description What became of each row: counts, the rows of each result as ranges, the errors */
+                            report?: {
+                                counts: {
+                                    created: number;
+                                    failed: number;
+                                    rows: number;
+                                    unchanged: number;
+                                    updated: number;
+                                };
+                                /** @description The failed rows in row order, at most 1,000 of them */
+                                errors: {
+                                    /** @description INVALID_FIELD, INVALID_ROW (a CSV record of the wrong width, an NDJSON line that is not JSON), DUPLICATE_NAME (in an earlier row too), CONTACT_EXISTS (mode create), CONTACT_LIMIT_REACHED */
+                                    code: string;
+                                    /** @description The field at fault, as POST /v1/contacts names it */
+                                    field?: string;
+                                    message: string;
+                                    name?: string;
+                                    row: number;
+                                }[];
+                                /** @description Failed rows beyond the errors listed */
+                                errors_omitted?: number;
+                                rows: {
+                                    /** @description The rows created, as [first, last] row numbers */
+                                    created: number[][];
+                                    /** @description The rows that failed (see errors), as [first, last] row numbers */
+                                    failed: number[][];
+                                    /** @description The rows the book held as they are (nothing written), as [first, last] row numbers */
+                                    unchanged: number[][];
+                                    /** @description The rows that replaced a different contact of that name, as [first, last] row numbers */
+                                    updated: number[][];
+                                };
+                                /** @description False only with all_or_nothing when a row failed: then nothing was written */
+                                written: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deliveries": {
         parameters: {
             query?: never;

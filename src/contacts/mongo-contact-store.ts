@@ -4,10 +4,10 @@
  * contacts by tag. Names compare as MongoDB compares strings without a
  * collation (UTF-8 bytes), the order of `byName` and of the Redis store.
  */
-import type { Collection, Db, Filter, UpdateFilter } from 'mongodb'
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Filter, type UpdateFilter } from 'mongodb'
 import {
-  byName, compactContact, compactFilter, compactPatch,
-  contactBookFull, type Contact, type ContactStore, type ContactStoreOptions, type TagFilter
+  byName, checkDistinctNames, compactContact, compactFilter, compactPatch, contactBookFull, isRefused, sameContact,
+  type BatchOptions, type BatchOutcome, type BatchResult, type Contact, type ContactStore, type ContactStoreOptions, type TagFilter
 } from './contact-store.js'
 import { MESSENGERS } from '../model/messenger.js'
 
@@ -22,6 +22,8 @@ interface ContactDocument {
 }
 
 const DUPLICATE_KEY = 11000
+/** Names per `$in` when reading many contacts. */
+const NAMES_PER_READ = 1000
 
 function isDuplicateKey (err: unknown): boolean {
   return (err as { code?: number }).code === DUPLICATE_KEY
@@ -77,6 +79,87 @@ export async function createMongoContactStore (db: Db, collectionName: string, {
     return await collection.updateOne({ user, name: contact.name }, update, { upsert: true })
   }
 
+  /** The stored contacts among `names`, by name. */
+  async function storedAmong (user: string, names: readonly string[]): Promise<Map<string, Contact>> {
+    const stored = new Map<string, Contact>()
+    for (let i = 0; i < names.length; i += NAMES_PER_READ) {
+      const docs = await collection.find({ user, name: { $in: names.slice(i, i + NAMES_PER_READ) } }, { projection }).toArray()
+      for (const doc of docs) stored.set(doc.name, toContact(doc))
+    }
+    return stored
+  }
+
+  /** The batches still running, per user: the next one waits for them (ContactStore.writeBatch keeps the order of calls). */
+  const batchesOf = new Map<string, Promise<unknown>>()
+  function inTurn<T> (user: string, work: () => Promise<T>): Promise<T> {
+    const result = (batchesOf.get(user) ?? Promise.resolve()).then(work)
+    const settled = result.then(() => {}, () => {})
+    batchesOf.set(user, settled)
+    void settled.then(() => { if (batchesOf.get(user) === settled) batchesOf.delete(user) })
+    return result
+  }
+
+  /** The indexes of the operations the unique index refused: a writer racing the batch made that name first. */
+  function refusedByUniqueIndex (err: unknown): number[] | undefined {
+    if (!(err instanceof MongoBulkWriteError)) return undefined
+    const errors = [err.writeErrors].flat()
+    return errors.every((e) => e.code === DUPLICATE_KEY) ? errors.map((e) => e.index) : undefined
+  }
+
+  /**
+   * Reads the stored contacts of the batch and the book's size, decides each
+   * outcome, then writes in one unordered bulkWrite. Not one atomic step as
+   * in Redis: a writer racing the batch may make one of its new names first
+   * (that contact is then `taken` in mode create, and in mode upsert the
+   * replace is run again), and racing writers at the limit may pass it by a
+   * few, as `create` may. With all or nothing, a race that refuses a contact
+   * after the check takes back what the batch inserted.
+   */
+  async function writeBatchNow (user: string, contacts: readonly Contact[], { mode, allOrNothing }: BatchOptions): Promise<BatchResult> {
+    if (contacts.length === 0) return { written: true, outcomes: [] }
+    const stored = await storedAmong(user, contacts.map((contact) => contact.name))
+    let size = await collection.countDocuments({ user })
+    const outcomes = contacts.map((contact): BatchOutcome => {
+      const old = stored.get(contact.name)
+      if (old !== undefined) return mode === 'create' ? 'taken' : sameContact(old, contact) ? 'unchanged' : 'updated'
+      if (size >= maxContacts) return 'full'
+      size++
+      return 'created'
+    })
+    if (allOrNothing && outcomes.some(isRefused)) return { written: false, outcomes }
+
+    const written: number[] = []
+    const operations: Array<AnyBulkWriteOperation<ContactDocument>> = []
+    contacts.forEach((contact, i) => {
+      const outcome = outcomes[i]
+      if (outcome !== 'created' && outcome !== 'updated') return
+      written.push(i)
+      const document = toDocument(user, contact)
+      operations.push(mode === 'create'
+        ? { insertOne: { document } }
+        : { replaceOne: { filter: { user, name: contact.name }, replacement: document, upsert: true } })
+    })
+    if (operations.length === 0) return { written: true, outcomes }
+    try {
+      await collection.bulkWrite(operations, { ordered: false })
+    } catch (err) {
+      const refused = refusedByUniqueIndex(err)
+      if (refused === undefined) throw err
+      if (mode === 'upsert') {
+        // Two upserts of one new name racing: the loser's replace finds the winner's document the second time.
+        await collection.bulkWrite(refused.map((index) => operations[index]!), { ordered: false })
+      } else {
+        for (const index of refused) outcomes[written[index]!] = 'taken'
+        if (allOrNothing) {
+          const inserted = written.filter((_, index) => !refused.includes(index)).map((i) => contacts[i]!.name)
+          await collection.deleteMany({ user, name: { $in: inserted } })
+          return { written: false, outcomes }
+        }
+      }
+    }
+    return { written: true, outcomes }
+  }
+
   return {
     async upsert (user, contact) {
       await checkRoom(user, contact.name)
@@ -98,6 +181,16 @@ export async function createMongoContactStore (db: Db, collectionName: string, {
         if (isDuplicateKey(err)) return false
         throw err
       }
+    },
+
+    /** One batch at a time per user, in the order asked (see writeBatchNow). */
+    async writeBatch (user, contacts, options) {
+      checkDistinctNames(contacts)
+      return await inTurn(user, async () => await writeBatchNow(user, contacts, options))
+    },
+
+    async count (user) {
+      return await collection.countDocuments({ user })
     },
 
     async get (user, name) {

@@ -6,16 +6,17 @@
  * zset per tag of the names having it.
  *
  * The hash is the truth; the zsets are indexes of it. Every write is one Lua
- * script (lua/write-2.lua) that reads the stored contact and changes the hash
- * and every index together.
+ * script that reads the stored contacts and changes the hash and every index
+ * together: lua/write-2.lua for one contact, lua/write-batch-2.lua for many.
  */
 import type { RedisClient } from '../redis-connection.js'
 import type { RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
+import { MESSENGERS } from '../model/messenger.js'
 import { sourcePath } from '../source-path.js'
 import {
-  byName, compactContact, compactFilter, compactPatch,
-  contactBookFull, type Contact, type ContactStore, type ContactStoreOptions
+  byName, checkDistinctNames, compactContact, compactFilter, compactPatch, compactTags,
+  contactBookFull, type BatchOutcome, type Contact, type ContactStore, type ContactStoreOptions
 } from './contact-store.js'
 
 /** Names per HMGET when reading many contacts. */
@@ -24,11 +25,16 @@ const NAMES_PER_READ = 1000
 type WriteOp = 'create' | 'replace' | 'upsert' | 'patch' | 'remove'
 type WriteResult = [0] | [1] | [3] | [1 | 2, string]
 
+/** The letters of write-batch-2.lua's outcomes. */
+const OUTCOMES: Record<string, BatchOutcome> = { c: 'created', u: 'updated', '=': 'unchanged', t: 'taken', f: 'full' }
+
 const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'contact')
 
 /** The commands (keys first, then arguments; see each script's header). */
 type ScriptedRedis = RedisClient & {
   contactWrite (hash: string, names: string, prefix: string, user: string, op: WriteOp, name: string, payload: string, maxContacts: number): Promise<WriteResult>
+  /** One array (ioredis flattens it): a batch has more arguments than a call can spread. */
+  contactWriteBatch (keysAndArgs: Array<string | number>): Promise<[0 | 1, string]>
   contactPage (numKeys: number, ...keysAndArgs: Array<string | number>): Promise<string>
   contactFindByTags (numKeys: number, ...keysAndArgs: Array<string | number>): Promise<string>
 }
@@ -45,9 +51,21 @@ function toContact (name: string, json: string): Contact {
   return fromStored(name, JSON.parse(json) as Stored)
 }
 
+/** What the hash stores of a contact: its other fields, compacted, in compactContact's order. */
+function storedOf (contact: Contact): Stored {
+  const stored: Stored = {}
+  for (const messenger of MESSENGERS) {
+    const id = contact[messenger]
+    if (id !== undefined && id !== '') stored[messenger] = id
+  }
+  const tags = compactTags(contact.tags)
+  if (tags !== undefined) stored.tags = tags
+  if (contact.timezone !== undefined && contact.timezone !== '') stored.timezone = contact.timezone
+  return stored
+}
+
 function toJson (contact: Contact): string {
-  const { name: _name, ...rest } = compactContact(contact)
-  return JSON.stringify(rest)
+  return JSON.stringify(storedOf(contact))
 }
 
 /** A script's read() into contacts. */
@@ -95,6 +113,22 @@ export function createRedisContactStore (redis: RedisClient, keys: RedisKeys, { 
     async remove (user, name) {
       const [status] = await write(user, 'remove', name, '')
       return status === 1
+    },
+
+    async writeBatch (user, contacts, { mode, allOrNothing }) {
+      checkDistinctNames(contacts)
+      if (contacts.length === 0) return { written: true, outcomes: [] }
+      const args: Array<string | number> = [keys.contacts(user), keys.contactNames(user), keys.prefix, user, mode, allOrNothing ? 1 : 0, maxContacts]
+      for (const contact of contacts) {
+        const stored = storedOf(contact)
+        args.push(contact.name, JSON.stringify(stored), stored.tags?.join(',') ?? '')
+      }
+      const [written, letters] = await scripted.contactWriteBatch(args)
+      return { written: written === 1, outcomes: [...letters].map((letter) => OUTCOMES[letter]!) }
+    },
+
+    async count (user) {
+      return await redis.hlen(keys.contacts(user))
     },
 
     async list (user) {

@@ -11,7 +11,7 @@
  * recovery) is a no-op while they wait, and both processors are idempotent.
  */
 import { Queue, Worker, type JobsOptions } from 'bullmq'
-import type { RedisClient } from '../redis-connection.js'
+import { logErrors, type RedisClient } from '../redis-connection.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Messenger } from '../model/messenger.js'
 import { queueName } from '../redis-keys.js'
@@ -80,6 +80,6 @@ export function createDispatchWorker (options: {
       if (expired > 0) log.info({ dispatch, deliveries: expired }, 'dispatch expired: its waiting deliveries will not be sent')
     }
   }, { connection: options.connection, prefix: options.prefix, concurrency: 4 })
-  worker.on('error', (err) => log.error({ err }, 'dispatch worker error'))
+  logErrors(worker, 'fanout-dispatches-worker', log)
   return worker
 }

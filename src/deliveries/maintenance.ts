@@ -7,7 +7,7 @@
  *   retention-sweep  deletes finished deliveries older than the retention
  */
 import { Queue, Worker } from 'bullmq'
-import type { RedisClient } from '../redis-connection.js'
+import { closeWithin, logErrors, type RedisClient } from '../redis-connection.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { queueName } from '../redis-keys.js'
 import type { Dispatcher } from './dispatcher.js'
@@ -16,6 +16,8 @@ import type { DeliveryStore } from './delivery-store.js'
 const QUEUE = queueName('maintenance')
 const OUTBOX_SWEEP = 'outbox-sweep'
 const RETENTION_SWEEP = 'retention-sweep'
+/** How long a shutdown waits for each of them. */
+const CLOSE_GRACE_MS = 5000
 
 export interface Maintenance {
   close (): Promise<void>
@@ -43,14 +45,16 @@ export async function startMaintenance (options: {
     if (purged > 0) log.info({ deliveries: purged }, 'retention: finished deliveries past the retention deleted')
     return purged
   }, { connection, prefix, concurrency: 1 })
-  worker.on('error', (err) => log.error({ err }, 'maintenance worker error'))
+  logErrors(queue, 'fanout-maintenance-queue', log)
+  logErrors(worker, 'fanout-maintenance-worker', log)
   const opts = { removeOnComplete: true, removeOnFail: 100 }
   await queue.upsertJobScheduler(OUTBOX_SWEEP, { every: options.outboxSweepMs }, { name: OUTBOX_SWEEP, opts })
   await queue.upsertJobScheduler(RETENTION_SWEEP, { every: options.retentionSweepMs }, { name: RETENTION_SWEEP, opts })
   return {
     async close () {
-      await worker.close()
-      await queue.close()
+      // A sweep is idempotent: one cut short runs again on the next process.
+      await closeWithin(worker, connection, CLOSE_GRACE_MS)
+      await closeWithin(queue, connection, CLOSE_GRACE_MS)
     }
   }
 }

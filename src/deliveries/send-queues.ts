@@ -18,7 +18,7 @@ import type { RedisClient } from '../redis-connection.js'
 import { MESSENGERS, type Messenger } from '../model/messenger.js'
 import { deliveryId, deliveryIndexOf, dispatchOf } from '../model/delivery.js'
 import type { WaitingDelivery } from './delivery-store.js'
-import { queueName } from '../redis-keys.js'
+import { sendQueueName } from '../redis-keys.js'
 
 /** A send job carries nothing (its id names the delivery, whose record holds the rest); a batch its dispatch and delivery indexes. */
 export type SendJobData = Record<string, never> | BatchJobData
@@ -46,7 +46,7 @@ const BULLMQ_ATTEMPTS = 1_000_000
 export type SendQueues = Record<Messenger, Queue<SendJobData>>
 
 export function createSendQueues (connection: RedisClient, prefix: string): SendQueues {
-  const queue = (messenger: Messenger) => new Queue<SendJobData>(queueName(messenger), { connection, prefix })
+  const queue = (messenger: Messenger) => new Queue<SendJobData>(sendQueueName(messenger), { connection, prefix })
   return { telegram: queue('telegram'), whatsapp: queue('whatsapp'), viber: queue('viber') }
 }
 
@@ -115,8 +115,4 @@ export async function enqueueDeliveries (queues: SendQueues, deliveries: readonl
     for (const [jobId, data] of batches) jobs.push({ name: BATCH_JOB, data, opts: { ...sendJobOptions({ id: jobId, messenger, generation: 0 }), jobId } })
     if (jobs.length > 0) await queues[messenger].addBulk(jobs)
   }))
-}
-
-export async function closeSendQueues (queues: SendQueues): Promise<void> {
-  await Promise.all(Object.values(queues).map((queue) => queue.close()))
 }

@@ -28,11 +28,11 @@
 import { Worker, type Job, type Queue } from 'bullmq'
 import pLimit from 'p-limit'
 import CircuitBreaker from 'opossum'
-import type { RedisClient } from '../redis-connection.js'
+import { logErrors, type RedisClient } from '../redis-connection.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessengerAdapter, WhatsAppWindow } from '../messengers/adapter.js'
 import { hasReceipts, type Messenger } from '../model/messenger.js'
-import { queueName } from '../redis-keys.js'
+import { sendQueueName } from '../redis-keys.js'
 import type { DeliveryStore, StartResult } from './delivery-store.js'
 import {
   BATCH_JOB, batchDeliveryIds, parseSendJobId, SEND_BACKOFF, SEND_JOB, sendJobOptions,
@@ -344,7 +344,7 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     return await sendOne(job)
   }
 
-  const worker = new Worker<SendJobData>(queueName(adapter.messenger), process, {
+  const worker = new Worker<SendJobData>(sendQueueName(adapter.messenger), process, {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
@@ -379,6 +379,6 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
       })
     }
   })
-  worker.on('error', (err) => log.error({ err }, 'send worker error'))
+  logErrors(worker, `fanout-send-${adapter.messenger}-worker`, log)
   return { worker, breaker }
 }

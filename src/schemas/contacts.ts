@@ -5,7 +5,7 @@
  * answer a 400 naming the field.
  */
 import { Type, type Static } from 'typebox'
-import { ContactName } from './common.js'
+import { ContactName, ErrorBody } from './common.js'
 
 export const MAX_TAGS = 32
 export const MAX_PAGE = 1000
@@ -93,3 +93,88 @@ export const ContactList = Type.Object({
 })
 
 export const Removed = Type.Null({ description: 'The contact is removed' })
+
+/** The most rows one import takes (MAX_CONTACTS_PER_USER's default: a whole book at once). */
+export const MAX_IMPORT_ROWS = 100_000
+
+export const ImportQuery = Type.Object({
+  mode: Type.Optional(Type.Enum(['upsert', 'create'] as const, {
+    default: 'upsert',
+    description: '`upsert`: a row whose name the book has replaces that contact, as PUT does (a field the row lacks is removed); ' +
+      '`create`: such a row fails with CONTACT_EXISTS'
+  })),
+  all_or_nothing: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'true: when any row fails, nothing is written (422 IMPORT_REFUSED, with the report); false: the good rows are written'
+  }))
+}, { additionalProperties: false })
+export type ImportQuery = Static<typeof ImportQuery>
+
+const ImportRows = Type.Array(NewContactBody, {
+  maxItems: MAX_IMPORT_ROWS,
+  description: 'Contacts as POST /v1/contacts takes them; each row is checked on its own, and a bad one fails alone'
+})
+
+/**
+ * The body of an import, by media type. The route reads it itself, as a
+ * stream (src/contacts/contact-files.ts); these schemas document it.
+ */
+export const ImportBody = {
+  content: {
+    'text/csv': {
+      schema: Type.String({
+        description: 'UTF-8 CSV: a header row naming the columns (name, telegram, whatsapp, viber, tags, timezone; name is required; ' +
+          'any order and case), then a contact a record; an empty cell is no value; tags in one cell, separated by `;`. ' +
+          'Row n is the n-th record after the header (blank lines are not rows)'
+      })
+    },
+    'application/x-ndjson': {
+      schema: Type.String({ description: 'One contact a line, as POST /v1/contacts takes it; row n is line n (blank lines are skipped)' })
+    },
+    'application/json': { schema: ImportRows }
+  }
+}
+
+const Count = Type.Integer({ minimum: 0 })
+const RowRanges = (what: string) => Type.Array(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2 }), {
+  description: `The rows ${what}, as [first, last] row numbers`
+})
+
+export const ImportReport = Type.Object({
+  written: Type.Boolean({ description: 'False only with all_or_nothing when a row failed: then nothing was written' }),
+  counts: Type.Object({ rows: Count, created: Count, updated: Count, unchanged: Count, failed: Count }),
+  rows: Type.Object({
+    created: RowRanges('created'),
+    updated: RowRanges('that replaced a different contact of that name'),
+    unchanged: RowRanges('the book held as they are (nothing written)'),
+    failed: RowRanges('that failed (see errors)')
+  }),
+  errors: Type.Array(Type.Object({
+    row: Type.Integer({ minimum: 1 }),
+    name: Type.Optional(Type.String()),
+    code: Type.String({ description: 'INVALID_FIELD, INVALID_ROW (a CSV record of the wrong width, an NDJSON line that is not JSON), DUPLICATE_NAME (in an earlier row too), CONTACT_EXISTS (mode create), CONTACT_LIMIT_REACHED' }),
+    field: Type.Optional(Type.String({ description: 'The field at fault, as POST /v1/contacts names it' })),
+    message: Type.String()
+  }), { description: 'The failed rows in row order, at most 1,000 of them' }),
+  errors_omitted: Type.Optional(Type.Integer({ minimum: 1, description: 'Failed rows beyond the errors listed' }))
+}, { description: 'What became of each row: counts, the rows of each result as ranges, the errors' })
+
+export const ImportRefused = Type.Object({
+  error: ErrorBody.properties.error,
+  report: Type.Optional(ImportReport)
+}, { description: 'IMPORT_REFUSED (all_or_nothing, a row failed: nothing was written; `details` and `report` name the rows), or IDEMPOTENCY_KEY_REUSED' })
+
+export const ExportQuery = Type.Object({
+  format: Type.Optional(Type.Enum(['csv', 'ndjson'] as const, {
+    description: 'csv: the columns of an import, a header row first; ndjson: a contact a line. Without it, the answer is the contact named "export" (as GET /v1/contacts/{name})'
+  }))
+}, { additionalProperties: false })
+export type ExportQuery = Static<typeof ExportQuery>
+
+export const ExportFile = {
+  content: {
+    'text/csv': { schema: Type.String({ description: 'The whole book, in name order, as an import reads it' }) },
+    'application/x-ndjson': { schema: Type.String({ description: 'The whole book, in name order, a contact a line' }) },
+    'application/json': { schema: Contact }
+  }
+}

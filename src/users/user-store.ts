@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { RedisClient } from '../redis-connection.js'
-import { slotOfUser, type RedisKeys } from '../redis-keys.js'
+import { slotOfId, slotOfUser, type RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
 import { sourcePath } from '../source-path.js'
 
@@ -113,8 +113,19 @@ export function createUserStore (redis: RedisClient, keys: RedisKeys): UserStore
     return createdAt === null ? undefined : { name, createdAt: Number(createdAt), keys: userKeys }
   }
 
+  /**
+   * A key id outside the user's slot is another user's (ids end with their user's slot): refused here, since
+   * the key script may touch only the user's slot (Redis Cluster).
+   */
+  async function notTheirs (user: string, keyId: string): Promise<KeyRefusal | undefined> {
+    if (slotOfId(keyId) === slotOfUser(user)) return undefined
+    return await redis.exists(keys.user(user)) === 1 ? 'no-key' : 'no-user'
+  }
+
   /** Issues a new key (op `issue`) or replaces `oldId` with one (op `rotate`), in the key script. */
   async function issueKey (user: string, op: 'issue' | 'rotate', oldId: string, label = ''): Promise<IssuedKey | KeyRefusal> {
+    const refused = op === 'rotate' ? await notTheirs(user, oldId) : undefined
+    if (refused !== undefined) return refused
     const now = Date.now()
     const fresh = newKey(user)
     const [status, kept] = await scripted.userKeyWrite(...scriptKeys(user), prefix, user, now, op, oldId, fresh.id, fresh.hash, label)
@@ -148,6 +159,7 @@ export function createUserStore (redis: RedisClient, keys: RedisKeys): UserStore
     issue: async (user, label) => await issueKey(user, 'issue', '', label),
 
     async revoke (user, keyId) {
+      if (await notTheirs(user, keyId) !== undefined) return 'no-key'
       // Issues nothing, so no new key is made for it.
       const [status] = await scripted.userKeyWrite(...scriptKeys(user), prefix, user, Date.now(), 'revoke', keyId, '', '', '')
       if (status !== 'ok') return 'no-key'

@@ -161,6 +161,57 @@ t.test('with authentication on', async (t) => {
     t.same(dialogs, [], 'no dialog opened')
   })
 
+  t.test('a user imports a CSV file and sees each row\'s result; all or nothing writes none; known names left in mode create', async (t) => {
+    const erin = await createUser(app, 'erin')
+    const asErin = client(app, { headers: bearer(erin.key) })
+    const { page, dialogs } = await open(t, base, { username: 'erin', password: erin.key })
+    await page.getByText('No contacts yet.').waitFor()
+    const form = page.locator('#import-form')
+    const importFile = async (name: string, csv: string) => {
+      await form.getByLabel('CSV file').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(csv) })
+      await form.getByRole('button', { name: 'Import' }).click()
+    }
+    const reportLines = async () => await Promise.all((await page.locator('#import-rows tr').all()).map(async (row) => await row.locator('td').allInnerTexts()))
+
+    await importFile('book.csv', 'name,telegram,whatsapp,tags\nArtem,ArtemZaitsev,+799200828615,family;team\nBad phone,,12345,\nLera,@lera_b,,team\nArtem,42,,\n')
+    await says(page, 'Imported book.csv: 4 rows: 2 created, 0 updated, 0 unchanged, 2 failed')
+    const phoneProblem = (await asErin('POST', '/v1/contacts', { name: 'x', whatsapp: '12345' })).json().error.details[0].message as string
+    t.same(await reportLines(), [
+      ['1', 'created', '', '', ''],
+      ['2', 'failed', 'Bad phone', 'whatsapp', `INVALID_FIELD: ${phoneProblem}`],
+      ['3', 'created', '', '', ''],
+      ['4', 'failed', 'Artem', 'name', 'DUPLICATE_NAME: "Artem" is in row 1 too; a name may be in one row only']
+    ], 'each row: written, or its error naming the field, with the message a single create gives')
+    await rowOf(page, 'contacts', 'Lera').waitFor()
+    t.match(await rowOf(page, 'contacts', 'Artem').innerText(), /Artem\s+ArtemZaitsev\s+\+799200828615\s+family, team/, 'the book on the page has the good rows')
+    t.same((await asErin('GET', '/v1/contacts')).json().contacts, [
+      { name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+799200828615', tags: ['family', 'team'] },
+      { name: 'Lera', telegram: '@lera_b', tags: ['team'] }
+    ], 'the API has the good rows, the first Artem, and nothing of the bad ones')
+
+    await form.getByLabel('All or nothing').check()
+    await importFile('more.csv', 'name,telegram\nNew,1001\nWorse,bad id!\n')
+    await says(page, '1 of 2 rows failed, so nothing was written')
+    t.match(await page.getByRole('alert').innerText(), /^1 of 2 rows failed, so nothing was written/, 'the API\'s refusal is shown as an error')
+    t.equal(await page.locator('#import-summary').innerText(), 'more.csv: nothing written (all or nothing); 2 rows: 0 created, 0 updated, 0 unchanged, 1 failed')
+    const lines = await reportLines()
+    t.match(lines, [['2', 'failed', 'Worse', 'telegram', /^INVALID_FIELD: /]], 'the failed row, naming its field')
+    t.equal(lines.length, 1)
+    t.equal((await asErin('GET', '/v1/contacts/New')).statusCode, 404, 'the good row was not written either')
+
+    await form.getByLabel('All or nothing').uncheck()
+    await form.getByLabel('Known names').selectOption('create')
+    await importFile('again.csv', 'name,viber\nLera,lera-viber\nNina,nina-viber\n')
+    await says(page, 'Imported again.csv: 2 rows: 1 created, 0 updated, 0 unchanged, 1 failed')
+    t.same(await reportLines(), [
+      ['1', 'failed', 'Lera', 'name', 'CONTACT_EXISTS: a contact named "Lera" exists; mode upsert replaces it'],
+      ['2', 'created', '', '', '']
+    ])
+    t.same((await asErin('GET', '/v1/contacts/Lera')).json(), { name: 'Lera', telegram: '@lera_b', tags: ['team'] }, 'Lera as she was')
+    await rowOf(page, 'contacts', 'Nina').waitFor()
+    t.same(dialogs, [])
+  })
+
   t.test('another user\'s page shows none of the first user\'s data', async (t) => {
     const bob = await createUser(app, 'bob')
     const { page } = await open(t, base, { username: 'bob', password: bob.key })

@@ -15,6 +15,9 @@ import { client, settled, type Answer } from '../helpers/api.js'
 import { AUTH_ENV, ADMIN_KEY, build, eventually } from '../helpers/app.js'
 import { basic, bearer, createUser } from '../helpers/auth.js'
 import { startMock } from '../helpers/mock.js'
+import { REDIS_TARGETS } from '../helpers/redis.js'
+
+const SINGLE = REDIS_TARGETS[0]!
 
 const REDIS_PASSWORD = 'redis-pass-7c41e0d2b9'
 const TOKENS = { telegram: '5550001:tg-token-2f9d1c', whatsapp: 'wa-token-88b0e4a1', viber: 'viber-token-3d77aa10' }
@@ -38,6 +41,8 @@ t.test('no secret in logs, answers or error messages', async (t) => {
   const mock = await startMock(t, { tokens: TOKENS })
   const { app } = await build(t, {
     mock,
+    // Its own Redis, one server, whichever deployment the run is on.
+    target: SINGLE,
     logStream: stream,
     env: {
       ...AUTH_ENV,

@@ -98,7 +98,7 @@ export async function cliFixture (t: Test): Promise<CliFixture> {
     port,
     url: `http://127.0.0.1:${port}`,
     home: emptyHome(t),
-    service: await runService(t, prefix, mock.url, SERVICE_ENV, port)
+    service: await runService(t, prefix, mock.url, SERVICE_ENV, undefined, port)
   }
   const created = await fetch(`${fixture.url}/v1/admin/users`, {
     method: 'POST',
@@ -121,7 +121,7 @@ export async function cliFixture (t: Test): Promise<CliFixture> {
       await self.service.exited
     },
     async startService () {
-      self.service = await runService(t, prefix, mock.url, SERVICE_ENV, port)
+      self.service = await runService(t, prefix, mock.url, SERVICE_ENV, undefined, port)
     }
   }
   return self

@@ -10,7 +10,11 @@
  * never runs it on its own.
  */
 import type { Test } from 'tap'
-import { byName, type Contact, type ContactStore, type ContactStoreOptions, type TagFilter } from '../../src/contacts/contact-store.js'
+import fc from 'fast-check'
+import {
+  byName, compactContact, sameContact, type BatchOptions, type BatchOutcome, type BatchResult,
+  type Contact, type ContactStore, type ContactStoreOptions, type TagFilter
+} from '../../src/contacts/contact-store.js'
 
 /** A store of its own for the subtest; `options` default to a limit no subtest reaches. */
 export type MakeStore = (t: Test, options?: ContactStoreOptions) => Promise<ContactStore>
@@ -44,6 +48,25 @@ async function walk (store: ContactStore, user: string, limit: number, tags?: Ta
     after = page.next
     await between?.(pages.length)
   }
+}
+
+/**
+ * What writeBatch must do, written plainly: each contact in turn against the
+ * book as it stands, new names while there is room; all or nothing undoes the
+ * lot when one is refused. Returns the result and the book after it.
+ */
+function modelBatch (book: ReadonlyMap<string, Contact>, contacts: readonly Contact[], { mode, allOrNothing }: BatchOptions,
+  maxContacts: number): BatchResult & { book: Map<string, Contact> } {
+  const after = new Map(book)
+  const outcomes = contacts.map((contact): BatchOutcome => {
+    const old = after.get(contact.name)
+    if (old !== undefined && mode === 'create') return 'taken'
+    if (old === undefined && after.size >= maxContacts) return 'full'
+    after.set(contact.name, compactContact(contact))
+    return old === undefined ? 'created' : sameContact(old, contact) ? 'unchanged' : 'updated'
+  })
+  const refused = outcomes.some((o) => o === 'taken' || o === 'full')
+  return allOrNothing && refused ? { written: false, outcomes, book: new Map(book) } : { written: true, outcomes, book: after }
 }
 
 export function contactStoreContract (t: Test, makeStore: MakeStore): void {
@@ -602,5 +625,188 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
     t.equal(await store.create('other', { name: 'D' }), true, 'the limit is per user')
     t.equal(await store.remove('u', 'A'), true)
     t.equal(await store.create('u', { name: 'D' }), true, 'room again after a delete')
+  })
+
+  t.test('writeBatch creates new names, replaces the known ones whole, leaves the same ones alone, and keeps the indexes in step', async (t) => {
+    const store = await makeStore(t)
+    await store.create('u', { name: 'Ann', telegram: '111111', tags: ['x', 'y'], timezone: 'Europe/Moscow' })
+    await store.create('u', { name: 'Bea', viber: 'bea', tags: ['x'] })
+    await store.create('u', { name: 'Cid', whatsapp: '+15550000003', tags: ['y', 'z'] })
+    await store.create('other', { name: 'Ann', tags: ['x'] })
+
+    const batch: Contact[] = [
+      { name: 'Dan', telegram: '444444', tags: ['z', 'w'], timezone: 'Asia/Tokyo' },
+      { name: 'Ann', whatsapp: '+15550000001', tags: ['y'] },
+      { name: 'Bea', viber: 'bea', tags: ['x'], telegram: '' },
+      { name: 'Cid', whatsapp: '+15550000003', tags: ['z', 'y'] },
+      { name: 'Eve' }
+    ]
+    t.strictSame(await store.writeBatch('u', batch, { mode: 'upsert', allOrNothing: false }),
+      { written: true, outcomes: ['created', 'updated', 'unchanged', 'updated', 'created'] },
+      'Bea is the same contact ("" is no id); Cid\'s tags in another order are a change')
+    const expected: Contact[] = [
+      { name: 'Ann', whatsapp: '+15550000001', tags: ['y'] },
+      { name: 'Bea', viber: 'bea', tags: ['x'] },
+      { name: 'Cid', whatsapp: '+15550000003', tags: ['z', 'y'] },
+      { name: 'Dan', telegram: '444444', tags: ['z', 'w'], timezone: 'Asia/Tokyo' },
+      { name: 'Eve' }
+    ]
+    t.strictSame(await store.list('u'), expected, 'a replaced contact lost the fields its new one lacks')
+    t.strictSame(keysOf(await store.get('u', 'Ann')), ['name', 'tags', 'whatsapp'], 'Ann\'s telegram and time zone are gone, not merged in')
+    t.strictSame((await walk(store, 'u', 2)).flat(), expected, 'the name index has the new names')
+    t.strictSame(names(sorted(await store.findByTags('u', { any: ['x'] }))), ['Bea'], 'Ann left tag x')
+    t.strictSame(names(sorted(await store.findByTags('u', { any: ['y'] }))), ['Ann', 'Cid'])
+    t.strictSame(names(sorted(await store.findByTags('u', { all: ['z', 'w'] }))), ['Dan'], 'a new contact\'s tags index it')
+    t.strictSame(names((await walk(store, 'u', 1, { any: ['z'] })).flat()), ['Cid', 'Dan'], 'and pages find it')
+    t.strictSame(await store.list('other'), [{ name: 'Ann', tags: ['x'] }], 'another user\'s book is untouched')
+    t.equal(await store.count('u'), 5)
+
+    t.strictSame(await store.writeBatch('u', expected, { mode: 'upsert', allOrNothing: false }),
+      { written: true, outcomes: ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged'] }, 'the book written again changes nothing')
+    t.strictSame(await store.list('u'), expected)
+  })
+
+  t.test('writeBatch in mode create refuses the names the book has and writes the others', async (t) => {
+    const store = await makeStore(t)
+    await store.create('u', { name: 'Ann', telegram: '111111', tags: ['x'] })
+    const result = await store.writeBatch('u', [
+      { name: 'Bea', tags: ['x'] },
+      { name: 'Ann', viber: 'intruder', tags: ['intruder'] },
+      { name: 'Cid' }
+    ], { mode: 'create', allOrNothing: false })
+    t.strictSame(result, { written: true, outcomes: ['created', 'taken', 'created'] })
+    t.strictSame(await store.get('u', 'Ann'), { name: 'Ann', telegram: '111111', tags: ['x'] }, 'the taken name kept its contact')
+    t.strictSame(await store.findByTags('u', { any: ['intruder'] }), [], 'and the refused contact\'s tags index nothing')
+    t.strictSame(names(await store.list('u')), ['Ann', 'Bea', 'Cid'])
+    t.strictSame(await store.writeBatch('u', [{ name: 'Ann', telegram: '111111', tags: ['x'] }], { mode: 'create', allOrNothing: false }),
+      { written: true, outcomes: ['taken'] }, 'the very same contact is taken too: create never replaces')
+  })
+
+  t.test('writeBatch fills a book to its limit in the order given, and still replaces known names', async (t) => {
+    const store = await makeStore(t, { maxContacts: 4 })
+    await store.create('u', { name: 'A' })
+    await store.create('u', { name: 'B' })
+    const result = await store.writeBatch('u', [
+      { name: 'N1' }, { name: 'A', telegram: '1' }, { name: 'N2' }, { name: 'N3' }, { name: 'B', viber: 'b' }, { name: 'N4' }
+    ], { mode: 'upsert', allOrNothing: false })
+    t.strictSame(result, { written: true, outcomes: ['created', 'updated', 'created', 'full', 'updated', 'full'] }, 'the first new names take the room')
+    t.strictSame(await store.list('u'), [{ name: 'A', telegram: '1' }, { name: 'B', viber: 'b' }, { name: 'N1' }, { name: 'N2' }])
+    t.equal(await store.count('u'), 4)
+    await t.rejects(store.create('u', { name: 'N5' }), { code: 'CONTACT_LIMIT_REACHED' }, 'the book is full for every other write too')
+  })
+
+  t.test('writeBatch: batches asked for at once are applied in the order asked', async (t) => {
+    const store = await makeStore(t, { maxContacts: 5 })
+    const results = await Promise.all([1, 2, 3].map(async (b) =>
+      await store.writeBatch('u', [{ name: `b${b}-1`, tags: ['t'] }, { name: `b${b}-2` }], { mode: 'upsert', allOrNothing: false })))
+    t.strictSame(results.map((r) => r.outcomes), [['created', 'created'], ['created', 'created'], ['created', 'full']],
+      'the first batches asked for took the room')
+    t.strictSame(names(await store.list('u')), ['b1-1', 'b1-2', 'b2-1', 'b2-2', 'b3-1'])
+  })
+
+  t.test('writeBatch all or nothing: one refused contact and none is written; none refused and all are', async (t) => {
+    const store = await makeStore(t, { maxContacts: 3 })
+    await store.create('u', { name: 'A', tags: ['x'] })
+    const before = await store.list('u')
+
+    const taken = await store.writeBatch('u', [{ name: 'B', tags: ['x'] }, { name: 'A', viber: 'a' }], { mode: 'create', allOrNothing: true })
+    t.strictSame(taken, { written: false, outcomes: ['created', 'taken'] }, 'what would have become of each')
+    const full = await store.writeBatch('u', [{ name: 'A', viber: 'a' }, { name: 'B' }, { name: 'C' }, { name: 'D' }], { mode: 'upsert', allOrNothing: true })
+    t.strictSame(full, { written: false, outcomes: ['updated', 'created', 'created', 'full'] })
+    t.strictSame(await store.list('u'), before, 'nothing of either batch was written')
+    t.strictSame(names(await store.findByTags('u', { any: ['x'] })), ['A'], 'nor indexed')
+
+    t.strictSame(await store.writeBatch('u', [{ name: 'A', viber: 'a' }, { name: 'B' }, { name: 'C' }], { mode: 'upsert', allOrNothing: true }),
+      { written: true, outcomes: ['updated', 'created', 'created'] })
+    t.strictSame(await store.list('u'), [{ name: 'A', viber: 'a' }, { name: 'B' }, { name: 'C' }])
+  })
+
+  t.test('writeBatch: a name twice is refused whole; an empty batch does nothing', async (t) => {
+    const store = await makeStore(t)
+    await t.rejects(store.writeBatch('u', [{ name: 'A' }, { name: 'B' }, { name: 'A', telegram: '1' }], { mode: 'upsert', allOrNothing: false }),
+      /names each contact once/)
+    t.strictSame(await store.list('u'), [], 'nothing was written')
+    t.strictSame(await store.writeBatch('u', [], { mode: 'create', allOrNothing: true }), { written: true, outcomes: [] })
+    t.equal(await store.count('u'), 0)
+  })
+
+  t.test('writeBatch of 5,000 contacts in one step, names of any script', async (t) => {
+    const store = await makeStore(t)
+    const many: Contact[] = Array.from({ length: 5000 }, (_, i) => ({
+      name: `${['Лера', '山田', 'a"b', 'x'][i % 4]} ${i}`,
+      telegram: String(1_000_000 + i),
+      tags: ['all', `mod${i % 7}`]
+    }))
+    const result = await store.writeBatch('u', many, { mode: 'create', allOrNothing: true })
+    t.equal(result.written, true)
+    t.ok(result.outcomes.length === 5000 && result.outcomes.every((o) => o === 'created'), 'all 5,000 created')
+    t.equal(await store.count('u'), 5000)
+    t.strictSame(await store.list('u'), sorted(many), 'each as given')
+    t.equal((await store.findByTags('u', { any: ['all'] })).length, 5000)
+    t.strictSame(sorted(await store.findByTags('u', { all: ['all', 'mod3'] })), sorted(many.filter((_, i) => i % 7 === 3)))
+    const retagged = many.map((c, i) => ({ ...c, tags: i % 2 === 0 ? ['all'] : ['odd'] }))
+    const again = await store.writeBatch('u', retagged, { mode: 'upsert', allOrNothing: false })
+    t.ok(again.outcomes.every((o) => o === 'updated'), 'all 5,000 updated')
+    t.equal((await store.findByTags('u', { any: ['all'] })).length, 2500, 'the tags that went are unindexed')
+    t.equal((await store.findByTags('u', { any: ['mod3'] })).length, 0)
+    t.equal((await store.findByTags('u', { any: ['odd'] })).length, 2500)
+  })
+
+  t.test('writeBatch, property: any book, any batch, any mode and limit: the outcomes and the book are the plain model\'s', async (t) => {
+    const store = await makeStore(t)
+    const maxContacts = 6
+    const limited = await makeStore(t, { maxContacts })
+    const contact = fc.record({
+      name: fc.constantFrom('A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'),
+      telegram: fc.option(fc.constantFrom('1001', '1002'), { nil: undefined }),
+      viber: fc.option(fc.constantFrom('', 'v1'), { nil: undefined }),
+      tags: fc.option(fc.subarray(['x', 'y', 'z']).chain((tags) => fc.shuffledSubarray(tags, { minLength: tags.length })), { nil: undefined }),
+      timezone: fc.option(fc.constantFrom('Europe/Moscow', 'Asia/Tokyo'), { nil: undefined })
+    }, { requiredKeys: ['name'] })
+    const distinct = fc.uniqueArray(contact, { selector: (c) => c.name, maxLength: 8 })
+    let run = 0
+    await fc.assert(fc.asyncProperty(distinct, fc.array(distinct, { minLength: 1, maxLength: 3 }), fc.boolean(),
+      fc.array(fc.record({ mode: fc.constantFrom('upsert' as const, 'create' as const), allOrNothing: fc.boolean() }), { minLength: 3, maxLength: 3 }),
+      async (initial, batches, useLimit, options) => {
+        const user = `p${run++}`
+        const target = useLimit ? limited : store
+        const max = useLimit ? maxContacts : Number.POSITIVE_INFINITY
+        let book = new Map<string, Contact>()
+        for (const c of initial.slice(0, useLimit ? maxContacts : undefined)) {
+          await target.create(user, c)
+          book.set(c.name, compactContact(c))
+        }
+        for (const [i, batch] of batches.entries()) {
+          const option = options[i]!
+          const model = modelBatch(book, batch, option, max)
+          const result = await target.writeBatch(user, batch, option)
+          if (JSON.stringify(result) !== JSON.stringify({ written: model.written, outcomes: model.outcomes })) {
+            throw new Error(`batch ${i} (${JSON.stringify(option)}): ${JSON.stringify(result)}, the model says ${JSON.stringify(model)}`)
+          }
+          book = model.book
+        }
+        const want = [...book.values()].sort(byName)
+        const listed = await target.list(user)
+        if (JSON.stringify(listed) !== JSON.stringify(want)) throw new Error(`the book ${JSON.stringify(listed)}, the model's ${JSON.stringify(want)}`)
+        const paged = (await walk(target, user, 3)).flat()
+        if (JSON.stringify(paged) !== JSON.stringify(want)) throw new Error(`the pages ${JSON.stringify(paged)}`)
+        for (const tag of ['x', 'y', 'z']) {
+          const found = names(sorted(await target.findByTags(user, { any: [tag] })))
+          const tagged = names(want.filter((c) => c.tags?.includes(tag)))
+          if (found.join() !== tagged.join()) throw new Error(`tag ${tag}: ${found.join()}, the model's ${tagged.join()}`)
+        }
+        if (await target.count(user) !== want.length) throw new Error('count')
+      }), { numRuns: 40 })
+    t.pass('40 runs of up to three batches agree with the model')
+  })
+
+  t.test('count: the contacts of one user\'s book', async (t) => {
+    const store = await makeStore(t)
+    t.equal(await store.count('u'), 0, 'an empty book')
+    for (const name of ['A', 'B', 'C']) await store.create('u', { name })
+    await store.create('other', { name: 'A' })
+    t.equal(await store.count('u'), 3)
+    await store.remove('u', 'B')
+    t.equal(await store.count('u'), 2, 'a removed contact is not counted')
   })
 }

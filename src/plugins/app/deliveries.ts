@@ -8,9 +8,9 @@ import { createDeliveryStore, type DeliveryStore } from '../../deliveries/delive
 import { createDispatchQueue, type DispatchQueue } from '../../deliveries/dispatch-jobs.js'
 import { createDispatcher, type Dispatcher } from '../../deliveries/dispatcher.js'
 import { createReceipts, type Receipts } from '../../deliveries/receipts.js'
-import { closeSendQueues, createSendQueues, type SendQueues } from '../../deliveries/send-queues.js'
+import { createSendQueues, type SendQueues } from '../../deliveries/send-queues.js'
 import { notReplicated } from '../../errors.js'
-import { closeRedis, connectRedis, waitForReplicas } from '../../redis-connection.js'
+import { closeRedis, closeWithin, connectRedis, logErrors, waitForReplicas } from '../../redis-connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +30,8 @@ export default fp(async function deliveries (fastify) {
   const queueConnection = connectRedis(config.redis, 'queue', 'fanout-queues', fastify.log)
   const queues = createSendQueues(queueConnection, redisKeys.queuePrefix)
   const dispatchQueue = createDispatchQueue(queueConnection, redisKeys.queuePrefix)
+  const producers = [...Object.values(queues), dispatchQueue]
+  for (const queue of producers) logErrors(queue, `fanout-queue-${queue.name}`, fastify.log)
   fastify.decorate('deliveries', store)
   fastify.decorate('sendQueues', queues)
   fastify.decorate('dispatchQueue', dispatchQueue)
@@ -47,16 +49,14 @@ export default fp(async function deliveries (fastify) {
     ...(minReplicasAck > 0 && {
       async replicated (dispatchId: string) {
         // The records and the outbox entry may be on two masters (a cluster): each must have its replicas.
-        const acks = await Promise.all([redisKeys.dispatch(dispatchId), redisKeys.outbox].map(async (key) =>
-          await waitForReplicas(fastify.redis, key, minReplicasAck, config.redis.replicaAckTimeoutMs)))
-        if (Math.min(...acks) < minReplicasAck) throw notReplicated(minReplicasAck, config.redis.replicaAckTimeoutMs)
+        const acks = await waitForReplicas(fastify.redis, [redisKeys.dispatch(dispatchId), redisKeys.outbox], minReplicasAck, config.redis.replicaAckTimeoutMs)
+        if (acks < minReplicasAck) throw notReplicated(minReplicasAck, config.redis.replicaAckTimeoutMs)
       }
     }),
     log: fastify.log
   }))
   fastify.addHook('onClose', async () => {
-    await closeSendQueues(queues)
-    await dispatchQueue.close()
+    await Promise.all(producers.map(async (queue) => await closeWithin(queue, queueConnection, 5000)))
     await closeRedis(queueConnection)
   })
 }, { name: 'deliveries', dependencies: ['config', 'redis', 'contacts'] })

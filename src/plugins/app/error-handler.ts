@@ -7,7 +7,9 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import type { ErrorObject } from 'ajv'
 import { AUTH_CHALLENGE, type FieldProblem } from '../../errors.js'
+import { fieldProblems } from '../../schemas/validators.js'
 import { redisTrouble } from '../../redis-connection.js'
 
 /** What a 503 for Redis's trouble asks the client to wait. */
@@ -30,24 +32,9 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG'
 }
 
-/** `/contact/messangers/telegram` + missing `x` -> `contact.messangers.telegram.x`; array items as `[i]`. */
-function fieldOf (instancePath: string, missing: unknown): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-  if (typeof missing === 'string') parts.push(missing)
-  return parts.reduce((path, part) => /^\d+$/.test(part) ? `${path}[${part}]` : path === '' ? part : `${path}.${part}`, '')
-}
-
 function validationDetails (error: FastifyError): FieldProblem[] {
-  const where = error.validationContext === 'querystring' ? 'query' : error.validationContext
-  return (error.validation ?? []).map((v) => {
-    const field = fieldOf(v.instancePath, (v.params as { missingProperty?: unknown }).missingProperty)
-    const message = v.keyword === 'required'
-      ? 'is required'
-      : v.keyword === 'additionalProperties'
-        ? `has an unknown field "${String((v.params as { additionalProperty?: unknown }).additionalProperty)}"`
-        : v.message ?? 'is invalid'
-    return { field: where === 'body' || field === '' ? field || where || 'body' : `${where}.${field}`, message }
-  })
+  const where = error.validationContext === 'querystring' ? 'query' : error.validationContext ?? 'body'
+  return fieldProblems((error.validation ?? []) as ErrorObject[], where)
 }
 
 export function errorBody (request: FastifyRequest, code: string, message: string, details?: FieldProblem[]): ErrorBody {
@@ -73,7 +60,7 @@ export function frameworkErrors (error: FastifyError, request: FastifyRequest, r
 }
 
 export default fp(async function errorHandler (fastify) {
-  fastify.setErrorHandler(function (error: FastifyError & { details?: FieldProblem[] }, request, reply: FastifyReply) {
+  fastify.setErrorHandler(function (error: FastifyError & { details?: FieldProblem[], answer?: Record<string, unknown> }, request, reply: FastifyReply) {
     if (error.validation) {
       const details = validationDetails(error)
       const message = details.map((d) => `${d.field} ${d.message}`).join('; ')
@@ -84,7 +71,7 @@ export default fp(async function errorHandler (fastify) {
       // The challenge says how to authenticate to the API; a webhook's bad signature is not asked to try Basic.
       if (error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', AUTH_CHALLENGE)
       const code = FASTIFY_CODES[error.code] ?? (error.code?.startsWith('FST_') ? 'BAD_REQUEST' : error.code ?? 'BAD_REQUEST')
-      return reply.status(status).send(errorBody(request, code, error.message, error.details))
+      return reply.status(status).send({ ...error.answer, ...errorBody(request, code, error.message, error.details) })
     }
     if (status === 503 && error.code === 'NOT_REPLICATED') {
       reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS))

@@ -45,8 +45,6 @@ export interface Metrics {
 }
 
 const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed'] as const
-/** How often Redis's memory is looked at for the warning. */
-const MEMORY_CHECK_MS = 30_000
 
 export default fp(async function metrics (fastify: FastifyInstance) {
   const registry = new Registry()
@@ -139,7 +137,7 @@ export default fp(async function metrics (fastify: FastifyInstance) {
       for (const { node, ratio } of await redisMemoryRatio()) this.set({ node }, ratio)
     }
   }))
-  // A log line before the store is full, not only after: checked every half minute, said once per crossing.
+  // A log line before the store is full, not only after: checked every REDIS_MEMORY_CHECK_MS, said once per crossing.
   const warnAt = fastify.config.redis.memoryWarnPercent / 100
   const warned = new Set<string>()
   const memoryWatch = setInterval(() => {
@@ -151,7 +149,7 @@ export default fp(async function metrics (fastify: FastifyInstance) {
         } else if (ratio < warnAt) warned.delete(node)
       }
     }, () => { /* Redis away: the connection's own listener logs that */ })
-  }, MEMORY_CHECK_MS)
+  }, fastify.config.redis.memoryCheckMs)
   memoryWatch.unref()
   fastify.addHook('onClose', async () => { clearInterval(memoryWatch) })
 

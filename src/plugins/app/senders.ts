@@ -2,7 +2,7 @@
  * The senders (role `all` or `worker`): a messenger adapter and a BullMQ
  * worker per messenger, the dispatch worker (release, expire) and the
  * maintenance sweeps. On close, workers finish the jobs they hold before
- * their connections and pools go.
+ * their connections and pools go (with Redis away, at once: see closeWithin).
  */
 import fp from 'fastify-plugin'
 import { createDispatchWorker } from '../../deliveries/dispatch-jobs.js'
@@ -10,7 +10,10 @@ import { startMaintenance } from '../../deliveries/maintenance.js'
 import { createSendWorker, type SendHooks, type SendWorker } from '../../deliveries/send-worker.js'
 import { createAdapters } from '../../messengers/index.js'
 import { MESSENGERS } from '../../model/messenger.js'
-import { closeRedis, connectRedis, type RedisClient } from '../../redis-connection.js'
+import { closeRedis, closeWithin, connectRedis, type RedisClient } from '../../redis-connection.js'
+
+/** A send holds a worker at most SEND_TIMEOUT_MS; a shutdown (20 s of grace, src/server.ts) waits this long for workers. */
+const WORKER_CLOSE_GRACE_MS = 12_000
 
 export default fp(async function senders (fastify) {
   const { config, redisKeys } = fastify
@@ -78,8 +81,9 @@ export default fp(async function senders (fastify) {
   fastify.log.info({ messengers: Object.fromEntries(MESSENGERS.map((m) => [m, adapters[m].displayUrl])) }, 'senders started')
 
   fastify.addHook('onClose', async () => {
-    await dispatchWorker.close()
-    await Promise.all(senders.map(({ worker }) => worker.close()))
+    // Senders finish what they hold (a send in flight is recorded), within the shutdown's grace.
+    await closeWithin(dispatchWorker, fastify.redis, WORKER_CLOSE_GRACE_MS)
+    await Promise.all(senders.map(async ({ worker }) => await closeWithin(worker, fastify.redis, WORKER_CLOSE_GRACE_MS)))
     for (const { breaker } of senders) breaker.shutdown()
     await maintenance.close()
     await Promise.all(MESSENGERS.map((messenger) => adapters[messenger].close()))

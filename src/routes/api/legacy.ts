@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Contact } from '../../contacts/contact-store.js'
 import { invalidField } from '../../errors.js'
 import { actAs } from '../../plugins/app/auth.js'
+import { COSTS } from '../../plugins/app/rate-limit.js'
 import { RequestErrors } from '../../schemas/common.js'
 import { emptyBodyAsObject } from '../empty-body.js'
 import { checkedMessengerId } from '../../contacts/contact-checks.js'
@@ -83,6 +84,7 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
   })
 
   fastify.put('/contacts', {
+    config: { rateLimit: { cost: COSTS.send } },
     schema: {
       tags,
       summary: 'Send a message to contacts, on every messenger each of them has, now or not before `time`',

@@ -6,8 +6,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Value } from 'typebox/value'
-import { checkedMessengerId, checkedTimeZone } from '../../contacts/contact-checks.js'
-import { compactContact, compactTags, type Contact, type ContactPatch } from '../../contacts/contact-store.js'
+import { checkedContact, checkedMessengerId, checkedTimeZone } from '../../contacts/contact-checks.js'
+import { compactContact, compactTags, type ContactPatch } from '../../contacts/contact-store.js'
 import { conflict, invalidField, notFound } from '../../errors.js'
 import { MESSENGERS } from '../../model/messenger.js'
 import { ContactName, ErrorBody, RequestErrors } from '../../schemas/common.js'
@@ -17,19 +17,6 @@ import {
 } from '../../schemas/contacts.js'
 
 const tags = ['contacts']
-
-/** The contact of a POST or PUT body, every field checked. */
-function contactFrom (name: string, body: Omit<NewContactBody, 'name'>): Contact {
-  const contact: Contact = { name }
-  for (const messenger of MESSENGERS) {
-    const raw = body[messenger]
-    if (raw !== undefined) contact[messenger] = checkedMessengerId(messenger, raw)
-  }
-  const kept = compactTags(body.tags)
-  if (kept !== undefined) contact.tags = kept
-  if (body.timezone !== undefined) contact.timezone = checkedTimeZone(body.timezone)
-  return contact
-}
 
 /** The change a PATCH body asks for, every field checked; null stays null (remove). */
 function patchFrom (body: PatchContactBody): ContactPatch {
@@ -93,7 +80,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
     }
   }, async (request, reply) => {
     const { name, ...fields } = request.body
-    const contact = contactFrom(name, fields)
+    const contact = checkedContact(name, fields)
     if (!await store.create(request.userName, contact)) {
       throw conflict('CONTACT_EXISTS', `a contact named "${name}" exists; PUT or PATCH ${base}/{name} changes it`)
     }
@@ -147,7 +134,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
     const { name } = request.params
     const { name: bodyName, ...fields } = request.body
     checkSameName(name, bodyName)
-    const contact = contactFrom(name, fields)
+    const contact = checkedContact(name, fields)
     if (!await store.replace(request.userName, contact)) throw missing(name)
     return compactContact(contact)
   })

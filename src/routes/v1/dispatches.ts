@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalidField, notAcceptable, unprocessable } from '../../errors.js'
+import { COSTS } from '../../plugins/app/rate-limit.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
   CancelReport, Dispatch, DispatchAccepted, DispatchEventsHeaders, DispatchEventsQuery, DispatchEventStream, DispatchList,
@@ -63,6 +64,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
   }
 
   fastify.post('/', {
+    config: { rateLimit: { cost: COSTS.send } },
     schema: {
       tags,
       summary: 'Send a text: fanned out to one delivery per messenger id of every target',

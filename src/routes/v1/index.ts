@@ -10,6 +10,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { userFromHeader } from '../../plugins/app/auth.js'
 import admin from './admin.js'
+import contactFiles from './contact-files.js'
 import contacts from './contacts.js'
 import deliveries from './deliveries.js'
 import dispatches from './dispatches.js'
@@ -20,6 +21,7 @@ const v1: FastifyPluginAsync = async function (fastify) {
     user.addHook('onRequest', fastify.authenticateUser)
     user.addHook('onRequest', userFromHeader)
     await user.register(contacts, { prefix: '/contacts' })
+    await user.register(contactFiles, { prefix: '/contacts' })
     await user.register(dispatches, { prefix: '/dispatches' })
     await user.register(deliveries, { prefix: '/deliveries' })
     await user.register(keys, { prefix: '/keys' })

@@ -137,7 +137,7 @@ export function redisTrouble (err: unknown): 'unavailable' | 'full' | undefined 
   if (/^OOM /.test(text)) return 'full'
   if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError' || text === 'Command timed out' ||
     /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|NOREPLICAS) /.test(text) ||
-    /Connection is closed|Stream isn't writeable|Failed to refresh slots cache|None of startup nodes is available/.test(text) ||
+    /Connection is closed|Stream isn't writeable|Failed to refresh slots cache|None of startup nodes is available|^Too many Cluster redirections/.test(text) ||
     code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE') return 'unavailable'
   return undefined
 }

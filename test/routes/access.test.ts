@@ -62,6 +62,8 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/admin', url: () => '/admin', against: 'own-data', owner: 200, both: true },
   { method: 'GET', path: '/v1/contacts', url: () => '/v1/contacts', against: 'own-data', owner: 200 },
   { method: 'POST', path: '/v1/contacts', url: () => '/v1/contacts', body: () => ({ name: 'Another', telegram: '4242' }), against: 'own-data', owner: 201 },
+  { method: 'POST', path: '/v1/contacts/import', url: () => '/v1/contacts/import', body: () => [{ name: 'Imported', telegram: '4343' }], against: 'own-data', owner: 200 },
+  { method: 'GET', path: '/v1/contacts/export', url: () => '/v1/contacts/export?format=ndjson', against: 'own-data', owner: 200 },
   { method: 'GET', path: '/v1/contacts/{name}', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}`, against: 'not-found', owner: 200 },
   { method: 'PUT', path: '/v1/contacts/{name}', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}`, body: () => ({ telegram: '1111' }), against: 'not-found', owner: 200 },
   { method: 'PATCH', path: '/v1/contacts/{name}', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}`, body: () => ({ tags: ['x'] }), against: 'not-found', owner: 200 },

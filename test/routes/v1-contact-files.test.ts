@@ -332,3 +332,12 @@ t.test('with a file of bad rows only, the answer stays small: the first 1,000 er
   t.strictSame(report.rows.failed, [[1, 5000]], 'the ranges cover every failed row')
   t.equal(report.errors[999].row, 1000, 'the first 1,000, in row order')
 })
+
+t.test('an import without a file: 400 naming the body, nothing written', async (t) => {
+  const { app } = await build(t)
+  const api = client(app, { user: 'nofile' })
+  const answer = await api('POST', '/v1/contacts/import')
+  t.equal(answer.statusCode, 400)
+  t.match(answer.json(), { error: { code: 'INVALID_FIELD', details: [{ field: 'body', message: /missing.*text\/csv/ }] } })
+  t.match((await api('GET', '/v1/contacts', undefined, { expectStatus: 200 })).json(), { contacts: [] }, 'the book is still empty')
+})

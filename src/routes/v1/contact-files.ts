@@ -10,7 +10,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { csvOf, MEDIA_TYPES, ndjsonOf, readContactFile, wholeBook, type ContactFile, type ContactFileFormat } from '../../contacts/contact-files.js'
 import { importContacts, type ImportReport as Report } from '../../contacts/contact-import.js'
-import { notFound, unprocessable, withAnswer } from '../../errors.js'
+import { invalidField, notFound, unprocessable, withAnswer } from '../../errors.js'
 import { exportCost, importCost } from '../../plugins/app/rate-limit.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import { ExportFile, ExportQuery, ImportBody, ImportQuery, ImportRefused, ImportReport, MAX_IMPORT_ROWS } from '../../schemas/contacts.js'
@@ -65,7 +65,9 @@ const contactFiles: FastifyPluginAsyncTypebox = async function (fastify) {
       // The body schemas document the file; readContactFile has read it, and each row is checked by the import.
       validatorCompiler: ({ schema, httpPart }) => httpPart === 'body' ? () => true : compileValidator({ schema, ...(httpPart !== undefined && { httpPart }) })
     }, async (request, reply) => {
-      const file = request.body as unknown as ContactFile
+      const file = request.body as unknown as ContactFile | undefined
+      // No body at all reaches no parser.
+      if (file === undefined) throw invalidField('body', `is missing: send the file as ${Object.values(MEDIA_TYPES).join(', ')}`)
       const { mode = 'upsert', all_or_nothing: allOrNothing = false } = request.query
       await fastify.rateLimit.charge(request, reply, importCost(file.rows.length))
       const run = async () => {

@@ -2,7 +2,8 @@
 import neostandard, { resolveIgnoresFromGitignore } from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: [...resolveIgnoresFromGitignore(), 'dist/**', 'coverage/**', '.tap/**'] }),
+  // src/cli/api-types.ts is generated (npm run api-types) in openapi-typescript's own layout; a test checks it instead.
+  ...neostandard({ ts: true, ignores: [...resolveIgnoresFromGitignore(), 'dist/**', 'coverage/**', '.tap/**', 'src/cli/api-types.ts'] }),
   {
     rules: {
       // `void promise` is how a promise that is deliberately not awaited is marked (as typescript-eslint's
@@ -23,7 +24,7 @@ export default [
     files: ['src/admin-page/**/*.js'],
     languageOptions: {
       globals: {
-        document: 'readonly', window: 'readonly', fetch: 'readonly', localStorage: 'readonly', location: 'readonly', URLSearchParams: 'readonly', FormData: 'readonly'
+        document: 'readonly', window: 'readonly', fetch: 'readonly', localStorage: 'readonly', location: 'readonly', URLSearchParams: 'readonly', FormData: 'readonly', EventSource: 'readonly', CSS: 'readonly'
       }
     }
   }

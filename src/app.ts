@@ -13,6 +13,7 @@ import auth from './plugins/app/auth.js'
 import config from './plugins/app/config.js'
 import contacts from './plugins/app/contacts.js'
 import deliveries from './plugins/app/deliveries.js'
+import dispatchEvents from './plugins/app/dispatch-events.js'
 import errorHandler from './plugins/app/error-handler.js'
 import idempotency from './plugins/app/idempotency.js'
 import metrics from './plugins/app/metrics.js'
@@ -74,6 +75,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(openapi)
   await fastify.register(rateLimit)
   await fastify.register(viberWebhook)
+  // Before the routes: @fastify/sse sets up the routes that declare `sse` as they are added.
+  await fastify.register(dispatchEvents)
 
   await fastify.register(healthRoutes)
   await fastify.register(metricsRoutes)

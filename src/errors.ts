@@ -17,6 +17,7 @@ const Unauthenticated = createError<'UNAUTHENTICATED', 401, [string]>('UNAUTHENT
 const InvalidSignature = createError<'INVALID_SIGNATURE', 401, [string]>('INVALID_SIGNATURE', '%s', 401)
 const Forbidden = createError<'FORBIDDEN', 403, [string]>('FORBIDDEN', '%s', 403)
 const NotFound = createError<'NOT_FOUND', 404, [string]>('NOT_FOUND', '%s', 404)
+const NotAcceptable = createError<'NOT_ACCEPTABLE', 406, [string]>('NOT_ACCEPTABLE', '%s', 406)
 const Conflict = createError<string, 409, [string]>('CONFLICT', '%s', 409)
 const Unprocessable = createError<string, 422, [string]>('UNPROCESSABLE', '%s', 422)
 const TooLarge = createError<string, 413, [string]>('BODY_TOO_LARGE', '%s', 413)
@@ -74,6 +75,11 @@ export function forbidden (message: string, field?: string): CodedError {
 /** A 404 for a resource the caller has no such thing of (another user's ids answer this too). */
 export function notFound (message: string): CodedError {
   return new NotFound(message)
+}
+
+/** A 406: the route cannot answer in any type the request's Accept header takes. */
+export function notAcceptable (message: string): CodedError {
+  return new NotAcceptable(message)
 }
 
 /** A 409: the request clashes with the current state (an existing name, a request still in flight). */

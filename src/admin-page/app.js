@@ -74,7 +74,7 @@ async function api (method, path, body) {
  * `name` is both the list's field in the answer and the prefix of its
  * elements' ids (`<name>-rows`, `<name>-empty`, `<name>-more`).
  */
-function pagedTable ({ name, path, limit, query = () => ({}), row }) {
+function pagedTable ({ name, path, limit, query = () => ({}), row, loaded = () => {} }) {
   const rows = $(`${name}-rows`)
   let next
   let generation = 0
@@ -88,6 +88,7 @@ function pagedTable ({ name, path, limit, query = () => ({}), row }) {
     next = data.next_cursor
     $(`${name}-more`).hidden = next === undefined
     $(`${name}-empty`).hidden = rows.childElementCount > 0
+    loaded()
   }
   $(`${name}-more`).addEventListener('click', () => act(() => load(false)))
   return { reload: () => load(true) }
@@ -124,15 +125,146 @@ const contacts = pagedTable({
   }
 })
 
+const PENDING = ['scheduled', 'queued', 'sending']
+
+/** The segments of a progress bar, in the order drawn, and the states each stands for (the legend above the table names them). */
+const SEGMENTS = [
+  ['delivered', ['delivered', 'read']],
+  ['sent', ['sent']],
+  ['failed', ['failed']],
+  ['other', ['cancelled', 'expired', 'suppressed']],
+  ['pending', PENDING]
+]
+const sum = (counts, states) => states.reduce((n, state) => n + (counts[state] ?? 0), 0)
+
+/**
+ * One progress bar: a segment per kind of state, as wide as its share, and
+ * the figures beside it as text ("5/12 done" or "telegram 5/12"), so the
+ * numbers are readable without telling colours apart.
+ */
+function progressBar (label, counts) {
+  const total = Object.values(counts).reduce((n, count) => n + count, 0)
+  const pending = sum(counts, PENDING)
+  const breakdown = SEGMENTS.map(([name, states]) => [name, sum(counts, states)])
+  const bar = el('span', { className: 'progress' }, ...breakdown.map(([name, n]) => {
+    const seg = el('span', { className: `seg seg-${name}`, hidden: n === 0 })
+    // Through the CSSOM: the page's CSP refuses style attributes, not this.
+    seg.style.flexGrow = String(n)
+    return seg
+  }))
+  bar.setAttribute('role', 'img')
+  const detail = breakdown.filter(([, n]) => n > 0).map(([name, n]) => `${name} ${n}`).join(', ')
+  bar.setAttribute('aria-label', `${label === '' ? '' : `${label}: `}${total - pending} of ${total} done${detail === '' ? '' : `: ${detail}`}`)
+  const figures = label === '' ? `${total - pending}/${total} done` : `${label} ${total - pending}/${total}`
+  return el('div', { className: 'bar-line' }, bar, el('span', { className: 'bar-text' }, figures))
+}
+
+/** The cells of a dispatch's row, from the dispatch as the API shows it (the list, or an event of its stream). */
+function dispatchCells (dispatch) {
+  const counts = Object.entries(dispatch.counts).filter(([, n]) => n > 0).map(([state, n]) => `${state} ${n}`).join(', ')
+  const messengers = Object.entries(dispatch.by_messenger ?? {})
+  const progress = el('td', { className: 'progress-cell' }, progressBar('', dispatch.counts),
+    // One bar per messenger only when there is more than one: a single one would repeat the overall bar.
+    ...(messengers.length > 1 ? messengers.map(([messenger, byState]) => progressBar(messenger, byState)) : []))
+  return [...cells(when(dispatch.created_at), dispatch.text, dispatch.status, when(dispatch.send_at), String(dispatch.total)),
+    progress, el('td', {}, counts)]
+}
+
 const dispatches = pagedTable({
   name: 'dispatches',
   path: '/v1/dispatches',
   limit: 20,
   row: (dispatch) => {
-    const counts = Object.entries(dispatch.counts).filter(([, n]) => n > 0).map(([state, n]) => `${state} ${n}`).join(', ')
-    return el('tr', {}, ...cells(when(dispatch.created_at), dispatch.text, dispatch.status, when(dispatch.send_at), String(dispatch.total), counts))
-  }
+    const tr = el('tr', {}, ...dispatchCells(dispatch))
+    Object.assign(tr.dataset, { id: dispatch.id, status: dispatch.status, sendAt: dispatch.send_at })
+    tr.shown = dispatch
+    return tr
+  },
+  loaded: () => watchDispatches()
 })
+
+/**
+ * Live progress: an EventSource on GET /v1/dispatches/{id}/events for each
+ * dispatch being sent, newest first, at most MAX_LIVE at a time (a browser
+ * opens only six HTTP/1.1 connections to a server, and the API calls need
+ * some). Each event redraws the dispatch's row; a count moving in the state
+ * the deliveries table shows reloads that table, so failures come in as they
+ * happen without polling.
+ */
+const MAX_LIVE = 3
+/** Dispatch id -> its open EventSource. */
+const live = new Map()
+/** Dispatches whose stream failed for good (gone, or no longer ours): not opened again until the page reloads. */
+const unwatchable = new Set()
+let nextWatch
+
+const rowOfDispatch = (id) => document.querySelector(`#dispatches-rows tr[data-id="${CSS.escape(id)}"]`)
+
+function watchDispatches () {
+  clearTimeout(nextWatch)
+  const now = Date.now()
+  const rows = [...$('dispatches-rows').children]
+  const wanted = rows.filter((tr) => tr.dataset.status !== 'finished' && Date.parse(tr.dataset.sendAt) <= now && !unwatchable.has(tr.dataset.id))
+    .slice(0, MAX_LIVE).map((tr) => tr.dataset.id)
+  for (const id of [...live.keys()]) if (!wanted.includes(id)) stopWatching(id)
+  for (const id of wanted) if (!live.has(id)) startWatching(id)
+  for (const tr of rows) tr.classList.toggle('live', live.has(tr.dataset.id))
+  // A scheduled dispatch starts moving at its send_at: look again then (timers only reach about 24 days ahead).
+  const soonest = Math.min(...rows.filter((tr) => tr.dataset.status !== 'finished').map((tr) => Date.parse(tr.dataset.sendAt)).filter((at) => at > now))
+  if (soonest - now < 2 ** 31 - 1) nextWatch = setTimeout(watchDispatches, soonest - now + 500)
+}
+
+function startWatching (id) {
+  const params = role === 'anonymous' ? `?${new URLSearchParams({ user: userName })}` : '' // an EventSource cannot send X-User-Name
+  const source = new EventSource(`/v1/dispatches/${encodeURIComponent(id)}/events${params}`)
+  live.set(id, source)
+  const onEvent = (event) => {
+    const dispatch = JSON.parse(event.data)
+    showProgress(dispatch)
+    if (dispatch.status === 'finished') {
+      stopWatching(id)
+      watchDispatches()
+    }
+  }
+  source.addEventListener('progress', onEvent)
+  source.addEventListener('finished', onEvent)
+  // A lost stream reconnects by itself (with Last-Event-ID); a refused one (404, 401) is closed for good.
+  source.addEventListener('error', () => {
+    if (source.readyState !== EventSource.CLOSED) return
+    unwatchable.add(id)
+    stopWatching(id)
+    watchDispatches()
+  })
+}
+
+function stopWatching (id) {
+  live.get(id)?.close()
+  live.delete(id)
+  rowOfDispatch(id)?.classList.remove('live')
+}
+
+/** Redraws the dispatch's row, and reloads the deliveries table if the state it shows moved since the row was drawn. */
+function showProgress (dispatch) {
+  const tr = rowOfDispatch(dispatch.id)
+  if (tr === null) return
+  const before = tr.shown
+  tr.replaceChildren(...dispatchCells(dispatch))
+  tr.dataset.status = dispatch.status
+  tr.shown = dispatch
+  const shown = $('delivery-state').value
+  const moved = shown === '' ? JSON.stringify(before.counts) !== JSON.stringify(dispatch.counts) : before.counts[shown] !== dispatch.counts[shown]
+  if (moved) reloadDeliveriesSoon()
+}
+
+/** Reloads the deliveries table at most once a second, however many events ask for it. */
+let deliveriesReload
+function reloadDeliveriesSoon () {
+  if (deliveriesReload !== undefined) return
+  deliveriesReload = setTimeout(() => {
+    deliveriesReload = undefined
+    void act(() => deliveries.reload())
+  }, 1000)
+}
 
 // ---- importing a CSV file: the report of POST /v1/contacts/import, row by row ----
 
@@ -179,8 +311,6 @@ importForm.addEventListener('submit', (event) => {
     return report
   }, (report) => `Imported ${file.name}: ${summary(report)}`)
 })
-
-const PENDING = ['scheduled', 'queued', 'sending']
 
 /** A delivery's receipts, in the order the messenger stamped them: "sent 10:01:02, delivered 10:01:03". */
 function timeline (receipts = []) {

@@ -42,6 +42,8 @@ export interface Page<T> {
 
 export interface DeliveryQueries {
   get (id: string): Promise<Delivery | undefined>
+  /** Several deliveries at once, in the order asked (undefined where there is none): one pipelined read. */
+  getMany (ids: readonly string[]): Promise<Array<Delivery | undefined>>
   getDispatch (id: string): Promise<Dispatch | undefined>
   /** How many deliveries the dispatch was created with (0 when there is no such dispatch). */
   deliveryCount (dispatchId: string): Promise<number>
@@ -159,6 +161,8 @@ export function createDeliveryQueries (redis: RedisClient, keys: RedisKeys): Del
     async get (id) {
       return (await getMany([id]))[0]
     },
+
+    getMany,
 
     async getDispatch (id) {
       return toDispatch(id, await redis.hgetall(keys.dispatch(id)))

@@ -89,7 +89,7 @@ export function countsOf (hash: Record<string, string>, messenger?: Messenger): 
 }
 
 /** A dispatch's counts per messenger, for each messenger it has any delivery on. */
-function countsByMessenger (hash: Record<string, string>): Partial<Record<Messenger, StateCounts>> {
+export function countsByMessenger (hash: Record<string, string>): Partial<Record<Messenger, StateCounts>> {
   return Object.fromEntries(MESSENGERS.flatMap((m) => {
     const counts = countsOf(hash, m)
     return Object.values(counts).some((n) => n > 0) ? [[m, counts]] : []

@@ -6,7 +6,7 @@
 import { Type, type Static } from 'typebox'
 import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH, RECEIPT_STATUSES } from '../model/delivery.js'
 import { MESSENGERS } from '../model/messenger.js'
-import { ContactName } from './common.js'
+import { ContactName, UserName } from './common.js'
 import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
 
 export const DispatchId = Type.String({ pattern: `^${DISPATCH_ID_PATTERN}$`, description: 'A dispatch id: a ULID (ids sort by time) and 4 hex digits' })
@@ -173,3 +173,38 @@ export const IdempotencyHeaders = Type.Object({
     description: 'Makes a retry safe: the same key with the same body answers the first answer (for 24 h)'
   }))
 })
+
+/** At most this many ids in one lookup or cancel by ids. */
+export const MAX_IDS = 1000
+
+export const DeliveryIdsBody = Type.Object({
+  ids: Type.Array(DeliveryId, { minItems: 1, maxItems: MAX_IDS, description: `1 to ${MAX_IDS} delivery ids; a repeated id is answered once` })
+}, { additionalProperties: false })
+export type DeliveryIdsBody = Static<typeof DeliveryIdsBody>
+
+const UnknownIds = Type.Array(DeliveryId, { description: 'Ids with no delivery of the user\'s: never made, purged, or another user\'s (told apart from none)' })
+
+export const DeliveryLookup = Type.Object({
+  deliveries: Type.Array(Delivery, { description: 'The deliveries found, in the order asked' }),
+  unknown: UnknownIds
+}, { description: 'Every id asked for is in exactly one of the two lists' })
+
+export const CancelByIdsReport = Type.Object({
+  ...CancelReport.properties,
+  unknown: UnknownIds
+}, { description: 'Every id asked for is in exactly one of the lists' })
+
+export const DispatchEventsQuery = Type.Object({
+  user: Type.Optional({ ...UserName, description: 'With AUTH=off, the user the stream is for, as X-User-Name (which an EventSource cannot send); with a key, if given, it must name the key\'s owner' })
+}, { additionalProperties: false })
+
+export const DispatchEventsHeaders = Type.Object({
+  'last-event-id': Type.Optional(Type.String({ maxLength: 64, description: 'The id of the last event received: the stream sends the current state at once only if it differs (a finished one answers 204)' }))
+})
+
+export const DispatchEventStream = {
+  description: 'Server-Sent Events: `progress` (the dispatch as GET /v1/dispatches/{id} shows it, whenever its counts change, a few a second at most), ' +
+    'then `finished` (nothing pending) and the end of the stream. Each id names the state it carries; comments keep a quiet stream open.',
+  content: { 'text/event-stream': { schema: { type: 'string' } } }
+}
+export const StreamFinished = Type.Null({ description: 'The Last-Event-ID is the finished state: nothing more will come (an EventSource stops reconnecting)' })

@@ -69,11 +69,12 @@ export async function runProcess (t: Test, entry: string, env: Record<string, st
 
 /**
  * The service process, on its own key prefix, sending to the mock at `mockUrl`,
- * on the run's Redis (or the one `redisEnv` names: REDIS_URL, or REDIS_CLUSTER_NODES...).
+ * on the run's Redis (or the one `redisEnv` names: REDIS_URL, or REDIS_CLUSTER_NODES...),
+ * on `port` (a restart on the same address), or a free one.
  */
 export async function runService (t: Test, prefix: string, mockUrl: string, env: Record<string, string> = {},
-  redisEnv: Record<string, string> = { REDIS_URL, ...DEFAULT_TARGET.env }): Promise<RunningProcess> {
-  const port = await freePort()
+  redisEnv: Record<string, string> = { REDIS_URL, ...DEFAULT_TARGET.env }, port?: number): Promise<RunningProcess> {
+  port ??= await freePort()
   return await runProcess(t, 'src/server.ts', {
     ...TEST_ENV,
     LOG_LEVEL: 'info',

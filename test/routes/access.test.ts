@@ -70,8 +70,12 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', path: '/v1/dispatches', url: () => '/v1/dispatches', body: () => ({ text: 'hi', contacts: [VICTIM_CONTACT] }), against: 'own-data', owner: 202, stranger: 422 },
   { method: 'GET', path: '/v1/dispatches', url: () => '/v1/dispatches', against: 'own-data', owner: 200 },
   { method: 'GET', path: '/v1/dispatches/{id}', url: (f) => `/v1/dispatches/${f.dispatchId}`, against: 'not-found', owner: 200 },
+  // The dispatch is finished: its stream sends the one `finished` event and ends.
+  { method: 'GET', path: '/v1/dispatches/{id}/events', url: (f) => `/v1/dispatches/${f.dispatchId}/events`, against: 'not-found', owner: 200 },
   { method: 'GET', path: '/v1/deliveries', url: () => '/v1/deliveries', against: 'own-data', owner: 200 },
   { method: 'GET', path: '/v1/deliveries/{id}', url: (f) => `/v1/deliveries/${f.failedDeliveryId}`, against: 'not-found', owner: 200 },
+  { method: 'POST', path: '/v1/deliveries/lookup', url: () => '/v1/deliveries/lookup', body: (f) => ({ ids: [f.failedDeliveryId] }), against: 'own-data', owner: 200 },
+  { method: 'POST', path: '/v1/deliveries/cancel', url: () => '/v1/deliveries/cancel', body: (f) => ({ ids: [f.failedDeliveryId] }), against: 'own-data', owner: 200 },
   { method: 'POST', path: '/v1/deliveries/{id}/cancel', url: (f) => `/v1/deliveries/${f.failedDeliveryId}/cancel`, against: 'not-found', owner: 200 },
   { method: 'POST', path: '/v1/deliveries/{id}/redrive', url: (f) => `/v1/deliveries/${f.failedDeliveryId}/redrive`, against: 'not-found', owner: 200 },
   { method: 'POST', path: '/v1/dispatches/{id}/cancel', url: (f) => `/v1/dispatches/${f.dispatchId}/cancel`, against: 'not-found', owner: 200 },

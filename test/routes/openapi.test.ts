@@ -20,8 +20,9 @@ const ROUTES = [
   'POST /api/contacts', 'DELETE /api/contacts', 'PUT /api/contacts', 'GET /api/contacts', 'GET /api/get_failed_mess',
   'POST /v1/contacts', 'GET /v1/contacts', 'GET /v1/contacts/{name}', 'PUT /v1/contacts/{name}', 'PATCH /v1/contacts/{name}', 'DELETE /v1/contacts/{name}',
   'POST /v1/contacts/import', 'GET /v1/contacts/export',
-  'POST /v1/dispatches', 'GET /v1/dispatches', 'GET /v1/dispatches/{id}', 'POST /v1/dispatches/{id}/cancel', 'POST /v1/dispatches/{id}/redrive',
+  'POST /v1/dispatches', 'GET /v1/dispatches', 'GET /v1/dispatches/{id}', 'GET /v1/dispatches/{id}/events', 'POST /v1/dispatches/{id}/cancel', 'POST /v1/dispatches/{id}/redrive',
   'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive',
+  'POST /v1/deliveries/lookup', 'POST /v1/deliveries/cancel',
   'GET /v1/keys', 'POST /v1/keys', 'POST /v1/keys/{id}/rotate', 'DELETE /v1/keys/{id}',
   'POST /v1/admin/users', 'GET /v1/admin/users', 'GET /v1/admin/users/{name}', 'POST /v1/admin/users/{name}/keys', 'DELETE /v1/admin/users/{name}/keys/{id}',
   'GET /metrics', 'GET /admin',
@@ -78,6 +79,11 @@ t.test('the OpenAPI document is valid and documents every route with tags and re
   t.ok(doc.paths['/v1/contacts']?.post?.responses?.['409'], 'the 409 of a taken name is documented')
   t.match(doc.paths['/admin']?.get?.responses?.['200'], { content: { 'text/html': { schema: { type: 'string' } } } }, 'the admin page is documented as HTML')
   t.notOk(Object.keys(doc.paths).some((path) => path.startsWith('/admin/')), 'the page\'s script and style sheet are not')
+  const events = doc.paths['/v1/dispatches/{id}/events']?.get
+  t.match(events?.responses?.['200'], { content: { 'text/event-stream': { schema: { type: 'string' } } } }, 'the event stream is documented as text/event-stream')
+  t.ok(events?.parameters?.some((p) => p.in === 'query' && p.name === 'user'), 'with its ?user= for an EventSource with AUTH=off')
+  t.ok(events?.parameters?.some((p) => p.in === 'header' && p.name === 'last-event-id'), 'and its Last-Event-ID')
+  t.ok(events?.responses?.['204'] && events.responses['406'], 'its 204 (finished already) and 406 (not an event stream) are documented')
 
   const ui = await app.inject({ method: 'GET', url: '/docs/' })
   t.equal(ui.statusCode, 200)

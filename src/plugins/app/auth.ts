@@ -172,13 +172,28 @@ export function isUserName (name: unknown): name is string {
 /** With AUTH=off, names the user a /v1 request acts for; with a key, if given, it must name the key's owner. */
 export const USER_HEADER = 'x-user-name'
 
-/** The X-User-Name header: required with AUTH=off, and when given with a key it must name the key's owner. */
+/**
+ * The query parameter that stands for X-User-Name on the routes that declare
+ * `config: { userFromQuery: true }` (the event stream): a browser's
+ * EventSource cannot set headers. It means exactly what the header means
+ * (with AUTH=off it names the user; with a key, if given, it must name the
+ * key's owner), so it opens nothing the header does not.
+ */
+export const USER_QUERY = 'user'
+
+/** The X-User-Name header (or, where the route allows it, `?user=`): required with AUTH=off, and when given with a key it must name the key's owner. */
 export async function userFromHeader (request: FastifyRequest): Promise<void> {
-  const given = request.headers[USER_HEADER]
+  const header = request.headers[USER_HEADER]
+  const fromQuery = (header === undefined || header === '') &&
+    (request.routeOptions.config as { userFromQuery?: boolean } | undefined)?.userFromQuery === true
+  const field = fromQuery ? `query.${USER_QUERY}` : USER_HEADER
+  const given: unknown = fromQuery ? (request.query as Record<string, unknown> | undefined)?.[USER_QUERY] : header
   if (given === undefined || given === '') {
-    if (request.userName === '') throw invalidField(USER_HEADER, 'header is required: the user the request acts for (AUTH is off)')
+    if (request.userName === '') {
+      throw invalidField(USER_HEADER, `header is required: the user the request acts for (AUTH is off)${fromQuery ? `; an EventSource, which cannot set it, may pass ?${USER_QUERY}= instead` : ''}`)
+    }
     return
   }
-  if (!isUserName(given)) throw invalidField(USER_HEADER, 'header must be 1-64 letters, digits, `.`, `_`, `@` or `-`')
-  actAs(request, given, USER_HEADER)
+  if (!isUserName(given)) throw invalidField(field, `${fromQuery ? '' : 'header '}must be 1-64 letters, digits, \`.\`, \`_\`, \`@\` or \`-\``)
+  actAs(request, given, field)
 }

@@ -7,8 +7,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { conflict } from '../../errors.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
-  CancelReport, Delivery, DeliveryList, DeliveryListQuery, DeliveryParams, PurgeQuery, Purged, RedriveReport
+  CancelByIdsReport, CancelReport, Delivery, DeliveryIdsBody, DeliveryList, DeliveryListQuery, DeliveryLookup, DeliveryParams,
+  MAX_IDS, PurgeQuery, Purged, RedriveReport
 } from '../../schemas/dispatches.js'
+import { slotOfId, slotOfUser } from '../../redis-keys.js'
 import { ownedBy } from './owned.js'
 import { cancelReport, deliveryView, redriveReport } from './views.js'
 
@@ -18,6 +20,53 @@ const deliveries: FastifyPluginAsyncTypebox = async function (fastify) {
   const { dispatcher } = fastify
   const store = fastify.deliveries
   const ownDelivery = async (user: string, id: string) => ownedBy(user, await store.get(id), `delivery ${id}`)
+
+  /**
+   * The ids asked for, each once, split into the user's deliveries and the
+   * rest (another user's answer as unknown ones do). A user's delivery ids
+   * end with the user's slot (redis-keys.ts), so an id of another slot is
+   * nobody's here and is not read: what is read lies in one slot, one
+   * pipelined read, on a Redis Cluster too. Another user of the same slot is
+   * told apart by the record's owner.
+   */
+  async function ownDeliveries (user: string, asked: readonly string[]) {
+    const ids = [...new Set(asked)]
+    const slot = slotOfUser(user)
+    const found = await store.getMany(ids.filter((id) => slotOfId(id) === slot))
+    const owned = found.filter((d): d is NonNullable<typeof d> => d !== undefined && d.user === user)
+    const ownedIds = new Set(owned.map((d) => d.id))
+    return { owned, unknown: ids.filter((id) => !ownedIds.has(id)) }
+  }
+
+  fastify.post('/lookup', {
+    schema: {
+      tags,
+      summary: `Status of up to ${MAX_IDS} deliveries by id, each answered`,
+      description: 'An id that is not one of the user\'s deliveries (never made, purged, or another user\'s) is listed in `unknown`.',
+      body: DeliveryIdsBody,
+      response: { 200: DeliveryLookup, ...RequestErrors }
+    }
+  }, async (request) => {
+    const { owned, unknown } = await ownDeliveries(request.userName, request.body.ids)
+    return { deliveries: owned.map(deliveryView), unknown }
+  })
+
+  fastify.post('/cancel', {
+    schema: {
+      tags,
+      summary: `Cancel up to ${MAX_IDS} deliveries by id, those not yet sent; each id answered`,
+      description: 'As the cancel of one delivery, for each id; an id that is not one of the user\'s deliveries is listed in `unknown`.',
+      body: DeliveryIdsBody,
+      response: { 200: CancelByIdsReport, ...RequestErrors }
+    }
+  }, async (request) => {
+    const { owned, unknown } = await ownDeliveries(request.userName, request.body.ids)
+    const cancels = await dispatcher.cancel(owned.map((d) => d.id))
+    // Purged between the read and the cancel: unknown too.
+    const gone = cancels.filter((c) => c.outcome.kind === 'unknown').map((c) => c.id)
+    const all = new Set([...unknown, ...gone])
+    return { ...cancelReport(cancels), unknown: request.body.ids.filter((id, i, ids) => all.has(id) && ids.indexOf(id) === i) }
+  })
 
   fastify.get('/', {
     schema: {

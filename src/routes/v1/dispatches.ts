@@ -4,13 +4,14 @@
  * redrive its failures.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { invalidField, unprocessable } from '../../errors.js'
+import { invalidField, notAcceptable, unprocessable } from '../../errors.js'
 import { COSTS } from '../../plugins/app/rate-limit.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
-  CancelReport, Dispatch, DispatchAccepted, DispatchList, DispatchListQuery, DispatchParams,
-  IdempotencyHeaders, NewDispatchBody, RedriveReport
+  CancelReport, Dispatch, DispatchAccepted, DispatchEventsHeaders, DispatchEventsQuery, DispatchEventStream, DispatchList,
+  DispatchListQuery, DispatchParams, IdempotencyHeaders, NewDispatchBody, RedriveReport, StreamFinished
 } from '../../schemas/dispatches.js'
+import { streamDispatch } from './dispatch-stream.js'
 import { ownedBy } from './owned.js'
 import { cancelReport, dispatchView, redriveReport } from './views.js'
 
@@ -113,6 +114,30 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: Dispatch, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => dispatchView(await ownDispatch(request.userName, request.params.id)))
+
+  fastify.get('/:id/events', {
+    sse: 'manual',
+    config: { userFromQuery: true },
+    schema: {
+      tags,
+      summary: 'Live progress: Server-Sent Events with the dispatch\'s counts whenever they change, until it is finished',
+      description: 'Events `progress` and, last, `finished`, each carrying the dispatch as GET /v1/dispatches/{id} answers it ' +
+        '(`by_messenger` included). Resumable: send `Last-Event-ID` and the stream sends the current state at once only if it differs ' +
+        'from that one; a client that already has the finished state gets a 204. An EventSource in a browser sends the page\'s Basic ' +
+        'credentials by itself; with AUTH=off it names the user with `?user=`.',
+      params: DispatchParams,
+      querystring: DispatchEventsQuery,
+      headers: DispatchEventsHeaders,
+      response: { 200: DispatchEventStream, 204: StreamFinished, 404: ErrorBody, 406: ErrorBody, ...RequestErrors }
+    }
+  }, async (request, reply) => {
+    const dispatch = await ownDispatch(request.userName, request.params.id)
+    const accept = request.headers.accept
+    if (accept !== undefined && accept !== '' && !/text\/event-stream|text\/\*|\*\/\*/i.test(accept)) {
+      throw notAcceptable('this route answers text/event-stream only (Server-Sent Events)')
+    }
+    await streamDispatch(reply, dispatch, fastify.dispatchEvents)
+  })
 
   fastify.post('/:id/cancel', {
     schema: {

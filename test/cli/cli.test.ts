@@ -1,0 +1,152 @@
+/**
+ * The fanout command, run as its own process against the service run as its
+ * own process (authentication on, a user with a key, the mock messengers),
+ * as a person and a script use it: what it prints, in tables and in JSON,
+ * and its exit codes. The key it runs with never appears in what it prints
+ * (every run checks). Settings, keys and lost streams: cli-settings.test.ts.
+ */
+import t from 'tap'
+import { eventually } from '../helpers/app.js'
+import { cliFixture, type CliRun } from '../helpers/cli.js'
+
+type Json = Record<string, any>
+
+const { mock, fanout } = await cliFixture(t)
+const ANSI = /\x1b\[/ // eslint-disable-line no-control-regex -- the escape that starts every colour and cursor code
+const lines = (text: string) => text.split('\n').filter((l) => l !== '')
+
+t.test('--help everywhere, exit 0; usage errors exit 2 and say what to do', async (t) => {
+  const helpArgs = [['--help'], ['contacts', 'edit', '--help'], ['send', '--help'], ['deliveries', '--help'], ['help', 'keys']]
+  // Side by side: each is a process of its own, and none changes anything.
+  const runs = await Promise.all(helpArgs.map(async (args) => await fanout(t, args)))
+  const helps = new Map<string, string>()
+  helpArgs.forEach((args, i) => {
+    t.equal(runs[i]!.code, 0, `fanout ${args.join(' ')}: exit 0`)
+    t.match(runs[i]!.stdout, /^Usage: fanout/, `fanout ${args.join(' ')}: its usage`)
+    helps.set(args.join(' '), runs[i]!.stdout)
+  })
+  const root = helps.get('--help')!
+  t.match(root, /FANOUT_URL.*FANOUT_API_KEY/s, 'the help names the settings')
+  t.match(root, /Exit codes: 0 done; 1 deliveries failed/, 'and the exit codes')
+  t.match(helps.get('contacts edit --help'), /--no-viber\s+remove the viber id/, 'each command its own options')
+  t.match(helps.get('send --help'), /fanout send "Standup in 5" --to Artem,Lera --tag team --wait/, 'with examples')
+  const [version, unknown, missing, nobody, badState, edit] = await Promise.all([['--version'], ['contacts', 'frobnicate'], ['send'], ['send', 'hi'],
+    ['deliveries', '--state', 'lost'], ['dispatches', 'edit', '01JD0000000000000000000000', '--text', 'new']]
+    .map(async (args) => await fanout(t, args))) as [CliRun, CliRun, CliRun, CliRun, CliRun, CliRun]
+  t.same([version.code, version.stdout.trim()], [0, '0.1.0'])
+
+  t.equal(unknown.code, 2, 'an unknown command: exit 2')
+  t.match(unknown.stderr, /unknown command 'frobnicate'/)
+  t.match(unknown.stderr, /--help/, 'pointing at --help')
+  t.same([missing.code, missing.stdout], [2, ''])
+  t.match(missing.stderr, /missing required argument 'text'/)
+  t.equal(nobody.code, 2)
+  t.match(nobody.stderr, /no one to send to\n\s+give --to <names>/, 'what was wrong, then what to do')
+  t.equal(badState.code, 2)
+  t.match(badState.stderr, /Allowed choices are scheduled, queued/)
+  t.equal(edit.code, 2, 'dispatches edit: exit 2')
+  t.match(edit.stderr, /not supported by this server/, 'a clear "not supported by this server"')
+})
+
+t.test('contacts: add, list, show, edit, rm, as tables and as JSON', async (t) => {
+  const added = await fanout(t, ['contacts', 'add', 'Lera', '--telegram', '123456789', '--viber', 'lera-viber-id', '--tag', 'team,family'])
+  t.equal(added.code, 0, added.stderr)
+  t.match(added.stdout, /^Added contact Lera\nNAME\s+TELEGRAM\s+WHATSAPP\s+VIBER\s+TAGS\s+TIMEZONE\nLera\s+123456789\s+lera-viber-id\s+team,family\n$/)
+  t.notMatch(added.stdout, ANSI, 'no colour through a pipe')
+  for (const [name, telegram] of [['Artem', 'ArtemZaitsev'], ['Вася', '55501']] as const) {
+    t.equal((await fanout(t, ['contacts', 'add', name, '--telegram', telegram, '--whatsapp', '+15551234567', '--tag', 'team'])).code, 0)
+  }
+  const again = await fanout(t, ['contacts', 'add', 'Lera'])
+  t.equal(again.code, 2, 'a taken name: exit 2')
+  t.match(again.stderr, /a contact named "Lera" exists/)
+  const bad = await fanout(t, ['contacts', 'add', 'Bad', '--whatsapp', '12'])
+  t.equal(bad.code, 2, 'a bad number: exit 2, with the service\'s words')
+  t.match(bad.stderr, /whatsapp/)
+
+  const listed = await fanout(t, ['contacts', 'list'])
+  t.equal(listed.code, 0)
+  t.same(lines(listed.stdout).slice(1).map((l) => l.split(/\s+/)[0]), ['Artem', 'Lera', 'Вася'], 'every contact, in name order')
+  const columns = lines(listed.stdout).map((l) => l.indexOf('+15551234567')).filter((i) => i >= 0)
+  t.equal(new Set(columns).size, 1, 'columns line up (Cyrillic names included)')
+  const json = await fanout(t, ['--json', 'contacts', 'list', '--tag', 'family'])
+  t.same(JSON.parse(json.stdout), [{ name: 'Lera', telegram: '123456789', viber: 'lera-viber-id', tags: ['team', 'family'] }], '--json, filtered by tag')
+
+  const edited = await fanout(t, ['contacts', 'edit', 'Lera', '--whatsapp', '+15550001111', '--no-viber', '--tag', 'team'])
+  t.equal(edited.code, 0, edited.stderr)
+  const shown = await fanout(t, ['contacts', 'show', 'Lera', '--json'])
+  t.same(JSON.parse(shown.stdout), [{ name: 'Lera', telegram: '123456789', whatsapp: '+15550001111', tags: ['team'] }], 'edit set, removed and replaced')
+  const missing = await fanout(t, ['contacts', 'show', 'Nobody'])
+  t.equal(missing.code, 3, 'not found: exit 3')
+  t.match(missing.stderr, /no contact named "Nobody"/)
+  const removed = await fanout(t, ['contacts', 'rm', 'Вася'])
+  t.same([removed.code, removed.stdout], [0, 'Removed contact Вася\n'])
+  t.equal((await fanout(t, ['contacts', 'edit', 'Lera', '--viber', 'lera-viber-id'])).code, 0)
+})
+
+t.test('send --wait through a pipe: plain lines from the event stream, exit 1 when deliveries failed', async (t) => {
+  await mock.behave('telegram', { latencyMs: [200, 400] })
+  t.teardown(() => mock.behave('telegram', { latencyMs: [0, 0] }))
+  const run = await fanout(t, ['send', 'Standup in 5', '--to', 'Artem,Lera,Nobody', '--tag', 'team', '--wait'])
+  t.equal(run.code, 1, 'exit 1: the Viber delivery failed (the mock\'s Viber always fails)')
+  t.notMatch(run.stdout, ANSI, 'no colour, no cursor moves')
+  const out = lines(run.stdout)
+  const id = /^Dispatch (\w{30}): 5 deliveries, sending now$/.exec(out[0]!)?.[1]
+  t.ok(id, `the dispatch and its deliveries: ${out[0]}`)
+  t.match(run.stderr, /Not in the contact book \(nothing sent to them\): Nobody/, 'unknown names go to stderr')
+  const progress = out.filter((l) => l.startsWith('progress '))
+  t.ok(progress.length >= 1, `${progress.length} progress lines`)
+  t.match(out.find((l) => l.startsWith('finished ')), new RegExp(`^finished ${id}: telegram 2/2 \\(sent 2\\); viber 1/1 \\(failed 1\\); whatsapp 2/2 \\(sent 2\\)$`))
+  t.match(run.stdout, new RegExp(`Dispatch ${id} finished: 5 deliveries, sent 4, failed 1\n1 delivery failed: see them with \`fanout deliveries --dispatch ${id} --state failed\``))
+
+  const failed = await fanout(t, ['failed'])
+  t.equal(failed.code, 0)
+  t.match(failed.stdout, /^ID\s+CREATED\s+CONTACT\s+MESSENGER\s+ADDRESS\s+STATE\s+ATTEMPTS\s+LAST ERROR\n\S+\.00004\s.*Lera\s+viber\s+lera-viber-id\s+failed\s+1\s+viber 6: receiverNotSubscribed\n$/)
+  const bySent = await fanout(t, ['deliveries', '--state', 'sent', '--dispatch', id!, '--json'])
+  t.same(JSON.parse(bySent.stdout).map((d: Json) => d.messenger).sort(), ['telegram', 'telegram', 'whatsapp', 'whatsapp'])
+
+  const watched = await fanout(t, ['dispatches', 'watch', id!])
+  t.equal(watched.code, 1, 'watching a finished dispatch with failures: exit 1 at once')
+  t.match(watched.stdout, new RegExp(`^finished ${id}: `))
+  const shown = await fanout(t, ['dispatches', 'show', id!])
+  t.match(shown.stdout, /^Dispatch \w+: finished\n {2}text {7}Standup in 5\n/)
+  t.match(shown.stdout, /MESSENGER\s+DELIVERIES\ntelegram\s+sent 2\nviber\s+failed 1\nwhatsapp\s+sent 2\n/)
+  const listed = await fanout(t, ['dispatches', 'list'])
+  t.match(listed.stdout, new RegExp(`${id}\\s+\\S+ \\S+\\s+finished\\s+5\\s+sent 4, failed 1\\s+Standup in 5`))
+  const redriven = await fanout(t, ['dispatches', 'redrive', id!])
+  t.match(redriven.stdout, /^Queued again 1 failed delivery; left as they were 4/)
+  await eventually(async () => (await mock.received({ messenger: 'viber' })).count === 2, 'the Viber delivery sent again')
+})
+
+t.test('send --wait --json: the answer, then one JSON object per event', async (t) => {
+  const run = await fanout(t, ['--json', 'send', 'json please', '--to', 'Artem', '--messenger', 'telegram', '--wait'])
+  t.equal(run.code, 0, run.stderr)
+  const [accepted, ...events] = lines(run.stdout).map((l) => JSON.parse(l) as Json)
+  t.match(accepted, { deliveries: 1, state: 'queued' })
+  t.match(events.at(-1), { event: 'finished', dispatch: { id: accepted!.id, counts: { sent: 1 }, by_messenger: { telegram: { sent: 1 } } } })
+  t.ok(events.every((e) => ['progress', 'finished'].includes(e.event)))
+})
+
+t.test('scheduled sends: cancel the dispatch, or deliveries by id; look deliveries up by id', async (t) => {
+  const later = await fanout(t, ['--json', 'send', 'new year', '--to', 'Lera', '--at', '2099-01-01T09:00', '--until', '2099-01-01T12:00'])
+  const accepted = JSON.parse(later.stdout) as Json
+  t.match(accepted, { state: 'scheduled', deliveries: 3, send_at: new Date('2099-01-01T09:00').toISOString(), expires_at: new Date('2099-01-01T12:00').toISOString() },
+    'a time without a zone is local time')
+  const [a, b, c] = [0, 1, 2].map((i) => `${accepted.id}.0000${i}`)
+  // Well formed, in the user's slot (the end of the dispatch id), never made.
+  const never = `01JD0000000000000000000000${accepted.id.slice(26)}.00000`
+  const shown = await fanout(t, ['deliveries', 'show', a!])
+  t.equal(shown.code, 0)
+  t.match(shown.stdout, new RegExp(`^Delivery ${a}\n {2}dispatch {5}${accepted.id}\n {2}contact {6}Lera\n {2}messenger {4}telegram\n`))
+  const some = await fanout(t, ['deliveries', 'show', a!, never, b!])
+  t.equal(some.code, 3, 'some ids not found: exit 3')
+  t.equal(lines(some.stdout).length, 3, 'the found ones, in a table')
+  t.match(some.stderr, `No such deliveries of yours: ${never}`)
+  const cancelled = await fanout(t, ['deliveries', 'cancel', a!, never])
+  t.equal(cancelled.code, 3)
+  t.match(cancelled.stdout, /^Cancelled 1; being sent right now 0 .*; already finished 0\nDELIVERY\s+OUTCOME\n\S+\s+cancelled\n\S+\s+unknown\n$/)
+  const json = await fanout(t, ['--json', 'dispatches', 'cancel', accepted.id])
+  t.same(JSON.parse(json.stdout), { cancelled: [b, c], in_flight: [], already_finished: [{ id: a, state: 'cancelled' }] })
+  const watched = await fanout(t, ['dispatches', 'watch', accepted.id])
+  t.equal(watched.code, 0, 'a dispatch that finished without failures: exit 0')
+  t.match(watched.stdout, /finished: 3 deliveries, cancelled 3/)
+})

@@ -135,8 +135,15 @@ function slotChunks (ids: readonly string[]): string[][] {
   return [...bySlot.values()].flatMap((slotIds) => Array.from({ length: Math.ceil(slotIds.length / CHUNK) }, (_, i) => slotIds.slice(i * CHUNK, (i + 1) * CHUNK)))
 }
 
-export function createDeliveryStore (redis: RedisClient, keys: RedisKeys): DeliveryStore {
+/**
+ * `redis` serves everything but the creation of a dispatch, which runs on
+ * `writer` when given: one script writes all of a send's deliveries (up to
+ * 100,000), and may take longer than the command timeout of the connection
+ * that answers requests (src/redis-connection.ts, purpose `writes`).
+ */
+export function createDeliveryStore (redis: RedisClient, keys: RedisKeys, writer: RedisClient = redis): DeliveryStore {
   const scripts = withDeliveryScripts(redis)
+  const writes = writer === redis ? scripts : withDeliveryScripts(writer)
   const { prefix } = keys
   const queries = createDeliveryQueries(redis, keys)
   /** The keys a script about one delivery names: the delivery and its dispatch. */
@@ -172,7 +179,7 @@ export function createDeliveryStore (redis: RedisClient, keys: RedisKeys): Deliv
       // The outbox and the list of users are in slots of their own (Redis Cluster), so they are written
       // first: a crash before the records leaves an outbox entry for no dispatch, which the sweep drops.
       await Promise.all([redis.zadd(keys.outbox, dispatch.checkAt, id), redis.sadd(keys.users, user)])
-      const suppressed = await scripts.deliveryCreate(
+      const suppressed = await writes.deliveryCreate(
         keys.dispatch(id), keys.stats(user), keys.dispatches(user), keys.finished(user, 'suppressed'),
         prefix, id, user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
         initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat),

@@ -25,7 +25,9 @@ declare module 'fastify' {
 export default fp(async function deliveries (fastify) {
   const { config, redisKeys } = fastify
   const { minReplicasAck } = config.redis
-  const store = createDeliveryStore(fastify.redis, redisKeys)
+  // A send's records are written on a connection of their own, whose command timeout lets a 100,000-delivery script finish.
+  const writeConnection = connectRedis(config.redis, 'writes', 'fanout-dispatch-writes', fastify.log)
+  const store = createDeliveryStore(fastify.redis, redisKeys, writeConnection)
   // Producers get their own connection: BullMQ sets it up for its scripts.
   const queueConnection = connectRedis(config.redis, 'queue', 'fanout-queues', fastify.log)
   const queues = createSendQueues(queueConnection, redisKeys.queuePrefix)
@@ -49,7 +51,11 @@ export default fp(async function deliveries (fastify) {
     ...(minReplicasAck > 0 && {
       async replicated (dispatchId: string) {
         // The records and the outbox entry may be on two masters (a cluster): each must have its replicas.
-        const acks = await waitForReplicas(fastify.redis, [redisKeys.dispatch(dispatchId), redisKeys.outbox], minReplicasAck, config.redis.replicaAckTimeoutMs)
+        // WAIT counts one connection's writes: the records' and the outbox entry's.
+        const acks = Math.min(...await Promise.all([
+          waitForReplicas(writeConnection, [redisKeys.dispatch(dispatchId)], minReplicasAck, config.redis.replicaAckTimeoutMs),
+          waitForReplicas(fastify.redis, [redisKeys.outbox], minReplicasAck, config.redis.replicaAckTimeoutMs)
+        ]))
         if (acks < minReplicasAck) throw notReplicated(minReplicasAck, config.redis.replicaAckTimeoutMs)
       }
     }),
@@ -58,5 +64,6 @@ export default fp(async function deliveries (fastify) {
   fastify.addHook('onClose', async () => {
     await Promise.all(producers.map(async (queue) => await closeWithin(queue, queueConnection, 5000)))
     await closeRedis(queueConnection)
+    await closeRedis(writeConnection)
   })
 }, { name: 'deliveries', dependencies: ['config', 'redis', 'contacts'] })

@@ -29,8 +29,7 @@ interface Measured { pipeline: number, sends: number }
 
 async function measure (mock: Mock, prefix: string, contacts: number, concurrency: number, env: Record<string, string>): Promise<Measured> {
   const c = String(concurrency)
-  // The big send's one script can outlast the default 1 s command timeout on a busy machine: this measures throughput, not that.
-  const service = await startService(prefix, mock, { TELEGRAM_CONCURRENCY: c, WHATSAPP_CONCURRENCY: c, VIBER_CONCURRENCY: c, LOG_LEVEL: 'warn', REDIS_COMMAND_TIMEOUT_MS: '30000', ...env })
+  const service = await startService(prefix, mock, { TELEGRAM_CONCURRENCY: c, WHATSAPP_CONCURRENCY: c, VIBER_CONCURRENCY: c, LOG_LEVEL: 'warn', ...env })
   try {
     const user = 'bench-deployments'
     const names = await seedContacts(service.url, user, contacts)

@@ -15,11 +15,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster } from '../scripts/redis-topology.js'
+import { timedSend } from './pipeline.js'
 import { startMock, startService, type Mock } from './processes.js'
 import { compare, type Figure, type Section } from './report.js'
 import { ROUTES } from './routes.js'
 import type { Settings } from './settings.js'
-import { call, dropPrefix, redisClient, round, scenarioPrefix, seedContacts, sleep, waitFor } from './support.js'
+import { call, dropPrefix, redisClient, round, scenarioPrefix, seedContacts } from './support.js'
 
 const SMALL_SENDS = 600
 const SMALL_CONTACTS = 10
@@ -33,18 +34,7 @@ async function measure (mock: Mock, prefix: string, contacts: number, concurrenc
   try {
     const user = 'bench-deployments'
     const names = await seedContacts(service.url, user, contacts)
-    await mock.reset()
-    await sleep(200)
-    const deliveries = 3 * contacts
-    const started = Date.now()
-    await call(service.url, ROUTES.send.call({ user, contacts: names, text: 'deployments' }))
-    let lastAt = 0
-    await waitFor(`${deliveries} deliveries at the mock`, async () => {
-      const counted = await mock.count()
-      lastAt = counted.lastAt
-      return counted.count >= deliveries
-    }, 300_000, 50)
-    const pipeline = deliveries / ((lastAt - started) / 1000)
+    const pipeline = 3 * contacts / await timedSend(service, mock, user, names, 'deployments')
 
     let next = 0
     const sendsStarted = performance.now()

@@ -47,6 +47,26 @@ async function bareHttpThroughput (mock: Mock, count: number, inFlight: number):
   return seconds
 }
 
+/**
+ * One send of `names` (three messengers each) through the service, timed from
+ * the request to the mock's answer to the last of its deliveries: seconds.
+ */
+export async function timedSend (service: { url: string }, mock: Mock, user: string, names: string[], text: string): Promise<number> {
+  const deliveries = 3 * names.length
+  await mock.reset()
+  await sleep(200)
+  const started = Date.now()
+  const answer = await call(service.url, ROUTES.send.call({ user, contacts: names, text }))
+  if (ROUTES.send.deliveries(answer) !== deliveries) throw new Error(`the send created ${ROUTES.send.deliveries(answer)} deliveries, not ${deliveries}`)
+  let lastAt = 0
+  await waitFor(`${deliveries} deliveries at the mock`, async () => {
+    const counted = await mock.count()
+    lastAt = counted.lastAt
+    return counted.count >= deliveries
+  }, 300_000, 50)
+  return (lastAt - started) / 1000
+}
+
 export async function runPipeline (settings: Settings): Promise<Omit<Section, 'seconds'>> {
   const { concurrency } = settings.pipeline
   const contacts = Math.ceil(settings.pipeline.deliveries / 3)
@@ -69,18 +89,7 @@ export async function runPipeline (settings: Settings): Promise<Omit<Section, 's
     const service = await startService(prefix, mock, { TELEGRAM_CONCURRENCY: c, WHATSAPP_CONCURRENCY: c, VIBER_CONCURRENCY: c })
     try {
       const names = await seedContacts(service.url, 'bench-pipeline', contacts)
-      await mock.reset()
-      await sleep(200)
-      const started = Date.now()
-      const answer = await call(service.url, ROUTES.send.call({ user: 'bench-pipeline', contacts: names, text: 'pipeline' }))
-      if (ROUTES.send.deliveries(answer) !== deliveries) throw new Error(`the send created ${ROUTES.send.deliveries(answer)} deliveries, not ${deliveries}`)
-      let lastAt = 0
-      await waitFor(`${deliveries} deliveries at the mock`, async () => {
-        const counted = await mock.count()
-        lastAt = counted.lastAt
-        return counted.count >= deliveries
-      }, 300_000, 50)
-      oursSeconds = (lastAt - started) / 1000
+      oursSeconds = await timedSend(service, mock, 'bench-pipeline', names, 'pipeline')
     } finally {
       await service.stop()
     }

@@ -2673,6 +2673,8 @@ export interface paths {
                 /** @description The book (or, without format, the contact named "export") */
                 200: {
                     headers: {
+                        /** @description How many contacts the file holds (as the export began) */
+                        "x-total-count"?: number;
                         [name: string]: unknown;
                     };
                     content: {

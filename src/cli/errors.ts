@@ -3,7 +3,7 @@
  * hint of what to do next (clig.dev: say what happened, then how to fix it).
  *
  *   0  done
- *   1  waited, and some deliveries failed (send --wait, dispatches watch)
+ *   1  some things failed: deliveries, when waiting (send --wait, dispatches watch); rows of an import (the others were written)
  *   2  bad input or usage (the command line, or the service refused the request's content: 400, 409, 422)
  *   3  not found (404): no such contact, dispatch, delivery or key of this user
  *   4  not allowed: credentials missing, wrong or revoked (401), or not for this (403)
@@ -12,7 +12,7 @@
  */
 export const EXIT = {
   ok: 0,
-  failedDeliveries: 1,
+  someFailed: 1,
   usage: 2,
   notFound: 3,
   denied: 4,

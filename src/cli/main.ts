@@ -34,9 +34,9 @@ Settings come from the flags, then the environment (FANOUT_URL, FANOUT_API_KEY,
 FANOUT_USER), then the config file (FANOUT_CONFIG, default ${configPath(process.env)}):
   {"url": "https://fanout.example.com", "api_key": "fo_...", "user": "..."}
 
-Exit codes: 0 done; 1 deliveries failed (send --wait, dispatches watch);
-2 bad input or usage; 3 not found; 4 credentials refused; 5 service unreachable
-or failing; 130 interrupted.
+Exit codes: 0 done; 1 deliveries failed (send --wait, dispatches watch) or
+rows of an import failed; 2 bad input or usage; 3 not found; 4 credentials
+refused; 5 service unreachable or failing; 130 interrupted.
 
 Examples:
   fanout contacts add Lera --telegram 123456789 --viber lera-viber-id --tag team

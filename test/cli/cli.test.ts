@@ -5,13 +5,15 @@
  * and its exit codes. The key it runs with never appears in what it prints
  * (every run checks). Settings, keys and lost streams: cli-settings.test.ts.
  */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { eventually } from '../helpers/app.js'
 import { cliFixture, type CliRun } from '../helpers/cli.js'
 
 type Json = Record<string, any>
 
-const { mock, fanout } = await cliFixture(t)
+const { mock, fanout, home } = await cliFixture(t)
 const ANSI = /\x1b\[/ // eslint-disable-line no-control-regex -- the escape that starts every colour and cursor code
 const lines = (text: string) => text.split('\n').filter((l) => l !== '')
 
@@ -149,4 +151,35 @@ t.test('scheduled sends: cancel the dispatch, or deliveries by id; look deliveri
   const watched = await fanout(t, ['dispatches', 'watch', accepted.id])
   t.equal(watched.code, 0, 'a dispatch that finished without failures: exit 0')
   t.match(watched.stdout, /finished: 3 deliveries, cancelled 3/)
+})
+
+t.test('contacts import FILE in batches: rows numbered as in the file, per-row errors, exit 1; all or nothing; export then import', async (t) => {
+  const csv = join(home, 'book.csv')
+  // Row 3 has a bad number and row 5 a line break inside its quoted tag cell; batches of 2 rows cut between them.
+  writeFileSync(csv, 'name,telegram,whatsapp,tags\nimp-a,1001,,x\nimp-b,1002,,x\nimp-bad,,12345,\n\nimp-c,1003,,"x;y"\n"imp-d, quoted",1004,,"one\ntwo"\nimp-e,1005,,\n')
+  const imported = await fanout(t, ['contacts', 'import', csv, '--batch', '2'])
+  t.equal(imported.code, 1, imported.stderr)
+  t.match(imported.stdout, /^Imported \S+book\.csv: 6 rows, created 5, updated 0, unchanged 0, failed 1\nROW\s+NAME\s+FIELD\s+ERROR\n3\s+imp-bad\s+whatsapp\s+INVALID_FIELD: must be an E\.164/,
+    'the bad row by its number in the file, though it came in the second batch')
+  const shown = JSON.parse((await fanout(t, ['--json', 'contacts', 'show', 'imp-d, quoted'])).stdout)
+  t.same(shown[0].tags, ['one', 'two'], 'a quoted line break stays inside its cell (where tags split)')
+
+  const refused = await fanout(t, ['contacts', 'import', csv, '--all-or-nothing'])
+  t.equal(refused.code, 2, 'all or nothing, a row failed: exit 2')
+  t.match(refused.stdout, /^Nothing imported from \S+: 1 of 6 rows failed \(all or nothing\)\nROW\s+NAME\s+FIELD\s+ERROR\n3\s+imp-bad/)
+
+  const out = join(home, 'book.ndjson')
+  const exported = await fanout(t, ['contacts', 'export', '-o', out])
+  t.equal(exported.code, 0, exported.stderr)
+  t.match(exported.stderr, /^Exported \d+ contacts to \S+book\.ndjson \(ndjson\)$/m)
+  const lines = readFileSync(out, 'utf8').trimEnd().split('\n')
+  t.equal(exported.stderr.match(/Exported (\d+)/)?.[1], String(lines.length), 'as many contacts as the file has lines')
+  const back = await fanout(t, ['--json', 'contacts', 'import', out])
+  t.equal(back.code, 0)
+  t.same(JSON.parse(back.stdout).counts, { rows: lines.length, created: 0, updated: 0, unchanged: lines.length, failed: 0 }, 'the export imports back unchanged')
+  const stdout = await fanout(t, ['contacts', 'export'])
+  t.match(stdout.stdout, /^name,telegram,whatsapp,viber,tags,timezone\n/, 'to stdout: CSV by default')
+  const missing = await fanout(t, ['contacts', 'import', join(home, 'missing.csv')])
+  t.same([missing.code, missing.stdout], [2, ''], 'a file that is not there: exit 2, nothing imported')
+  t.match(missing.stderr, /^fanout: cannot read \S+missing\.csv: ENOENT/)
 })

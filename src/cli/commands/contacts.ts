@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander'
 import type { paths } from '../api-types.js'
 import { contextOf, type Context } from '../context.js'
+import { addContactFileCommands } from './contact-files.js'
 import { UsageError } from '../errors.js'
 
 type Contact = paths['/v1/contacts/{name}']['get']['responses']['200']['content']['application/json']
@@ -24,7 +25,7 @@ function showContacts (ctx: Context, contacts: Contact[]): void {
 }
 
 export function contactsCommand (): Command {
-  const contacts = new Command('contacts').description('the contact book: add, list, show, edit, remove contacts')
+  const contacts = new Command('contacts').description('the contact book: add, list, show, edit, remove contacts; import and export files')
 
   const add = contacts.command('add <name>').description('add a contact with its messenger ids (a taken name is refused: use edit)')
   for (const [flag, arg, what] of MESSENGER_FLAGS) add.option(`--${flag} ${arg}`, what)
@@ -116,5 +117,6 @@ export function contactsCommand (): Command {
       }
     })
 
+  addContactFileCommands(contacts)
   return contacts
 }

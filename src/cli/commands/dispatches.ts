@@ -64,7 +64,7 @@ async function watch (ctx: Context, id: string): Promise<void> {
   }
   view.stop()
   if (!ctx.out.json) finishedSummary(ctx.out, finished)
-  if (finished.counts.failed > 0) process.exitCode = EXIT.failedDeliveries
+  if (finished.counts.failed > 0) process.exitCode = EXIT.someFailed
 }
 
 function showDispatch (ctx: Context, d: DispatchView): void {

@@ -92,7 +92,15 @@ const contactFiles: FastifyPluginAsyncTypebox = async function (fastify) {
       description: 'In name order; importing the file gives the same book. Costs 1 rate-limit point per 1,000 contacts. ' +
         'Without `format` this is GET /v1/contacts/{name} of the contact named "export".',
       querystring: ExportQuery,
-      response: { 200: { description: 'The book (or, without format, the contact named "export")', ...ExportFile }, 404: ErrorBody, ...RequestErrors }
+      response: {
+        200: {
+          description: 'The book (or, without format, the contact named "export")',
+          headers: { 'x-total-count': { type: 'integer', description: 'How many contacts the file holds (as the export began)' } },
+          ...ExportFile
+        },
+        404: ErrorBody,
+        ...RequestErrors
+      }
     }
   }, async (request, reply) => {
     const user = request.userName
@@ -102,9 +110,11 @@ const contactFiles: FastifyPluginAsyncTypebox = async function (fastify) {
       if (contact === undefined) throw notFound('no contact named "export" (to export the book, add ?format=csv or ?format=ndjson)')
       return contact
     }
-    await fastify.rateLimit.charge(request, reply, exportCost(await store.count(user)))
+    const count = await store.count(user)
+    await fastify.rateLimit.charge(request, reply, exportCost(count))
     const book = wholeBook(store, user)
     return await reply
+      .header('x-total-count', count)
       .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="contacts.${format}"`)
       // A stream: the typed reply knows only the schemas' values.

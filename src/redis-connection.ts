@@ -55,24 +55,34 @@ interface ErrorEmitter {
   on: (event: 'error', listener: (err: Error) => void) => unknown
 }
 
+/** The errors of a process's connections, queues and workers, by message: when each was last logged, and what saw it since. */
+const errorsSeen = new Map<string, { last: number, alike: number, seenBy: Set<string> }>()
+
 /**
- * Logs the errors of a connection, or of a BullMQ queue or worker on one, at
- * most once a second each (a Redis that is down fails every reconnection).
- * Without a listener, ioredis prints "Unhandled error event" and BullMQ
- * prints to the console: lines outside the JSON log.
+ * Logs the errors of a connection, or of a BullMQ queue or worker on one.
+ * A Redis that is down fails every connection's every reconnection, and
+ * each queue and worker repeats its connection's errors: so one error
+ * message is logged at most once a second in the process, with how many
+ * alike came meanwhile and from which connections. Without a listener,
+ * ioredis prints "Unhandled error event" and BullMQ prints to the console:
+ * lines outside the JSON log.
  */
 export function logErrors (emitter: ErrorEmitter, name: string, log: FastifyBaseLogger): void {
-  let last = 0
-  let suppressed = 0
   emitter.on('error', (err: Error) => {
     const now = Date.now()
-    if (now - last < 1000) {
-      suppressed++
+    const seen = errorsSeen.get(err.message)
+    if (seen !== undefined && now - seen.last < 1000) {
+      seen.alike++
+      seen.seenBy.add(name)
       return
     }
-    log.warn({ err: { message: err.message, code: (err as { code?: string }).code }, connection: name, ...(suppressed > 0 && { alike: suppressed }) }, 'redis connection error')
-    last = now
-    suppressed = 0
+    log.warn({
+      err: { message: err.message, code: (err as { code?: string }).code },
+      connection: name,
+      ...(seen !== undefined && seen.alike > 0 && { alike: seen.alike, alikeFrom: [...seen.seenBy].sort() })
+    }, 'redis connection error')
+    if (errorsSeen.size > 100) errorsSeen.clear()
+    errorsSeen.set(err.message, { last: now, alike: 0, seenBy: new Set() })
   })
 }
 

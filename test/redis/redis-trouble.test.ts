@@ -120,6 +120,17 @@ t.test('Redis shut down, then started again: 503 while it is gone, no crash, eve
 
   await server.start()
   await eventually(async () => (await fetch(`${service.url}/health`)).status === 200, '/health to be ok again')
+  // Every connection, queue and worker saw Redis go: one line a second per message for all of them.
+  const errorLines = service.output().split('\n').filter((line) => line.includes('"redis connection error"'))
+    .map((line) => JSON.parse(line) as { time: number, err: { message: string }, alikeFrom?: string[] })
+  const byMessage = new Map<string, number[]>()
+  for (const line of errorLines) byMessage.set(line.err.message, [...byMessage.get(line.err.message) ?? [], line.time])
+  t.ok(errorLines.length > 0, `${errorLines.length} lines of redis connection errors, ${byMessage.size} messages`)
+  for (const [message, times] of byMessage) {
+    const gaps = times.slice(1).map((time, i) => time - times[i]!)
+    t.ok(gaps.every((gap) => gap >= 1000), `"${message}": at most once a second (${gaps.join(', ')} ms apart)`)
+  }
+  t.ok(errorLines.some((line) => (line.alikeFrom?.length ?? 0) >= 2), 'a line says which other connections saw it too')
   const counts = await finishedCounts(api, id)
   t.match(counts, { sent: 200, failed: 0 }, 'every delivery accepted before the restart is sent, none failed for Redis being away')
   const received = await mock.received({ messenger: 'telegram', outcome: 'accepted' })

@@ -155,3 +155,18 @@ export async function startBareRoute (redis?: { prefix: string }): Promise<Child
     ...(redis !== undefined && { REDIS_URL: redisUrl(), REDIS_PREFIX: redis.prefix })
   }, port, '/bare', serviceFlags)
 }
+
+/**
+ * The API's same-work baselines (bench/same-work-routes.ts): our three routes written as a minimal
+ * implementation would, with the service's server options, on keys under `prefix`.
+ */
+export async function startSameWorkRoutes (prefix: string): Promise<Child> {
+  const port = await freePort()
+  return await startChild('same-work routes', 'bench/same-work-routes.js', {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    REDIS_URL: redisUrl(),
+    REDIS_PREFIX: prefix
+  }, port, '/health', serviceFlags)
+}

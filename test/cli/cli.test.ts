@@ -31,7 +31,7 @@ t.test('--help everywhere, exit 0; usage errors exit 2 and say what to do', asyn
   t.match(helps.get('contacts edit --help'), /--no-viber\s+remove the viber id/, 'each command its own options')
   t.match(helps.get('send --help'), /fanout send "Standup in 5" --to Artem,Lera --tag team --wait/, 'with examples')
   const [version, unknown, missing, nobody, badState, edit] = await Promise.all([['--version'], ['contacts', 'frobnicate'], ['send'], ['send', 'hi'],
-    ['deliveries', '--state', 'lost'], ['dispatches', 'edit', '01JD0000000000000000000000', '--text', 'new']]
+    ['deliveries', '--state', 'lost'], ['dispatches', 'edit', '01JD00000000000000000000000000', '--text', 'new']]
     .map(async (args) => await fanout(t, args))) as [CliRun, CliRun, CliRun, CliRun, CliRun, CliRun]
   t.same([version.code, version.stdout.trim()], [0, '0.1.0'])
 
@@ -44,8 +44,7 @@ t.test('--help everywhere, exit 0; usage errors exit 2 and say what to do', asyn
   t.match(nobody.stderr, /no one to send to\n\s+give --to <names>/, 'what was wrong, then what to do')
   t.equal(badState.code, 2)
   t.match(badState.stderr, /Allowed choices are scheduled, queued/)
-  t.equal(edit.code, 2, 'dispatches edit: exit 2')
-  t.match(edit.stderr, /not supported by this server/, 'a clear "not supported by this server"')
+  t.equal(edit.code, 3, 'dispatches edit of no such dispatch: exit 3')
 })
 
 t.test('contacts: add, list, show, edit, rm, as tables and as JSON', async (t) => {
@@ -149,4 +148,27 @@ t.test('scheduled sends: cancel the dispatch, or deliveries by id; look deliveri
   const watched = await fanout(t, ['dispatches', 'watch', accepted.id])
   t.equal(watched.code, 0, 'a dispatch that finished without failures: exit 0')
   t.match(watched.stdout, /finished: 3 deliveries, cancelled 3/)
+})
+
+t.test('scheduled sends: edit one, then remove it; a started one can only be cancelled or removed', async (t) => {
+  const later = JSON.parse((await fanout(t, ['--json', 'send', 'draft', '--to', 'Lera', '--at', '2099-01-01T09:00'])).stdout) as Json
+  // Side by side: the first changes nothing.
+  const [nothing, edited] = await Promise.all([['dispatches', 'edit', later.id],
+    ['dispatches', 'edit', later.id, '--text', 'final', '--to', 'Artem', '--messenger', 'telegram', '--at', '2099-01-02T09:00', '--window', '09:00-21:00']]
+    .map(async (args) => await fanout(t, args))) as [CliRun, CliRun]
+  t.equal(nothing.code, 2, 'nothing to change: exit 2')
+  t.match(nothing.stderr, /nothing to change/)
+  t.equal(edited.code, 0, edited.stderr)
+  t.match(edited.stdout, new RegExp(`^Dispatch ${later.id} edited \\(revision 1\\): 1 delivery, scheduled for `))
+  const shown = JSON.parse((await fanout(t, ['--json', 'dispatches', 'show', later.id])).stdout) as Json
+  t.match(shown, { text: 'final', total: 1, send_at: new Date('2099-01-02T09:00').toISOString(), local_window: { from: '09:00', to: '21:00' } })
+  const removed = await fanout(t, ['dispatches', 'rm', later.id])
+  t.equal(removed.code, 0, removed.stderr)
+  t.match(removed.stdout, `Deleted dispatch ${later.id}: 1 delivery (1 cancelled first)`)
+  t.equal((await fanout(t, ['dispatches', 'show', later.id])).code, 3, 'gone')
+
+  const now = JSON.parse((await fanout(t, ['--json', 'send', 'now', '--to', 'Artem', '--messenger', 'telegram', '--wait'])).stdout.split('\n')[0]!) as Json
+  const refused = await fanout(t, ['dispatches', 'edit', now.id, '--text', 'changed'])
+  t.not(refused.code, 0)
+  t.match(refused.stderr, /can no longer be edited.*cancel/s, 'says what is left')
 })

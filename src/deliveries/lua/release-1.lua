@@ -13,14 +13,14 @@
   ARGV[4] first delivery index
   ARGV[5] last delivery index
   ARGV[6] stuck_before (epoch ms; '' = a first release: every queued one)
-  ARGV[7] the release job's revision of the dispatch ('' = any: the sweep)
+  ARGV[7] the release job's revision of the dispatch ('' = not a job: the sweep, any revision, send_at not checked)
   Returns (id, messenger, generation) of every delivery in the range that
   waits for a job, flat.
 
-  A `scheduled` delivery moves only once max(send_at, its due_at) has come
-  (its contact's local window, or the dispatch's send_at changed by an
-  edit); a job of an older revision (replace-4.lua rebuilt the dispatch
-  since) releases nothing: the edit's own jobs do.
+  A `scheduled` delivery moves only once its due_at (its contact's local
+  window) has come and, for a job, the dispatch's send_at too (an edit may
+  have moved it); a job of an older revision (replace-4.lua rebuilt the
+  dispatch since) releases nothing: the edit's own jobs do.
 
   The deliveries and the user's indexes are reached through the key helpers:
   one delivery key per index of the range.
@@ -33,6 +33,7 @@ local created_at, send_at = tonumber(dispatch[1] or '0'), tonumber(dispatch[2] o
 local out = {}
 if ARGV[7] ~= '' and ARGV[7] ~= (dispatch[3] or '0') then return out end
 local now_ms = tonumber(now)
+if ARGV[7] == '' then send_at = 0 end
 each_delivery(ARGV[2], ARGV[4], ARGV[5], { 'messenger', 'gen', 'updated_at', 'due_at' }, function (id, delivery, user)
   local state = delivery[1]
   local waiting

@@ -38,6 +38,11 @@ export interface DispatchTargets {
   addresses?: readonly DirectAddress[]
   /** Only these messengers (default: all three). */
   messengers?: readonly Messenger[]
+  /**
+   * Only contacts with one of these operator codes, among those picked by
+   * name, tag or the whole book; alone, from the whole book. Direct addresses are not filtered.
+   */
+  operatorCodes?: readonly string[]
   /** Each contact's deliveries wait until the window is open in the contact's time zone (else `defaultZone`). */
   localWindow?: LocalWindow & { defaultZone?: string }
 }
@@ -163,9 +168,11 @@ export function createDispatcher (deps: {
   /** The chosen contacts, each once: named ones in the order given, then the picked ones by name. */
   async function chooseContacts (request: DispatchRequest): Promise<{ chosen: Contact[], unknown: string[] }> {
     const names = [...new Set(request.contacts ?? [])]
+    const wholeBook = request.allContacts === true ||
+      (request.operatorCodes !== undefined && names.length === 0 && request.tags === undefined)
     const [named, picked] = await Promise.all([
       contacts.findByNames(request.user, names),
-      request.allContacts === true
+      wholeBook
         ? contacts.list(request.user)
         : request.tags !== undefined ? contacts.findByTags(request.user, request.tags) : []
     ])
@@ -173,7 +180,10 @@ export function createDispatcher (deps: {
     const chosen = names.flatMap((name) => found.get(name) ?? [])
     const seen = new Set(found.keys())
     chosen.push(...picked.filter((c) => !seen.has(c.name)).sort(byName))
-    return { chosen, unknown: names.filter((name) => !found.has(name)) }
+    const unknown = names.filter((name) => !found.has(name))
+    if (request.operatorCodes === undefined) return { chosen, unknown }
+    const codes = new Set(request.operatorCodes)
+    return { chosen: chosen.filter((c) => c.operator !== undefined && codes.has(c.operator)), unknown }
   }
 
   /** One delivery per messenger id of each chosen contact, then one per direct address. */
@@ -248,8 +258,8 @@ export function createDispatcher (deps: {
 
   /** The targeting parts of a request, as kept with the dispatch. */
   function targetsOf (request: DispatchRequest): string {
-    const { contacts, tags, allContacts, addresses, messengers, localWindow } = request
-    return JSON.stringify({ contacts, tags, allContacts, addresses, messengers, localWindow } satisfies DispatchTargets)
+    const { contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow } = request
+    return JSON.stringify({ contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow } satisfies DispatchTargets)
   }
 
   function checkWindow (request: DispatchRequest, now: number): void {

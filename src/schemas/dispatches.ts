@@ -8,7 +8,7 @@ import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERI
 import { MESSENGERS } from '../model/messenger.js'
 import { HHMM_PATTERN } from '../model/local-window.js'
 import { ContactName, UserName } from './common.js'
-import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
+import { DEFAULT_PAGE, MAX_PAGE, OperatorCode, Tag } from './contacts.js'
 
 export const DispatchId = Type.String({ pattern: `^${DISPATCH_ID_PATTERN}$`, description: 'A dispatch id: a ULID (ids sort by time) and 4 hex digits' })
 export const DeliveryId = Type.String({ pattern: `^${DELIVERY_ID_PATTERN}$`, description: 'A delivery id: its dispatch id, `.`, and the delivery\'s index in it' })
@@ -60,7 +60,13 @@ const TargetFields = {
     messenger: MessengerName,
     address: Type.String({ minLength: 1, maxLength: 64, description: 'A Telegram chat id or @username, a WhatsApp E.164 number, a Viber user id' })
   }, { additionalProperties: false }), { maxItems: MAX_DELIVERIES_PER_DISPATCH, description: 'Addresses that need no contact' })),
-  messengers: Type.Optional(Type.Array(MessengerName, { minItems: 1, uniqueItems: true, description: 'Only these messengers (default: every one a contact has)' }))
+  messengers: Type.Optional(Type.Array(MessengerName, { minItems: 1, uniqueItems: true, description: 'Only these messengers (default: every one a contact has)' })),
+  operator_codes: Type.Optional(Type.Array(OperatorCode, {
+    minItems: 1,
+    maxItems: 32,
+    description: 'Only contacts whose `operator` is one of these (compared exactly), among those picked by contacts, tags or all_contacts; ' +
+      'given without contacts or tags, among the whole book. Direct addresses are not filtered'
+  }))
 }
 export const TARGET_FIELDS = Object.keys(TargetFields) as Array<keyof typeof TargetFields>
 
@@ -74,7 +80,7 @@ export const NewDispatchBody = Type.Object({
   expires_at: Type.Optional(ExpiresAt),
   local_window: Type.Optional(LocalWindow),
   whatsapp_template: Type.Optional(WhatsAppTemplate)
-}, { additionalProperties: false, description: 'Give at least one of contacts, tags, all_contacts, addresses' })
+}, { additionalProperties: false, description: 'Give at least one of contacts, tags, all_contacts, operator_codes, addresses' })
 export type NewDispatchBody = Static<typeof NewDispatchBody>
 
 export const EditDispatchBody = Type.Object({

@@ -33,11 +33,11 @@ function localWindowOf (body: WindowBody): NonNullable<DispatchTargets['localWin
 
 /** The targets of a new send or an edit, as the dispatcher takes them; throws the 400 when there is none. */
 function targetsOf (body: Pick<NewDispatchBody, typeof TARGET_FIELDS[number]>): DispatchTargets {
-  const { contacts, tags: tagFilter, all_contacts: allContacts, addresses, messengers } = body
-  if (contacts === undefined && tagFilter === undefined && allContacts !== true && addresses === undefined) {
-    throw invalidField('contacts', 'or tags, all_contacts or addresses: give at least one target')
+  const { contacts, tags: tagFilter, all_contacts: allContacts, addresses, messengers, operator_codes: operatorCodes } = body
+  if (contacts === undefined && tagFilter === undefined && allContacts !== true && addresses === undefined && operatorCodes === undefined) {
+    throw invalidField('contacts', 'or tags, all_contacts, operator_codes or addresses: give at least one target')
   }
-  return { contacts, tags: tagFilter, allContacts, addresses, messengers }
+  return { contacts, tags: tagFilter, allContacts, addresses, messengers, operatorCodes }
 }
 
 /** Why nothing was planned, for the 422. */

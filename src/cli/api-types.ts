@@ -1287,6 +1287,8 @@ export interface paths {
                             /** @description In name order (UTF-8 bytes) */
                             contacts: {
                                 name: string;
+                                /** @description The mobile operator code, given or derived from the WhatsApp number */
+                                operator?: string;
                                 tags?: string[];
                                 telegram?: string;
                                 timezone?: string;
@@ -1486,6 +1488,8 @@ export interface paths {
                     "application/json": {
                         /** @description Name of a contact, unique within the user's book */
                         name: string;
+                        /** @description The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number (the carrier its range was allocated to, in Google's libphonenumber data) where that names one */
+                        operator?: string;
                         /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
                         tags?: string[];
                         /** @description A numeric chat id, or a username with or without its `@` */
@@ -1508,6 +1512,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -1744,6 +1750,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -1963,6 +1971,8 @@ export interface paths {
                     "application/json": {
                         /** @description Name of a contact, unique within the user's book */
                         name?: string;
+                        /** @description The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number (the carrier its range was allocated to, in Google's libphonenumber data) where that names one */
+                        operator?: string;
                         /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
                         tags?: string[];
                         /** @description A numeric chat id, or a username with or without its `@` */
@@ -1985,6 +1995,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -2421,6 +2433,8 @@ export interface paths {
                     "application/json": {
                         /** @description Name of a contact, unique within the user's book */
                         name?: string;
+                        /** @description The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number (the carrier its range was allocated to, in Google's libphonenumber data) where that names one */
+                        operator?: string | null;
                         /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
                         tags?: string[] | null;
                         /** @description A numeric chat id, or a username with or without its `@` */
@@ -2443,6 +2457,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -2678,6 +2694,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -2922,6 +2940,8 @@ export interface paths {
                     "application/json": {
                         /** @description Name of a contact, unique within the user's book */
                         name: string;
+                        /** @description The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number (the carrier its range was allocated to, in Google's libphonenumber data) where that names one */
+                        operator?: string;
                         /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
                         tags?: string[];
                         /** @description A numeric chat id, or a username with or without its `@` */
@@ -5432,7 +5452,7 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            /** @description Give at least one of contacts, tags, all_contacts, addresses */
+            /** @description Give at least one of contacts, tags, all_contacts, operator_codes, addresses */
             requestBody: {
                 content: {
                     "application/json": {
@@ -5466,6 +5486,8 @@ export interface paths {
                         };
                         /** @description Only these messengers (default: every one a contact has) */
                         messengers?: ("telegram" | "whatsapp" | "viber")[];
+                        /** @description Only contacts whose `operator` is one of these (compared exactly), among those picked by contacts, tags or all_contacts; given without contacts or tags, among the whole book. Direct addresses are not filtered */
+                        operator_codes?: string[];
                         /**
                          * Format: date-time
                          * @description Not before this time; absent or past: now
@@ -6342,6 +6364,8 @@ export interface paths {
                         } | (never | null);
                         /** @description Only these messengers (default: every one a contact has) */
                         messengers?: ("telegram" | "whatsapp" | "viber")[];
+                        /** @description Only contacts whose `operator` is one of these (compared exactly), among those picked by contacts, tags or all_contacts; given without contacts or tags, among the whole book. Direct addresses are not filtered */
+                        operator_codes?: string[];
                         /**
                          * Format: date-time
                          * @description Not before this time; absent or past: now

@@ -439,6 +439,10 @@ export function createDispatcher (deps: {
           await deliveries.checkAgainAt(dispatchId, firstCheck(dispatch.sendAt, now))
           continue
         }
+        if (dispatch.expiresAt !== undefined && dispatch.expiresAt <= now) {
+          // Past expires_at: what still waits (held for a local window past it, say) ends expired, should the expire job be lost.
+          await deliveries.expire(dispatchId)
+        }
         const later = dispatch.releaseTimes.filter((at) => at > now)
         // Deliveries held for their local window: the jobs of the times to come must exist too.
         if (later.length > 0) await scheduleDispatch(dispatchQueue, dispatch, now, now)

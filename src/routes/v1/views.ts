@@ -17,7 +17,9 @@ function localWindowView (d: Dispatch) {
 export function dispatchView (d: Dispatch, now = Date.now()) {
   const localWindow = localWindowView(d)
   const pending = d.counts.scheduled + d.counts.queued + d.counts.sending
-  const status = pending === 0 ? 'finished' : d.counts.scheduled === pending && d.sendAt > now ? 'scheduled' : 'in_progress'
+  // Deliveries held for their local window keep a dispatch `scheduled` after its send_at.
+  const waiting = d.sendAt > now || d.releaseTimes.some((at) => at > now)
+  const status = pending === 0 ? 'finished' : d.counts.scheduled === pending && waiting ? 'scheduled' : 'in_progress'
   return {
     id: d.id,
     text: d.text,

@@ -44,7 +44,7 @@ t.test('fixed cases, Europe/Berlin', async (t) => {
   t.equal(iso(nextOpening(at('2026-06-01T05:00:00Z'), night, BERLIN)), '2026-06-01T19:00:00.000Z', 'crossing midnight: 07:00 waits for 21:00')
 })
 
-t.test('properties: never before now, inside the window, within a day and a shift, the earliest such instant', async () => {
+t.test('properties: never before now, inside the window, within a day and a shift, the earliest such instant', async (t) => {
   const zones = fc.constantFrom(BERLIN, 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'UTC', 'America/Santiago', 'Pacific/Chatham')
   // Around DST changes of several years, and anywhere.
   const instants = fc.oneof(
@@ -67,4 +67,5 @@ t.test('properties: never before now, inside the window, within a day and a shif
     }
     return !insideWindow(wallMinute(now, zone), window)
   }), { numRuns: 150 })
+  t.pass('150 random instants, windows and zones')
 })

@@ -95,7 +95,7 @@ export const EnvSchema = Type.Object({
   REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   MONGODB_URL: Type.Optional(Type.String({ minLength: 1 })),
 
-  /** Time zone of the legacy API's `time: [Y, M, D, h, m, s]` arrays. */
+  /** Time zone of the legacy API's `time: [Y, M, D, h, m, s]` arrays, and of local windows for contacts without one. */
   TIME_ZONE: Type.String({ default: 'UTC' }),
 
   DELIVERY_ATTEMPTS: Positive(5),

@@ -1287,6 +1287,8 @@ export interface paths {
                             /** @description In name order (UTF-8 bytes) */
                             contacts: {
                                 name: string;
+                                /** @description The mobile operator code, given or derived from the WhatsApp number */
+                                operator?: string;
                                 tags?: string[];
                                 telegram?: string;
                                 timezone?: string;
@@ -1486,6 +1488,8 @@ export interface paths {
                     "application/json": {
                         /** @description Name of a contact, unique within the user's book */
                         name: string;
+                        /** @description The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number (the carrier its range was allocated to, in Google's libphonenumber data) where that names one */
+                        operator?: string;
                         /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
                         tags?: string[];
                         /** @description A numeric chat id, or a username with or without its `@` */
@@ -1508,6 +1512,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -1744,6 +1750,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -1963,6 +1971,8 @@ export interface paths {
                     "application/json": {
                         /** @description Name of a contact, unique within the user's book */
                         name?: string;
+                        /** @description The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number (the carrier its range was allocated to, in Google's libphonenumber data) where that names one */
+                        operator?: string;
                         /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
                         tags?: string[];
                         /** @description A numeric chat id, or a username with or without its `@` */
@@ -1985,6 +1995,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -2421,6 +2433,8 @@ export interface paths {
                     "application/json": {
                         /** @description Name of a contact, unique within the user's book */
                         name?: string;
+                        /** @description The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number (the carrier its range was allocated to, in Google's libphonenumber data) where that names one */
+                        operator?: string | null;
                         /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
                         tags?: string[] | null;
                         /** @description A numeric chat id, or a username with or without its `@` */
@@ -2443,6 +2457,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -2680,6 +2696,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
                             tags?: string[];
                             telegram?: string;
                             timezone?: string;
@@ -2924,6 +2942,8 @@ export interface paths {
                     "application/json": {
                         /** @description Name of a contact, unique within the user's book */
                         name: string;
+                        /** @description The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number (the carrier its range was allocated to, in Google's libphonenumber data) where that names one */
+                        operator?: string;
                         /** @description At most 32 tags; a repeated tag is kept once; an empty list means no tags */
                         tags?: string[];
                         /** @description A numeric chat id, or a username with or without its `@` */
@@ -3292,6 +3312,11 @@ export interface paths {
                                 created_at: string;
                                 /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                                 dispatch_id: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Held for its contact's local window (the dispatch's `local_window`) until this time
+                                 */
+                                due_at?: string;
                                 /** @description For a suppressed delivery: the one it repeats */
                                 duplicate_of?: string;
                                 /**
@@ -3778,6 +3803,11 @@ export interface paths {
                             created_at: string;
                             /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                             dispatch_id: string;
+                            /**
+                             * Format: date-time
+                             * @description Held for its contact's local window (the dispatch's `local_window`) until this time
+                             */
+                            due_at?: string;
                             /** @description For a suppressed delivery: the one it repeats */
                             duplicate_of?: string;
                             /**
@@ -4838,6 +4868,11 @@ export interface paths {
                                 created_at: string;
                                 /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                                 dispatch_id: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Held for its contact's local window (the dispatch's `local_window`) until this time
+                                 */
+                                due_at?: string;
                                 /** @description For a suppressed delivery: the one it repeats */
                                 duplicate_of?: string;
                                 /**
@@ -5179,6 +5214,17 @@ export interface paths {
                                 expires_at?: string;
                                 /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                                 id: string;
+                                /** @description Deliver in each contact's local hours: a delivery whose contact's wall clock (its `timezone`) is outside the window at send time waits until the window next opens, never past `expires_at` (then it ends `expired`). Wall-clock times: on the day clocks skip an hour, a window opening inside it opens when they jump; `from` equal to `to` is refused */
+                                local_window?: {
+                                    /** @description The IANA zone for contacts without a `timezone`, and for direct addresses (default: the service's TIME_ZONE) */
+                                    default_timezone?: string;
+                                    /** @description Opens at this local time (included) */
+                                    from: string;
+                                    /** @description Closes at this local time (excluded); earlier than `from`: the window crosses midnight (21:00 to 06:00) */
+                                    to: string;
+                                };
+                                /** @description Bumped by each edit (PATCH); 0 for one never edited */
+                                revision: number;
                                 /**
                                  * Format: date-time
                                  * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
@@ -5408,7 +5454,7 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            /** @description Give at least one of contacts, tags, all_contacts, addresses */
+            /** @description Give at least one of contacts, tags, all_contacts, operator_codes, addresses */
             requestBody: {
                 content: {
                     "application/json": {
@@ -5431,8 +5477,19 @@ export interface paths {
                          * @description Give up after this time: nothing is sent after it, what is still waiting ends `expired`
                          */
                         expires_at?: string;
+                        /** @description Deliver in each contact's local hours: a delivery whose contact's wall clock (its `timezone`) is outside the window at send time waits until the window next opens, never past `expires_at` (then it ends `expired`). Wall-clock times: on the day clocks skip an hour, a window opening inside it opens when they jump; `from` equal to `to` is refused */
+                        local_window?: {
+                            /** @description The IANA zone for contacts without a `timezone`, and for direct addresses (default: the service's TIME_ZONE) */
+                            default_timezone?: string;
+                            /** @description Opens at this local time (included) */
+                            from: string;
+                            /** @description Closes at this local time (excluded); earlier than `from`: the window crosses midnight (21:00 to 06:00) */
+                            to: string;
+                        };
                         /** @description Only these messengers (default: every one a contact has) */
                         messengers?: ("telegram" | "whatsapp" | "viber")[];
+                        /** @description Only contacts whose `operator` is one of these (compared exactly), among those picked by contacts, tags or all_contacts; given without contacts or tags, among the whole book. Direct addresses are not filtered */
+                        operator_codes?: string[];
                         /**
                          * Format: date-time
                          * @description Not before this time; absent or past: now
@@ -5807,6 +5864,17 @@ export interface paths {
                             expires_at?: string;
                             /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
                             id: string;
+                            /** @description Deliver in each contact's local hours: a delivery whose contact's wall clock (its `timezone`) is outside the window at send time waits until the window next opens, never past `expires_at` (then it ends `expired`). Wall-clock times: on the day clocks skip an hour, a window opening inside it opens when they jump; `from` equal to `to` is refused */
+                            local_window?: {
+                                /** @description The IANA zone for contacts without a `timezone`, and for direct addresses (default: the service's TIME_ZONE) */
+                                default_timezone?: string;
+                                /** @description Opens at this local time (included) */
+                                from: string;
+                                /** @description Closes at this local time (excluded); earlier than `from`: the window crosses midnight (21:00 to 06:00) */
+                                to: string;
+                            };
+                            /** @description Bumped by each edit (PATCH); 0 for one never edited */
+                            revision: number;
                             /**
                              * Format: date-time
                              * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
@@ -6022,10 +6090,577 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a dispatch: cancel what is pending, then remove it, its deliveries and their counts
+         * @description A delivery being sent at that moment cannot be taken back: it is marked cancelled and kept, with the dispatch, until it finishes (`in_flight`); a DELETE then removes the rest. Afterwards the dispatch and its deliveries answer 404.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Deliveries that were pending and were cancelled first */
+                            cancelled: number;
+                            /** @description Deliveries deleted, with their place in counts and listings */
+                            deleted: number;
+                            /** @description Being sent at that moment: marked cancelled (not retried) and kept, with the dispatch, until they finish; a DELETE then removes them. Empty: the dispatch is gone */
+                            in_flight: string[];
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a dispatch none of whose deliveries has started: its text, times, local window or targets
+         * @description The deliveries are rebuilt from the edited request in one step, with the same checks as a new send (a reader sees the old dispatch or the new one, never a mix), and the release and expire jobs move to the new times. Once any delivery is queued, being sent or done: 409 `DISPATCH_STARTED` (what is left: cancel, or delete). Two edits at once: the second gets 409 `DISPATCH_CHANGED`. Repeating the same edit gives the same dispatch (no `Idempotency-Key` needed).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description What changes; what is absent stays. Any of contacts, tags, all_contacts, addresses, messengers replaces the targets as a whole (with the same rules as a new send); without them the dispatch goes to the targets it had, looked up again in the book */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Addresses that need no contact */
+                        addresses?: {
+                            /** @description A Telegram chat id or @username, a WhatsApp E.164 number, a Viber user id */
+                            address: string;
+                            /**
+                             * @description telegram, whatsapp or viber
+                             * @enum {unknown}
+                             */
+                            messenger: "telegram" | "whatsapp" | "viber";
+                        }[];
+                        /** @description true: every contact in the book */
+                        all_contacts?: boolean;
+                        /** @description Contact names; a name not in the book is reported in `unknown` */
+                        contacts?: string[];
+                        /** @description A time: give up after it; null: no longer expires */
+                        expires_at?: string | (never | null);
+                        /** @description A window: deliver in local hours; null: no longer */
+                        local_window?: {
+                            /** @description The IANA zone for contacts without a `timezone`, and for direct addresses (default: the service's TIME_ZONE) */
+                            default_timezone?: string;
+                            /** @description Opens at this local time (included) */
+                            from: string;
+                            /** @description Closes at this local time (excluded); earlier than `from`: the window crosses midnight (21:00 to 06:00) */
+                            to: string;
+                        } | (never | null);
+                        /** @description Only these messengers (default: every one a contact has) */
+                        messengers?: ("telegram" | "whatsapp" | "viber")[];
+                        /** @description Only contacts whose `operator` is one of these (compared exactly), among those picked by contacts, tags or all_contacts; given without contacts or tags, among the whole book. Direct addresses are not filtered */
+                        operator_codes?: string[];
+                        /**
+                         * Format: date-time
+                         * @description Not before this time; absent or past: now
+                         */
+                        send_at?: string;
+                        /** @description Contacts picked by tag (both parts must hold when both are given) */
+                        tags?: {
+                            /** @description Contacts with every one of these tags */
+                            all?: string[];
+                            /** @description Contacts with at least one of these tags */
+                            any?: string[];
+                        };
+                        /** @description The message (Telegram and WhatsApp take at most 4096 characters, Viber 7000) */
+                        text?: string;
+                        /** @description null: no template */
+                        whatsapp_template?: {
+                            /** @description Its language code, e.g. en_US */
+                            language: string;
+                            /** @description The approved template's name, e.g. hello_world */
+                            name: string;
+                            /** @description Values of the template's body parameters ({{1}}, {{2}}...), in order */
+                            parameters?: string[];
+                        } | (never | null);
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Deliveries it now has, rebuilt from the edited request */
+                            deliveries: number;
+                            /**
+                             * Format: date-time
+                             * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
+                             */
+                            expires_at?: string;
+                            /** @description A dispatch id: a ULID (ids sort by time) and 4 hex digits */
+                            id: string;
+                            /** @description Bumped by each edit */
+                            revision: number;
+                            /**
+                             * Format: date-time
+                             * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
+                             */
+                            send_at: string;
+                            /** @description scheduled: waits for send_at (or a local window); queued: goes now */
+                            state: "scheduled" | "queued";
+                            suppressed: number;
+                            /** @description Names not in the book: nothing goes to them */
+                            unknown: string[];
+                            /** @description Contacts with no id on the messengers asked for */
+                            without_addresses: string[];
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/dispatches/{id}/cancel": {

@@ -41,6 +41,7 @@ export interface ContactFields {
   viber?: string
   tags?: readonly string[]
   timezone?: string
+  operator?: string
 }
 
 /** The contact these fields make, every field checked: what POST /v1/contacts and each row of an import store. */
@@ -53,5 +54,7 @@ export function checkedContact (name: string, fields: ContactFields): Contact {
   const kept = compactTags(fields.tags)
   if (kept !== undefined) contact.tags = kept
   if (fields.timezone !== undefined) contact.timezone = checkedTimeZone(fields.timezone)
+  // The schema checked its form; derived from the WhatsApp number when absent (withOperator).
+  if (fields.operator !== undefined && fields.operator !== '') contact.operator = fields.operator
   return contact
 }

@@ -39,7 +39,7 @@ export const MEDIA_TYPES: Record<ContactFileFormat, string> = {
 }
 
 /** The columns of a CSV file: the fields of a contact. */
-export const CONTACT_COLUMNS = ['name', 'telegram', 'whatsapp', 'viber', 'tags', 'timezone'] as const
+export const CONTACT_COLUMNS = ['name', 'telegram', 'whatsapp', 'viber', 'tags', 'timezone', 'operator'] as const
 type Column = typeof CONTACT_COLUMNS[number]
 
 /** What an export puts between tags; a reader splits on any of `;`, `,` and white space. */

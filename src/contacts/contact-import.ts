@@ -19,6 +19,7 @@ import type { FieldProblem } from '../errors.js'
 import { NewContactBody } from '../schemas/contacts.js'
 import { bodyAjv, fieldProblems } from '../schemas/validators.js'
 import { checkedContact } from './contact-checks.js'
+import { withOperator } from './operator.js'
 import type { FileRow } from './contact-files.js'
 import { contactBookFull, type BatchMode, type BatchOutcome, type Contact, type ContactStore } from './contact-store.js'
 
@@ -138,6 +139,10 @@ export async function importContacts (store: ContactStore, user: string, rows: r
     return passed
   }
 
+  /** The operators the rows leave out, derived from their WhatsApp numbers (as POST /v1/contacts does). */
+  const derived = async (batch: Checked): Promise<Checked> =>
+    await Promise.all(batch.map(async ({ index, contact }) => ({ index, contact: await withOperator(contact) })))
+
   const record = (batch: Checked, outcomes: readonly BatchOutcome[]): void => {
     outcomes.forEach((result, k) => {
       const { index, contact } = batch[k]!
@@ -153,7 +158,7 @@ export async function importContacts (store: ContactStore, user: string, rows: r
 
   let written = true
   if (allOrNothing) {
-    const passed = check(0, rows.length)
+    const passed = await derived(check(0, rows.length))
     written = errors.length === 0
     if (written) {
       const outcome = await store.writeBatch(user, passed.map((c) => c.contact), { mode, allOrNothing })
@@ -165,7 +170,7 @@ export async function importContacts (store: ContactStore, user: string, rows: r
     // user's batches in the order they are asked for, so the rows are written in row order.
     const inFlight: Array<Promise<void>> = []
     for (let from = 0; from < rows.length; from += BATCH_ROWS) {
-      const batch = check(from, Math.min(from + BATCH_ROWS, rows.length))
+      const batch = await derived(check(from, Math.min(from + BATCH_ROWS, rows.length)))
       if (batch.length === 0) continue
       const done = store.writeBatch(user, batch.map((c) => c.contact), { mode, allOrNothing })
         .then((outcome) => { record(batch, outcome.outcomes) })

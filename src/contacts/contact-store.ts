@@ -15,6 +15,8 @@ export interface Contact extends ContactAddresses {
   tags?: string[]
   /** IANA time zone of the person, e.g. `Europe/Moscow`; absent when unknown. */
   timezone?: string
+  /** Mobile operator code (src/contacts/operator.ts), e.g. `RU-Beeline`; absent when unknown. */
+  operator?: string
 }
 
 /** A partial change: a field set to null is removed; tags, when given, replace the old ones. */
@@ -148,7 +150,7 @@ export function compactTags (tags: readonly string[] | null | undefined): string
 /**
  * The contact as a store keeps it: "" and absent mean the same everywhere (no
  * id on that messenger, no time zone), tags are compacted (an empty list is no
- * tags), and the fields come in one order (name, ids, tags, timezone).
+ * tags), and the fields come in one order (name, ids, tags, timezone, operator).
  */
 export function compactContact (contact: Contact): Contact {
   const out: Contact = { name: contact.name }
@@ -159,6 +161,7 @@ export function compactContact (contact: Contact): Contact {
   const tags = compactTags(contact.tags)
   if (tags !== undefined) out.tags = tags
   if (contact.timezone !== undefined && contact.timezone !== '') out.timezone = contact.timezone
+  if (contact.operator !== undefined && contact.operator !== '') out.operator = contact.operator
   return out
 }
 
@@ -172,7 +175,7 @@ export interface CompactPatch {
 export function compactPatch (changes: ContactPatch): CompactPatch {
   const set: Omit<Contact, 'name'> = {}
   const unset: CompactPatch['unset'] = []
-  for (const field of [...MESSENGERS, 'timezone'] as const) {
+  for (const field of [...MESSENGERS, 'timezone', 'operator'] as const) {
     const value = changes[field]
     if (value === undefined) continue
     if (value === null || value === '') unset.push(field)

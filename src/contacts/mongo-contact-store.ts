@@ -19,6 +19,7 @@ interface ContactDocument {
   viber?: string
   tags?: string[]
   timezone?: string
+  operator?: string
 }
 
 const DUPLICATE_KEY = 11000
@@ -29,8 +30,8 @@ function isDuplicateKey (err: unknown): boolean {
   return (err as { code?: number }).code === DUPLICATE_KEY
 }
 
-function toContact ({ name, telegram, whatsapp, viber, tags, timezone }: ContactDocument): Contact {
-  return compactContact({ name, telegram, whatsapp, viber, tags, timezone })
+function toContact ({ name, telegram, whatsapp, viber, tags, timezone, operator }: ContactDocument): Contact {
+  return compactContact({ name, telegram, whatsapp, viber, tags, timezone, operator })
 }
 
 /** The document of a contact: absent fields are absent (never null, never "", never `tags: []`). */
@@ -50,7 +51,7 @@ export async function createMongoContactStore (db: Db, collectionName: string, {
   const collection: Collection<ContactDocument> = db.collection<ContactDocument>(collectionName)
   await collection.createIndex({ user: 1, name: 1 }, { unique: true, name: 'user_name_unique' })
   await collection.createIndex({ user: 1, tags: 1 }, { name: 'user_tags' })
-  const projection = { _id: 0, user: 1, name: 1, telegram: 1, whatsapp: 1, viber: 1, tags: 1, timezone: 1 } as const
+  const projection = { _id: 0, user: 1, name: 1, telegram: 1, whatsapp: 1, viber: 1, tags: 1, timezone: 1, operator: 1 } as const
 
   /**
    * Throws `contactBookFull` when the book has no room for `name` (an existing name always has room).
@@ -61,7 +62,7 @@ export async function createMongoContactStore (db: Db, collectionName: string, {
     if (await collection.countDocuments({ user, name }, { limit: 1 }) === 0) throw contactBookFull(maxContacts)
   }
 
-  /** The legacy write: the ids are set or unset, tags and timezone are left as they are. */
+  /** The legacy write: the ids are set or unset, tags, timezone and operator are left as they are. */
   async function upsertIds (user: string, contact: Contact) {
     const ids = compactContact({ name: contact.name, telegram: contact.telegram, whatsapp: contact.whatsapp, viber: contact.viber })
     const $set: Partial<ContactDocument> = {}

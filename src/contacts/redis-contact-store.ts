@@ -42,9 +42,9 @@ type ScriptedRedis = RedisClient & {
 type Stored = Omit<Contact, 'name'>
 
 /** A stored value, parsed, back into a contact; a value from before tags and time zones existed reads as ids only. */
-function fromStored (name: string, { telegram, whatsapp, viber, tags, timezone }: Stored): Contact {
+function fromStored (name: string, { telegram, whatsapp, viber, tags, timezone, operator }: Stored): Contact {
   // An empty Lua table encodes as `{}`, not `[]`: only an array is a list of tags.
-  return compactContact({ name, telegram, whatsapp, viber, tags: Array.isArray(tags) ? tags : undefined, timezone })
+  return compactContact({ name, telegram, whatsapp, viber, tags: Array.isArray(tags) ? tags : undefined, timezone, operator })
 }
 
 function toContact (name: string, json: string): Contact {
@@ -61,6 +61,7 @@ function storedOf (contact: Contact): Stored {
   const tags = compactTags(contact.tags)
   if (tags !== undefined) stored.tags = tags
   if (contact.timezone !== undefined && contact.timezone !== '') stored.timezone = contact.timezone
+  if (contact.operator !== undefined && contact.operator !== '') stored.operator = contact.operator
   return stored
 }
 

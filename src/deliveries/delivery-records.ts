@@ -106,6 +106,9 @@ export function toDispatch (id: string, hash: Record<string, string>): Dispatch 
     createdAt: Number(hash.created_at),
     sendAt: Number(hash.send_at),
     ...(hash.expires_at !== undefined && { expiresAt: Number(hash.expires_at) }),
+    rev: Number(hash.rev ?? 0),
+    releaseTimes: hash.release_times === undefined || hash.release_times === '' ? [] : hash.release_times.split(',').map(Number),
+    ...(hash.targets !== undefined && { targets: hash.targets }),
     total: Number(hash.total ?? 0),
     counts: countsOf(hash),
     countsByMessenger: countsByMessenger(hash)
@@ -131,6 +134,7 @@ export function toDelivery (id: string, stored: Record<string, string>, dispatch
     ...(expiresAt != null && { expiresAt: Number(expiresAt) }),
     // A delivery not changed since it was created has no updated_at of its own.
     updatedAt: stored.updated_at === undefined ? Number(createdAt) : Number(stored.updated_at),
+    ...(stored.due_at !== undefined && { dueAt: Number(stored.due_at) }),
     ...(stored.finished_at !== undefined && { finishedAt: Number(stored.finished_at) }),
     ...(stored.duplicate_of !== undefined && { duplicateOf: stored.duplicate_of }),
     ...(stored.url !== undefined && { url: stored.url }),

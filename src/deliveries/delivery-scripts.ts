@@ -22,6 +22,7 @@ type Args = Array<string | number>
 /** The commands, as ioredis defines them (keys first, then arguments; see each script's header). */
 export interface DeliveryCommands {
   deliveryCreate (...args: Args): Promise<number>
+  deliveryReplace (...args: Args): Promise<Reply[]>
   deliveryStart (...args: Args): Promise<Reply[] | null>
   deliveryTransition (...args: Args): Promise<Reply[] | null>
   deliveryTransitionStart (...args: Args): Promise<[Reply[] | null, Reply[] | null]>

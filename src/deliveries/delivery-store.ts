@@ -16,11 +16,14 @@ import {
   type DeliveryState, type NewDelivery, type NewDispatch, type FinishedState, type ReceiptReport
 } from '../model/delivery.js'
 import { CHUNK, createDeliveryQueries, type DeliveryQueries } from './delivery-queries.js'
-import { fieldPairs, startResult, textFingerprint, type StartResult, type TransitionFields } from './delivery-records.js'
+import { fieldPairs, startResult, textFingerprint, type Reply, type StartResult, type TransitionFields } from './delivery-records.js'
 import { withDeliveryScripts } from './delivery-scripts.js'
 
 export type { DeliveryFilter, Page } from './delivery-queries.js'
 export type { StartResult, TransitionFields } from './delivery-records.js'
+
+/** A release job: its revision of the dispatch (an older one releases nothing) and the time it is for. */
+export interface ReleaseJob { rev?: number, at?: number }
 
 /** A delivery waiting for its send job. */
 export interface WaitingDelivery {
@@ -39,6 +42,23 @@ export type CancelOutcome =
   | { kind: 'finished', state: FinishedState }
   | { kind: 'unknown' }
 
+/** What an edit's rebuild did (lua/replace-4.lua). */
+export type ReplaceOutcome =
+  | { kind: 'replaced', suppressed: number, rev: number }
+  /** A delivery has left `scheduled` (this is its state): nothing was changed. */
+  | { kind: 'started', state: DeliveryState }
+  /** Another edit came first: nothing was changed. */
+  | { kind: 'changed' }
+  | { kind: 'unknown' }
+
+/** What deleting a dispatch did. */
+export interface DeleteOutcome {
+  /** Deliveries deleted, with their counts and index entries. */
+  deleted: number
+  /** Being sent at that moment: marked cancelled, kept until they finish. */
+  inFlight: string[]
+}
+
 export type RedriveOutcome =
   | { id: string, outcome: 'redriven', delivery: WaitingDelivery }
   | { id: string, outcome: DeliveryState | 'unknown' }
@@ -50,6 +70,17 @@ export interface DeliveryStore extends DeliveryQueries {
    * `outboxDue`). Returns how many deliveries were suppressed.
    */
   createDispatch (dispatch: NewDispatch, deliveries: readonly NewDelivery[]): Promise<{ suppressed: number }>
+  /**
+   * Rebuilds a dispatch none of whose deliveries has started, atomically
+   * (lua/replace-4.lua), if it is still at revision `rev` and its text is
+   * `oldText`; `dispatch.createdAt` is ignored (the first one stays).
+   */
+  replaceDispatch (dispatch: NewDispatch, deliveries: readonly NewDelivery[], old: { rev: number, text: string }): Promise<ReplaceOutcome>
+  /**
+   * Deletes a dispatch's finished deliveries with their counts and index
+   * entries (cancel the pending ones first); the dispatch goes with its last delivery.
+   */
+  deleteDispatch (dispatchId: string): Promise<DeleteOutcome>
   /**
    * The outbox holds every dispatch not yet finished, by when the sweep is
    * next to look at it (dispatcher.reconcile): whose jobs a crash may have
@@ -67,9 +98,9 @@ export interface DeliveryStore extends DeliveryQueries {
    * those waiting since before it, and `sending` ones too: their jobs may
    * have been lost (queueing the same job again adds nothing).
    */
-  release (dispatchId: string, stuckBefore?: number): Promise<WaitingDelivery[]>
-  /** Ends every delivery of the dispatch that is still waiting `expired`; returns how many. */
-  expire (dispatchId: string): Promise<number>
+  release (dispatchId: string, stuckBefore?: number, job?: ReleaseJob): Promise<WaitingDelivery[]>
+  /** Ends every delivery of the dispatch that is still waiting `expired`; returns how many (none when `rev` is not the dispatch's). */
+  expire (dispatchId: string, rev?: number): Promise<number>
   start (id: string, generation: number): Promise<StartResult>
   /**
    * `finish(id, state, fields)` and `start(next.id, next.generation)` in one
@@ -135,6 +166,26 @@ function slotChunks (ids: readonly string[]): string[][] {
   return [...bySlot.values()].flatMap((slotIds) => Array.from({ length: Math.ceil(slotIds.length / CHUNK) }, (_, i) => slotIds.slice(i * CHUNK, (i + 1) * CHUNK)))
 }
 
+/** Deliveries as the create and replace scripts take them: one JSON array [contact, messenger, address, due_at, ...]. */
+function flatDeliveries (deliveries: readonly NewDelivery[]): string {
+  const flat = new Array<string>(4 * deliveries.length)
+  deliveries.forEach((delivery, i) => {
+    flat[4 * i] = delivery.contact
+    flat[4 * i + 1] = delivery.messenger
+    flat[4 * i + 2] = delivery.address
+    flat[4 * i + 3] = delivery.dueAt === undefined ? '' : String(delivery.dueAt)
+  })
+  return JSON.stringify(flat)
+}
+
+/** The dispatch fields beyond the ones every dispatch has, as the scripts take them. */
+function moreFields (dispatch: NewDispatch): string {
+  const more: string[] = []
+  if (dispatch.releaseTimes !== undefined && dispatch.releaseTimes.length > 0) more.push('release_times', dispatch.releaseTimes.join(','))
+  if (dispatch.targets !== undefined) more.push('targets', dispatch.targets)
+  return JSON.stringify(more)
+}
+
 /**
  * `redis` serves everything but the creation of a dispatch, which runs on
  * `writer` when given: one script writes all of a send's deliveries (up to
@@ -163,31 +214,69 @@ export function createDeliveryStore (redis: RedisClient, keys: RedisKeys, writer
     return results
   }
 
+  /**
+   * Deletes those of `ids` (one user's) that are in one of `states`, finished
+   * (before `before`, if given), with their message ids' records (lua/purge-3.lua).
+   */
+  async function purgeIds (user: string, states: readonly FinishedState[], ids: readonly string[], before?: number): Promise<number> {
+    let purged = 0
+    for (const state of states) {
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const [count, ...messages] = await scripts.deliveryPurge(keys.stats(user), keys.finished(user, state), keys.dispatches(user),
+          prefix, before ?? '', state, ...ids.slice(i, i + CHUNK))
+        purged += count
+        // Their message ids' records, each in a slot of its own.
+        const records: string[] = []
+        for (let j = 0; j + 1 < messages.length; j += 2) records.push(keys.receipt(String(messages[j]), String(messages[j + 1])))
+        await Promise.all(records.map(async (record) => await redis.unlink(record)))
+      }
+    }
+    return purged
+  }
+
   return {
     ...queries,
 
     async createDispatch (dispatch, deliveries) {
       const { id, user } = dispatch
       if (slotOfId(id) !== slotOfUser(user)) throw new Error(`dispatch ${id} does not end with the slot of ${user} (${slotOfUser(user)})`)
-      const initial = dispatch.sendAt > dispatch.createdAt ? 'scheduled' : 'queued'
-      const flat: string[] = new Array<string>(3 * deliveries.length)
-      deliveries.forEach((delivery, i) => {
-        flat[3 * i] = delivery.contact
-        flat[3 * i + 1] = delivery.messenger
-        flat[3 * i + 2] = delivery.address
-      })
+      const flat = flatDeliveries(deliveries)
       // The outbox and the list of users are in slots of their own (Redis Cluster), so they are written
       // first: a crash before the records leaves an outbox entry for no dispatch, which the sweep drops.
       await Promise.all([redis.zadd(keys.outbox, dispatch.checkAt, id), redis.sadd(keys.users, user)])
       const suppressed = await writes.deliveryCreate(
         keys.dispatch(id), keys.stats(user), keys.dispatches(user), keys.finished(user, 'suppressed'),
         prefix, id, user, dispatch.createdAt, dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
-        initial, dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), JSON.stringify(flat),
-        dispatch.whatsappTemplate === undefined ? '' : JSON.stringify(dispatch.whatsappTemplate)
+        dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), flat,
+        dispatch.whatsappTemplate === undefined ? '' : JSON.stringify(dispatch.whatsappTemplate), moreFields(dispatch)
       )
       // Nothing to send: nothing to queue either.
       if (suppressed === deliveries.length) await redis.zrem(keys.outbox, id)
       return { suppressed }
+    },
+
+    async replaceDispatch (dispatch, deliveries, old) {
+      const { id, user } = dispatch
+      // In the outbox first, as a new dispatch is: the sweep then schedules what the rebuild wrote should this process die.
+      await redis.zadd(keys.outbox, dispatch.checkAt, id)
+      const [kind, a, b] = await writes.deliveryReplace(
+        keys.dispatch(id), keys.stats(user), keys.dispatches(user), keys.finished(user, 'suppressed'),
+        prefix, id, user, Date.now(), old.rev, textFingerprint(old.text), dispatch.text, dispatch.sendAt, dispatch.expiresAt ?? '',
+        dispatch.dedupWindowSeconds, textFingerprint(dispatch.text), flatDeliveries(deliveries),
+        dispatch.whatsappTemplate === undefined ? '' : JSON.stringify(dispatch.whatsappTemplate), moreFields(dispatch)
+      ) as [string, Reply?, Reply?]
+      if (kind === 'replaced') return { kind, suppressed: Number(a), rev: Number(b) }
+      if (kind === 'started') return { kind, state: String(a) as DeliveryState }
+      return { kind: kind as 'changed' | 'unknown' }
+    },
+
+    async deleteDispatch (dispatchId) {
+      const user = (await queries.getDispatch(dispatchId))?.user
+      if (user === undefined) return { deleted: 0, inFlight: [] }
+      const ids = await queries.deliveryIds(dispatchId)
+      const deleted = await purgeIds(user, FINISHED_STATES, ids)
+      const left = await queries.getMany(ids)
+      return { deleted, inFlight: left.flatMap((d) => d === undefined ? [] : [d.id]) }
     },
 
     async outboxDue (now, limit = CHUNK) {
@@ -202,9 +291,11 @@ export function createDeliveryStore (redis: RedisClient, keys: RedisKeys, writer
       await redis.zrem(keys.outbox, dispatchId)
     },
 
-    async release (dispatchId, stuckBefore) {
+    async release (dispatchId, stuckBefore, job) {
+      // A job fired a little before its time by a clock behind ours still releases what it is for.
+      const now = Math.max(Date.now(), job?.at ?? 0)
       const ranges = await inRanges(dispatchId, async (first, last) =>
-        await scripts.deliveryRelease(keys.dispatch(dispatchId), prefix, dispatchId, Date.now(), first, last, stuckBefore ?? ''))
+        await scripts.deliveryRelease(keys.dispatch(dispatchId), prefix, dispatchId, now, first, last, stuckBefore ?? '', job?.rev ?? ''))
       const waiting: WaitingDelivery[] = []
       for (const flat of ranges) {
         for (let i = 0; i + 2 < flat.length; i += 3) {
@@ -215,9 +306,9 @@ export function createDeliveryStore (redis: RedisClient, keys: RedisKeys, writer
       return waiting
     },
 
-    async expire (dispatchId) {
+    async expire (dispatchId, rev) {
       const counts = await inRanges(dispatchId, async (first, last) =>
-        await scripts.deliveryExpire(keys.dispatch(dispatchId), prefix, dispatchId, Date.now(), first, last))
+        await scripts.deliveryExpire(keys.dispatch(dispatchId), prefix, dispatchId, Date.now(), first, last, rev ?? ''))
       return counts.reduce((a, b) => a + b, 0)
     },
 
@@ -283,13 +374,7 @@ export function createDeliveryStore (redis: RedisClient, keys: RedisKeys, writer
         for (;;) {
           const ids = await redis.zrangebylex(keys.finished(user, state), min, max, 'LIMIT', 0, CHUNK)
           if (ids.length === 0) break
-          const [count, ...messages] = await scripts.deliveryPurge(keys.stats(user), keys.finished(user, state), keys.dispatches(user),
-            prefix, before ?? '', state, ...ids)
-          purged += count
-          // Their message ids' records, each in a slot of its own.
-          const records: string[] = []
-          for (let i = 0; i + 1 < messages.length; i += 2) records.push(keys.receipt(String(messages[i]), String(messages[i + 1])))
-          await Promise.all(records.map(async (record) => await redis.unlink(record)))
+          purged += await purgeIds(user, [state], ids, before)
           min = `(${ids[ids.length - 1]!}`
         }
       }

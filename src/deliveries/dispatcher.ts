@@ -13,11 +13,12 @@ import type { FastifyBaseLogger } from 'fastify'
 import { monotonicFactory } from 'ulid'
 import { slotOfUser } from '../redis-keys.js'
 import { byName, type Contact, type ContactStore, type TagFilter } from '../contacts/contact-store.js'
-import { invalidField, unprocessable } from '../errors.js'
+import { conflict, invalidField, unprocessable } from '../errors.js'
+import { nextOpening, type LocalWindow } from '../model/local-window.js'
 import { MESSENGERS, TEXT_LIMITS, normalizeAddress, type Messenger } from '../model/messenger.js'
 import { dispatchOf, type NewDelivery, type WhatsAppTemplate } from '../model/delivery.js'
 import type { CancelOutcome, DeliveryStore, RedriveOutcome } from './delivery-store.js'
-import { scheduleDispatch, type DispatchQueue } from './dispatch-jobs.js'
+import { scheduleDispatch, unscheduleDispatch, type DispatchQueue } from './dispatch-jobs.js'
 import { enqueueDeliveries, type SendQueues } from './send-queues.js'
 
 export interface DirectAddress {
@@ -25,9 +26,8 @@ export interface DirectAddress {
   address: string
 }
 
-export interface DispatchRequest {
-  user: string
-  text: string
+/** Who a dispatch goes to, and in which local hours: kept with it (JSON) so that an edit can fan it out again. */
+export interface DispatchTargets {
   /** Contact names, in the order given; repeats are sent once. */
   contacts?: readonly string[]
   /** Contacts picked by tag. */
@@ -38,6 +38,18 @@ export interface DispatchRequest {
   addresses?: readonly DirectAddress[]
   /** Only these messengers (default: all three). */
   messengers?: readonly Messenger[]
+  /**
+   * Only contacts with one of these operator codes, among those picked by
+   * name, tag or the whole book; alone, from the whole book. Direct addresses are not filtered.
+   */
+  operatorCodes?: readonly string[]
+  /** Each contact's deliveries wait until the window is open in the contact's time zone (else `defaultZone`). */
+  localWindow?: LocalWindow & { defaultZone?: string }
+}
+
+export interface DispatchRequest extends DispatchTargets {
+  user: string
+  text: string
   /** Epoch ms, as the user gave it; a time not in the future means now. */
   sendAt: number
   /** Epoch ms; nothing is sent after it. */
@@ -62,11 +74,39 @@ export interface DispatchResult {
   scheduled: boolean
 }
 
+/** A change to a dispatch none of whose deliveries has started; what is absent stays as it was. */
+export interface DispatchEdit {
+  user: string
+  id: string
+  text?: string
+  sendAt?: number
+  /** null: no longer expires. */
+  expiresAt?: number | null
+  /** Replace the targets, as a whole. */
+  targets?: DispatchTargets
+  /** null: no longer in local hours; absent: as it was (with new targets too). */
+  localWindow?: DispatchTargets['localWindow'] | null
+  whatsappTemplate?: WhatsAppTemplate | null
+}
+
+/** What deleting a dispatch did. */
+export interface DispatchRemoval {
+  cancelled: number
+  /** Deliveries deleted with their counts and index entries. */
+  deleted: number
+  /** Being sent when asked: marked cancelled (not retried), kept until they finish; delete again then. */
+  inFlight: string[]
+}
+
 /** Per delivery, what a cancel found. */
 export interface DeliveryCancel { id: string, outcome: CancelOutcome }
 
 export interface Dispatcher {
   dispatch (request: DispatchRequest): Promise<DispatchResult>
+  /** Rebuilds a dispatch that has not started (409 DISPATCH_STARTED once one delivery has left `scheduled`). */
+  edit (edit: DispatchEdit): Promise<DispatchResult & { rev: number, sendAt: number, expiresAt?: number }>
+  /** Cancels what is pending and deletes the dispatch with its deliveries. */
+  remove (dispatchId: string): Promise<DispatchRemoval>
   cancel (ids: readonly string[]): Promise<DeliveryCancel[]>
   redrive (ids: readonly string[]): Promise<RedriveOutcome[]>
   /**
@@ -112,21 +152,27 @@ export function createDispatcher (deps: {
    * its job is taken for lost.
    */
   reconcile: { graceMs: number, stuckMs: number }
+  /** The zone of a local window for contacts without a timezone, when the dispatch names none (TIME_ZONE). */
+  defaultZone: string
   /** With REDIS_MIN_REPLICAS_ACK: resolves once enough replicas have the dispatch's records, else throws a 503. */
   replicated?: (dispatchId: string) => Promise<void>
   log: FastifyBaseLogger
 }): Dispatcher {
   const { contacts, deliveries, queues, dispatchQueue, log } = deps
   const newId = monotonicFactory(pooledRandom())
+  const started = () => conflict('DISPATCH_STARTED', 'some of its deliveries are queued, being sent or done, so it can no longer be edited; ' +
+    'what can still be done: cancel what is not yet sent (POST /v1/dispatches/{id}/cancel) or delete it (DELETE /v1/dispatches/{id})')
   /** A dispatch's first look by the sweep once scheduled: after its release could have left deliveries stuck. */
   const firstCheck = (sendAt: number, now: number) => Math.max(sendAt, now) + deps.reconcile.stuckMs
 
   /** The chosen contacts, each once: named ones in the order given, then the picked ones by name. */
   async function chooseContacts (request: DispatchRequest): Promise<{ chosen: Contact[], unknown: string[] }> {
     const names = [...new Set(request.contacts ?? [])]
+    const wholeBook = request.allContacts === true ||
+      (request.operatorCodes !== undefined && names.length === 0 && request.tags === undefined)
     const [named, picked] = await Promise.all([
       contacts.findByNames(request.user, names),
-      request.allContacts === true
+      wholeBook
         ? contacts.list(request.user)
         : request.tags !== undefined ? contacts.findByTags(request.user, request.tags) : []
     ])
@@ -134,7 +180,10 @@ export function createDispatcher (deps: {
     const chosen = names.flatMap((name) => found.get(name) ?? [])
     const seen = new Set(found.keys())
     chosen.push(...picked.filter((c) => !seen.has(c.name)).sort(byName))
-    return { chosen, unknown: names.filter((name) => !found.has(name)) }
+    const unknown = names.filter((name) => !found.has(name))
+    if (request.operatorCodes === undefined) return { chosen, unknown }
+    const codes = new Set(request.operatorCodes)
+    return { chosen: chosen.filter((c) => c.operator !== undefined && codes.has(c.operator)), unknown }
   }
 
   /** One delivery per messenger id of each chosen contact, then one per direct address. */
@@ -165,6 +214,54 @@ export function createDispatcher (deps: {
     return { planned, withoutAddresses }
   }
 
+  /**
+   * Each delivery's due time in its contact's local window (none when the
+   * window is open at the send time), and the distinct ones before expires_at:
+   * each gets a release job. One due at or past expires_at is never released; its expire job ends it.
+   */
+  function holdForWindow (request: DispatchRequest, chosen: readonly Contact[], planned: NewDelivery[], now: number): number[] {
+    const window = request.localWindow
+    if (window === undefined) return []
+    const start = Math.max(request.sendAt, now)
+    const zones = new Map(chosen.map((c) => [c.name, c.timezone]))
+    const openings = new Map<string, number>()
+    const releaseTimes = new Set<number>()
+    for (const delivery of planned) {
+      const zone = (delivery.contact === '' ? undefined : zones.get(delivery.contact)) ?? window.defaultZone ?? deps.defaultZone
+      let opening = openings.get(zone)
+      if (opening === undefined) openings.set(zone, opening = nextOpening(start, window, zone))
+      if (opening <= start) continue
+      delivery.dueAt = opening
+      if (request.expiresAt === undefined || opening < request.expiresAt) releaseTimes.add(opening)
+    }
+    return [...releaseTimes].sort((a, b) => a - b)
+  }
+
+  /** The deliveries of a request, checked as a new send is; throws the 4xx for what cannot be sent. */
+  async function plan (request: DispatchRequest, now: number) {
+    checkWindow(request, now)
+    const { chosen, unknown } = await chooseContacts(request)
+    const { planned, withoutAddresses } = deliveriesOf(request, chosen)
+    for (const messenger of MESSENGERS) {
+      const limit = TEXT_LIMITS[messenger]
+      if (request.text.length > limit && planned.some((delivery) => delivery.messenger === messenger)) {
+        throw invalidField(request.fields?.text ?? 'text',
+          `is ${request.text.length} characters long; ${messenger} accepts at most ${limit}`)
+      }
+    }
+    if (planned.length > deps.maxDeliveries) {
+      throw unprocessable('TOO_MANY_DELIVERIES', `would be ${planned.length} deliveries; one dispatch makes at most ${deps.maxDeliveries}`)
+    }
+    const releaseTimes = holdForWindow(request, chosen, planned, now)
+    return { planned, unknown, withoutAddresses, releaseTimes }
+  }
+
+  /** The targeting parts of a request, as kept with the dispatch. */
+  function targetsOf (request: DispatchRequest): string {
+    const { contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow } = request
+    return JSON.stringify({ contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow } satisfies DispatchTargets)
+  }
+
   function checkWindow (request: DispatchRequest, now: number): void {
     const { expiresAt, sendAt } = request
     if (expiresAt === undefined) return
@@ -180,20 +277,7 @@ export function createDispatcher (deps: {
   return {
     async dispatch (request) {
       const now = Date.now()
-      checkWindow(request, now)
-      const { chosen, unknown } = await chooseContacts(request)
-      const { planned, withoutAddresses } = deliveriesOf(request, chosen)
-
-      for (const messenger of MESSENGERS) {
-        const limit = TEXT_LIMITS[messenger]
-        if (request.text.length > limit && planned.some((delivery) => delivery.messenger === messenger)) {
-          throw invalidField(request.fields?.text ?? 'text',
-            `is ${request.text.length} characters long; ${messenger} accepts at most ${limit}`)
-        }
-      }
-      if (planned.length > deps.maxDeliveries) {
-        throw unprocessable('TOO_MANY_DELIVERIES', `would be ${planned.length} deliveries; one dispatch makes at most ${deps.maxDeliveries}`)
-      }
+      const { planned, unknown, withoutAddresses, releaseTimes } = await plan(request, now)
 
       // Kept as given (the failed lookup shows the time the user asked for); a past time simply means now.
       const { sendAt, expiresAt } = request
@@ -211,6 +295,8 @@ export function createDispatcher (deps: {
         createdAt: now,
         dedupWindowSeconds: deps.dedupWindowSeconds,
         checkAt: now + deps.reconcile.graceMs,
+        releaseTimes,
+        targets: targetsOf(request),
         ...(request.whatsappTemplate !== undefined && { whatsappTemplate: request.whatsappTemplate })
       }, planned)
       // Accepted means kept: with replicas asked for, the answer waits until they have the records.
@@ -218,7 +304,7 @@ export function createDispatcher (deps: {
       // From here the dispatch is accepted: its records are durable and, if anything is to be sent, it is in the outbox.
       if (suppressed < planned.length) {
         try {
-          await scheduleDispatch(dispatchQueue, { id, sendAt, expiresAt }, now)
+          await scheduleDispatch(dispatchQueue, { id, sendAt, expiresAt, releaseTimes }, now)
           // Not awaited: the answer need not wait for the outbox to take note (if it does not, the sweep
           // schedules the dispatch again, a no-op while its jobs exist).
           deliveries.checkAgainAt(id, firstCheck(sendAt, now)).catch((err: unknown) => { log.warn({ err, dispatch: id }, 'could not note the dispatch\'s next check in the outbox') })
@@ -238,6 +324,77 @@ export function createDispatcher (deps: {
         ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt).toISOString() })
       }, 'dispatch accepted')
       return { dispatchId: id, deliveries: planned.length, suppressed, unknown, withoutAddresses, scheduled }
+    },
+
+    async edit (edit) {
+      const current = await deliveries.getDispatch(edit.id)
+      if (current === undefined || current.user !== edit.user) return { deliveries: 0, suppressed: 0, unknown: [], withoutAddresses: [], scheduled: false, rev: 0, sendAt: 0 }
+      const pending = current.counts.scheduled
+      if (current.counts.queued + current.counts.sending > 0 || current.total - pending - current.counts.suppressed > 0) throw started()
+      const stored = current.targets === undefined ? undefined : JSON.parse(current.targets) as DispatchTargets
+      const targets = edit.targets ?? stored
+      if (targets === undefined) {
+        throw unprocessable('TARGETS_REQUIRED', 'this dispatch was accepted before edits kept its targets: give them (contacts, tags, all_contacts or addresses)')
+      }
+      const localWindow = edit.localWindow === null ? undefined : edit.localWindow ?? stored?.localWindow
+      const whatsappTemplate = edit.whatsappTemplate === null ? undefined : edit.whatsappTemplate ?? current.whatsappTemplate
+      const expiresAt = edit.expiresAt === null ? undefined : edit.expiresAt ?? current.expiresAt
+      const request: DispatchRequest = {
+        ...targets,
+        user: edit.user,
+        text: edit.text ?? current.text,
+        sendAt: edit.sendAt ?? current.sendAt,
+        localWindow,
+        ...(expiresAt !== undefined && { expiresAt }),
+        ...(whatsappTemplate !== undefined && { whatsappTemplate })
+      }
+      const now = Date.now()
+      const { planned, unknown, withoutAddresses, releaseTimes } = await plan(request, now)
+      const base = { deliveries: planned.length, unknown, withoutAddresses, sendAt: request.sendAt, ...(expiresAt !== undefined && { expiresAt }) }
+      if (planned.length === 0) return { ...base, suppressed: 0, scheduled: false, rev: current.rev }
+      const outcome = await deliveries.replaceDispatch({
+        id: edit.id,
+        user: edit.user,
+        text: request.text,
+        sendAt: request.sendAt,
+        expiresAt,
+        createdAt: current.createdAt,
+        dedupWindowSeconds: deps.dedupWindowSeconds,
+        checkAt: now + deps.reconcile.graceMs,
+        releaseTimes,
+        targets: targetsOf(request),
+        ...(whatsappTemplate !== undefined && { whatsappTemplate })
+      }, planned, { rev: current.rev, text: current.text })
+      if (outcome.kind === 'started') throw started()
+      if (outcome.kind === 'changed') throw conflict('DISPATCH_CHANGED', 'another edit of this dispatch came first; read it again and retry')
+      if (outcome.kind === 'unknown') return { ...base, deliveries: 0, suppressed: 0, scheduled: false, rev: 0 }
+      await deps.replicated?.(edit.id)
+      const { rev, suppressed } = outcome
+      // The old jobs go (best effort: any left, or running now, find the revision changed and do nothing).
+      await unscheduleDispatch(dispatchQueue, current).catch((err: unknown) => { log.warn({ err, dispatch: edit.id }, 'could not remove the jobs of the dispatch before its edit; they will do nothing') })
+      if (suppressed < planned.length) {
+        try {
+          await scheduleDispatch(dispatchQueue, { id: edit.id, rev, sendAt: request.sendAt, expiresAt, releaseTimes }, now)
+          await deliveries.checkAgainAt(edit.id, firstCheck(request.sendAt, now))
+        } catch (err) {
+          log.error({ err, dispatch: edit.id }, 'scheduling failed; the outbox sweep will schedule the dispatch')
+        }
+      } else {
+        await deliveries.dropFromOutbox(edit.id)
+      }
+      log.info({ dispatch: edit.id, user: edit.user, rev, deliveries: planned.length, suppressed }, 'dispatch edited')
+      return { ...base, suppressed, scheduled: planned.some((d) => Math.max(request.sendAt, d.dueAt ?? 0) > now), rev }
+    },
+
+    async remove (dispatchId) {
+      const dispatch = await deliveries.getDispatch(dispatchId)
+      if (dispatch === undefined) return { cancelled: 0, deleted: 0, inFlight: [] }
+      await unscheduleDispatch(dispatchQueue, dispatch).catch((err: unknown) => { log.warn({ err, dispatch: dispatchId }, 'could not remove the jobs of a deleted dispatch; they will find nothing') })
+      const cancels = await deliveries.cancel(await deliveries.deliveryIds(dispatchId))
+      const { deleted, inFlight } = await deliveries.deleteDispatch(dispatchId)
+      if (inFlight.length === 0) await deliveries.dropFromOutbox(dispatchId)
+      log.info({ dispatch: dispatchId, deleted, inFlight: inFlight.length }, 'dispatch deleted')
+      return { cancelled: cancels.filter((c) => c.kind === 'cancelled').length, deleted, inFlight }
     },
 
     async cancel (ids) {
@@ -277,11 +434,18 @@ export function createDispatcher (deps: {
           continue
         }
         if (dispatch.sendAt > now) {
-          // Not due yet: its release job must exist (adding it again is a no-op while it does).
+          // Not due yet: its release jobs must exist (adding them again is a no-op while they do).
           await scheduleDispatch(dispatchQueue, dispatch, now)
           await deliveries.checkAgainAt(dispatchId, firstCheck(dispatch.sendAt, now))
           continue
         }
+        if (dispatch.expiresAt !== undefined && dispatch.expiresAt <= now) {
+          // Past expires_at: what still waits (held for a local window past it, say) ends expired, should the expire job be lost.
+          await deliveries.expire(dispatchId)
+        }
+        const later = dispatch.releaseTimes.filter((at) => at > now)
+        // Deliveries held for their local window: the jobs of the times to come must exist too.
+        if (later.length > 0) await scheduleDispatch(dispatchQueue, dispatch, now, now)
         // Due: whatever has waited too long gets its job again (a job that exists is not added twice).
         const stuck = await deliveries.release(dispatchId, stuckBefore)
         if (stuck.length > 0) {
@@ -291,7 +455,8 @@ export function createDispatcher (deps: {
         }
         // Looked at less and less often as it ages, up to every RECONCILE_MAX_INTERVAL_MS.
         const age = now - Math.max(dispatch.sendAt, dispatch.createdAt)
-        await deliveries.checkAgainAt(dispatchId, now + Math.min(RECONCILE_MAX_INTERVAL_MS, Math.max(deps.reconcile.stuckMs, age / 2)))
+        const next = now + Math.min(RECONCILE_MAX_INTERVAL_MS, Math.max(deps.reconcile.stuckMs, age / 2))
+        await deliveries.checkAgainAt(dispatchId, later.length > 0 ? Math.min(next, firstCheck(later[0]!, now)) : next)
       }
       return requeued
     }

@@ -69,6 +69,8 @@ export interface NewDelivery {
   contact: string
   messenger: Messenger
   address: string
+  /** Epoch ms: held past the dispatch's send_at until then (its contact's local window opens). */
+  dueAt?: number
 }
 
 /**
@@ -97,6 +99,10 @@ export interface NewDispatch {
   dedupWindowSeconds: number
   /** When the outbox sweep first looks at it (epoch ms), should its jobs not be queued by then. */
   checkAt: number
+  /** Later than sendAt, before expiresAt: when deliveries held for their local window are due (a release job each). */
+  releaseTimes?: readonly number[]
+  /** What it targets, as the dispatcher takes it (JSON), so that an edit can fan it out again. */
+  targets?: string
 }
 
 /** Counts of a dispatch's (or a user's) deliveries per state. */
@@ -111,6 +117,12 @@ export interface Dispatch {
   createdAt: number
   sendAt: number
   expiresAt?: number
+  /** Bumped by each edit: the release and expire jobs carry it, so an old job does nothing. */
+  rev: number
+  /** When deliveries held for their local window are due (see NewDispatch). */
+  releaseTimes: number[]
+  /** See NewDispatch; absent for a dispatch accepted before edits existed. */
+  targets?: string
   total: number
   counts: StateCounts
   /** The same counts per messenger, for the messengers it has deliveries on. */
@@ -132,6 +144,8 @@ export interface Delivery {
   sendAt: number
   updatedAt: number
   expiresAt?: number
+  /** Held for its contact's local window until then (epoch ms). */
+  dueAt?: number
   finishedAt?: number
   /** For a suppressed delivery: the earlier delivery it repeats. */
   duplicateOf?: string

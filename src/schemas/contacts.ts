@@ -1,9 +1,10 @@
 /**
- * The /v1 contact book: a contact is `{ name, telegram?, whatsapp?, viber?, tags?, timezone? }`.
+ * The /v1 contact book: a contact is `{ name, telegram?, whatsapp?, viber?, tags?, timezone?, operator? }`.
  * The shapes are checked here; what a shape cannot say (a messenger id's
  * format per messenger, a time zone being known) the route checks, and both
  * answer a 400 naming the field.
  */
+import { OPERATOR_PATTERN } from '../contacts/operator.js'
 import { Type, type Static } from 'typebox'
 import { ContactName, ErrorBody } from './common.js'
 
@@ -27,6 +28,11 @@ const Telegram = Type.String({ maxLength: 64, description: 'A numeric chat id, o
 const WhatsApp = Type.String({ maxLength: 64, description: 'An E.164 phone number, e.g. +15551234567' })
 const Viber = Type.String({ maxLength: 64, description: 'A Viber subscriber id: up to 64 of `A-Z a-z 0-9 + / = _ -`' })
 const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'The IANA time zone of the person, e.g. Europe/Moscow' })
+export const OperatorCode = Type.String({
+  pattern: OPERATOR_PATTERN,
+  description: 'The mobile operator code, e.g. RU-Beeline (country, `-`, carrier) or 250-01: left out, it is derived from the WhatsApp number ' +
+    '(the carrier its range was allocated to, in Google\'s libphonenumber data) where that names one'
+})
 
 export const NewContactBody = Type.Object({
   name: ContactName,
@@ -34,7 +40,8 @@ export const NewContactBody = Type.Object({
   whatsapp: Type.Optional(WhatsApp),
   viber: Type.Optional(Viber),
   tags: Type.Optional(Tags),
-  timezone: Type.Optional(TimeZone)
+  timezone: Type.Optional(TimeZone),
+  operator: Type.Optional(OperatorCode)
 }, { additionalProperties: false, description: 'A contact; an absent field is none (no id on that messenger, no tags, no time zone)' })
 export type NewContactBody = Static<typeof NewContactBody>
 
@@ -45,7 +52,8 @@ export const ReplaceContactBody = Type.Object({
   whatsapp: Type.Optional(WhatsApp),
   viber: Type.Optional(Viber),
   tags: Type.Optional(Tags),
-  timezone: Type.Optional(TimeZone)
+  timezone: Type.Optional(TimeZone),
+  operator: Type.Optional(OperatorCode)
 }, { additionalProperties: false, description: 'The whole contact: a field left out is removed' })
 export type ReplaceContactBody = Static<typeof ReplaceContactBody>
 
@@ -56,7 +64,8 @@ export const PatchContactBody = Type.Partial(Type.Object({
   whatsapp: Type.Union([WhatsApp, Type.Null()]),
   viber: Type.Union([Viber, Type.Null()]),
   tags: Type.Union([Tags, Type.Null()]),
-  timezone: Type.Union([TimeZone, Type.Null()])
+  timezone: Type.Union([TimeZone, Type.Null()]),
+  operator: Type.Union([OperatorCode, Type.Null()])
 }), {
   additionalProperties: false,
   description: 'The fields to change: a given field is set (tags replace the old ones), null removes it, a field left out is kept'
@@ -69,7 +78,8 @@ export const Contact = Type.Object({
   whatsapp: Type.Optional(Type.String()),
   viber: Type.Optional(Type.String()),
   tags: Type.Optional(Type.Array(Type.String())),
-  timezone: Type.Optional(Type.String())
+  timezone: Type.Optional(Type.String()),
+  operator: Type.Optional(Type.String({ description: 'The mobile operator code, given or derived from the WhatsApp number' }))
 }, { description: 'A contact; a field it does not have is absent' })
 
 export const ContactParams = Type.Object({ name: ContactName })
@@ -123,7 +133,7 @@ export const ImportBody = {
   content: {
     'text/csv': {
       schema: Type.String({
-        description: 'UTF-8 CSV: a header row naming the columns (name, telegram, whatsapp, viber, tags, timezone; name is required; ' +
+        description: 'UTF-8 CSV: a header row naming the columns (name, telegram, whatsapp, viber, tags, timezone, operator; name is required; ' +
           'any order and case), then a contact a record; an empty cell is no value; tags in one cell, separated by `;`. ' +
           'Row n is the n-th record after the header (blank lines are not rows)'
       })

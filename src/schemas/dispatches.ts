@@ -6,8 +6,9 @@
 import { Type, type Static } from 'typebox'
 import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH, RECEIPT_STATUSES } from '../model/delivery.js'
 import { MESSENGERS } from '../model/messenger.js'
+import { HHMM_PATTERN } from '../model/local-window.js'
 import { ContactName, UserName } from './common.js'
-import { DEFAULT_PAGE, MAX_PAGE, Tag } from './contacts.js'
+import { DEFAULT_PAGE, MAX_PAGE, OperatorCode, Tag } from './contacts.js'
 
 export const DispatchId = Type.String({ pattern: `^${DISPATCH_ID_PATTERN}$`, description: 'A dispatch id: a ULID (ids sort by time) and 4 hex digits' })
 export const DeliveryId = Type.String({ pattern: `^${DELIVERY_ID_PATTERN}$`, description: 'A delivery id: its dispatch id, `.`, and the delivery\'s index in it' })
@@ -32,8 +33,23 @@ const WhatsAppTemplate = Type.Object({
     'whose window has closed fails at once (WHATSAPP_WINDOW_CLOSED).'
 })
 
-export const NewDispatchBody = Type.Object({
-  text: Type.String({ minLength: 1, maxLength: 7000, description: 'The message (Telegram and WhatsApp take at most 4096 characters, Viber 7000)' }),
+const LocalTime = Type.String({ pattern: HHMM_PATTERN, description: 'A wall-clock time, HH:MM (00:00 to 23:59)' })
+
+const LocalWindow = Type.Object({
+  from: { ...LocalTime, description: 'Opens at this local time (included)' },
+  to: { ...LocalTime, description: 'Closes at this local time (excluded); earlier than `from`: the window crosses midnight (21:00 to 06:00)' },
+  default_timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The IANA zone for contacts without a `timezone`, and for direct addresses (default: the service\'s TIME_ZONE)' }))
+}, {
+  additionalProperties: false,
+  description: 'Deliver in each contact\'s local hours: a delivery whose contact\'s wall clock (its `timezone`) is outside the window at send time ' +
+    'waits until the window next opens, never past `expires_at` (then it ends `expired`). Wall-clock times: on the day clocks skip an hour, ' +
+    'a window opening inside it opens when they jump; `from` equal to `to` is refused'
+})
+
+const Text = Type.String({ minLength: 1, maxLength: 7000, description: 'The message (Telegram and WhatsApp take at most 4096 characters, Viber 7000)' })
+
+/** Who a send goes to: the same fields in a new send and in an edit. */
+const TargetFields = {
   contacts: Type.Optional(Type.Array(ContactName, { maxItems: MAX_DELIVERIES_PER_DISPATCH, description: 'Contact names; a name not in the book is reported in `unknown`' })),
   tags: Type.Optional(Type.Object({
     any: Type.Optional(Type.Array(Tag, { maxItems: 32, description: 'Contacts with at least one of these tags' })),
@@ -45,11 +61,62 @@ export const NewDispatchBody = Type.Object({
     address: Type.String({ minLength: 1, maxLength: 64, description: 'A Telegram chat id or @username, a WhatsApp E.164 number, a Viber user id' })
   }, { additionalProperties: false }), { maxItems: MAX_DELIVERIES_PER_DISPATCH, description: 'Addresses that need no contact' })),
   messengers: Type.Optional(Type.Array(MessengerName, { minItems: 1, uniqueItems: true, description: 'Only these messengers (default: every one a contact has)' })),
-  send_at: Type.Optional({ ...Time, description: 'Not before this time; absent or past: now' }),
-  expires_at: Type.Optional({ ...Time, description: 'Give up after this time: nothing is sent after it, what is still waiting ends `expired`' }),
+  operator_codes: Type.Optional(Type.Array(OperatorCode, {
+    minItems: 1,
+    maxItems: 32,
+    description: 'Only contacts whose `operator` is one of these (compared exactly), among those picked by contacts, tags or all_contacts; ' +
+      'given without contacts or tags, among the whole book. Direct addresses are not filtered'
+  }))
+}
+export const TARGET_FIELDS = Object.keys(TargetFields) as Array<keyof typeof TargetFields>
+
+const SendAt = { ...Time, description: 'Not before this time; absent or past: now' }
+const ExpiresAt = { ...Time, description: 'Give up after this time: nothing is sent after it, what is still waiting ends `expired`' }
+
+export const NewDispatchBody = Type.Object({
+  text: Text,
+  ...TargetFields,
+  send_at: Type.Optional(SendAt),
+  expires_at: Type.Optional(ExpiresAt),
+  local_window: Type.Optional(LocalWindow),
   whatsapp_template: Type.Optional(WhatsAppTemplate)
-}, { additionalProperties: false, description: 'Give at least one of contacts, tags, all_contacts, addresses' })
+}, { additionalProperties: false, description: 'Give at least one of contacts, tags, all_contacts, operator_codes, addresses' })
 export type NewDispatchBody = Static<typeof NewDispatchBody>
+
+export const EditDispatchBody = Type.Object({
+  text: Type.Optional(Text),
+  ...TargetFields,
+  send_at: Type.Optional(SendAt),
+  expires_at: Type.Optional(Type.Union([ExpiresAt, Type.Null()], { description: 'A time: give up after it; null: no longer expires' })),
+  local_window: Type.Optional(Type.Union([LocalWindow, Type.Null()], { description: 'A window: deliver in local hours; null: no longer' })),
+  whatsapp_template: Type.Optional(Type.Union([WhatsAppTemplate, Type.Null()], { description: 'null: no template' }))
+}, {
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'What changes; what is absent stays. Any of contacts, tags, all_contacts, addresses, messengers replaces the targets as a whole ' +
+    '(with the same rules as a new send); without them the dispatch goes to the targets it had, looked up again in the book'
+})
+export type EditDispatchBody = Static<typeof EditDispatchBody>
+
+export const DispatchEdited = Type.Object({
+  id: DispatchId,
+  revision: Type.Integer({ description: 'Bumped by each edit' }),
+  deliveries: Type.Integer({ description: 'Deliveries it now has, rebuilt from the edited request' }),
+  suppressed: Type.Integer(),
+  unknown: Type.Array(Type.String(), { description: 'Names not in the book: nothing goes to them' }),
+  without_addresses: Type.Array(Type.String(), { description: 'Contacts with no id on the messengers asked for' }),
+  state: Type.Union([Type.Literal('scheduled'), Type.Literal('queued')], { description: 'scheduled: waits for send_at (or a local window); queued: goes now' }),
+  send_at: Time,
+  expires_at: Type.Optional(Time)
+})
+
+export const DispatchDeleted = Type.Object({
+  cancelled: Type.Integer({ description: 'Deliveries that were pending and were cancelled first' }),
+  deleted: Type.Integer({ description: 'Deliveries deleted, with their place in counts and listings' }),
+  in_flight: Type.Array(DeliveryId, {
+    description: 'Being sent at that moment: marked cancelled (not retried) and kept, with the dispatch, until they finish; a DELETE then removes them. Empty: the dispatch is gone'
+  })
+})
 
 export const DispatchAccepted = Type.Object({
   id: DispatchId,
@@ -75,6 +142,8 @@ export const Dispatch = Type.Object({
   created_at: Time,
   send_at: Time,
   expires_at: Type.Optional(Time),
+  local_window: Type.Optional(LocalWindow),
+  revision: Type.Integer({ description: 'Bumped by each edit (PATCH); 0 for one never edited' }),
   total: Type.Integer({ description: 'Deliveries (purged ones no longer count)' }),
   counts: Counts,
   by_messenger: Type.Object(Object.fromEntries(MESSENGERS.map((m) => [m, Type.Optional(Counts)])) as Record<typeof MESSENGERS[number], ReturnType<typeof Type.Optional<typeof Counts>>>, {
@@ -103,6 +172,7 @@ export const Delivery = Type.Object({
   created_at: Time,
   send_at: Time,
   expires_at: Type.Optional(Time),
+  due_at: Type.Optional({ ...Time, description: 'Held for its contact\'s local window (the dispatch\'s `local_window`) until this time' }),
   updated_at: Time,
   finished_at: Type.Optional(Time),
   url: Type.Optional(Type.String({ description: 'Where the last attempt went (without the token)' })),

@@ -33,7 +33,7 @@ t.test('--help everywhere, exit 0; usage errors exit 2 and say what to do', asyn
   t.match(helps.get('contacts edit --help'), /--no-viber\s+remove the viber id/, 'each command its own options')
   t.match(helps.get('send --help'), /fanout send "Standup in 5" --to Artem,Lera --tag team --wait/, 'with examples')
   const [version, unknown, missing, nobody, badState, edit] = await Promise.all([['--version'], ['contacts', 'frobnicate'], ['send'], ['send', 'hi'],
-    ['deliveries', '--state', 'lost'], ['dispatches', 'edit', '01JD0000000000000000000000', '--text', 'new']]
+    ['deliveries', '--state', 'lost'], ['dispatches', 'edit', '01JD00000000000000000000000000']]
     .map(async (args) => await fanout(t, args))) as [CliRun, CliRun, CliRun, CliRun, CliRun, CliRun]
   t.same([version.code, version.stdout.trim()], [0, '0.1.0'])
 
@@ -46,8 +46,8 @@ t.test('--help everywhere, exit 0; usage errors exit 2 and say what to do', asyn
   t.match(nobody.stderr, /no one to send to\n\s+give --to <names>/, 'what was wrong, then what to do')
   t.equal(badState.code, 2)
   t.match(badState.stderr, /Allowed choices are scheduled, queued/)
-  t.equal(edit.code, 2, 'dispatches edit: exit 2')
-  t.match(edit.stderr, /not supported by this server/, 'a clear "not supported by this server"')
+  t.equal(edit.code, 2, 'dispatches edit with nothing to change: exit 2')
+  t.match(edit.stderr, /nothing to change\n\s+give --text/)
 })
 
 t.test('contacts: add, list, show, edit, rm, as tables and as JSON', async (t) => {
@@ -178,8 +178,26 @@ t.test('contacts import FILE in batches: rows numbered as in the file, per-row e
   t.equal(back.code, 0)
   t.same(JSON.parse(back.stdout).counts, { rows: lines.length, created: 0, updated: 0, unchanged: lines.length, failed: 0 }, 'the export imports back unchanged')
   const stdout = await fanout(t, ['contacts', 'export'])
-  t.match(stdout.stdout, /^name,telegram,whatsapp,viber,tags,timezone\n/, 'to stdout: CSV by default')
+  t.match(stdout.stdout, /^name,telegram,whatsapp,viber,tags,timezone,operator\n/, 'to stdout: CSV by default')
   const missing = await fanout(t, ['contacts', 'import', join(home, 'missing.csv')])
   t.same([missing.code, missing.stdout], [2, ''], 'a file that is not there: exit 2, nothing imported')
   t.match(missing.stderr, /^fanout: cannot read \S+missing\.csv: ENOENT/)
+})
+
+t.test('scheduled sends: edit one, then remove it; a started one can only be cancelled or removed', async (t) => {
+  // Side by side, as few processes in a row as can be: each costs seconds.
+  const [later, now] = (await Promise.all([['--json', 'send', 'draft', '--to', 'Lera', '--at', '2099-01-01T09:00'],
+    ['--json', 'send', 'now', '--to', 'Artem', '--messenger', 'telegram']].map(async (args) => await fanout(t, args))))
+    .map((run) => JSON.parse(run.stdout) as Json) as [Json, Json]
+  const [edited, refused] = await Promise.all([
+    ['dispatches', 'edit', later.id, '--text', 'final', '--to', 'Artem', '--messenger', 'telegram', '--at', '2099-01-02T09:00', '--window', '09:00-21:00'],
+    ['dispatches', 'edit', now.id, '--text', 'changed']]
+    .map(async (args) => await fanout(t, args))) as [CliRun, CliRun]
+  t.equal(edited.code, 0, edited.stderr)
+  t.match(edited.stdout, new RegExp(`^Dispatch ${later.id} edited \\(revision 1\\): 1 delivery, scheduled for ${new Date('2099-01-02T09:00').getFullYear()}`))
+  t.not(refused.code, 0, 'a started dispatch cannot be edited')
+  t.match(refused.stderr, /can no longer be edited.*cancel/s, 'the server says what is left')
+  const removed = await fanout(t, ['dispatches', 'rm', later.id])
+  t.equal(removed.code, 0, removed.stderr)
+  t.match(removed.stdout, `Deleted dispatch ${later.id}: 1 delivery (1 cancelled first)`)
 })

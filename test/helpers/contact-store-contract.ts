@@ -305,7 +305,8 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
       whatsapp: '+799200828615',
       viber: 'jc9HsWTZ2Yf2NkRZ8KcNug==',
       tags: ['family', 'team:core'],
-      timezone: 'Europe/Moscow'
+      timezone: 'Europe/Moscow',
+      operator: 'RU-Beeline'
     }
     t.equal(await store.create('u', artem), true, 'a new name is created')
     t.strictSame(await store.get('u', 'Artem'), artem, 'get gives every field back')
@@ -321,6 +322,21 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
 
     t.equal(await store.create('bob', other), true, 'the same name in another user\'s book is free')
     t.strictSame(await store.get('u', 'Artem'), artem)
+  })
+
+  t.test('the operator code: kept, patched and removed like the other fields; a legacy upsert keeps it; a batch compares it', async (t) => {
+    const store = await makeStore(t)
+    await store.create('u', { name: 'Op', whatsapp: '+79031234567', operator: 'RU-Beeline' })
+    t.strictSame(await store.patch('u', 'Op', { operator: '250-99' }), { name: 'Op', whatsapp: '+79031234567', operator: '250-99' })
+    t.strictSame(await store.upsert('u', { name: 'Op', telegram: '42' }), { created: false })
+    t.strictSame(await store.get('u', 'Op'), { name: 'Op', telegram: '42', operator: '250-99' }, 'the legacy write sets ids only')
+    t.strictSame(await store.writeBatch('u', [{ name: 'Op', telegram: '42', operator: '250-99' }], { mode: 'upsert', allOrNothing: false }),
+      { written: true, outcomes: ['unchanged'] })
+    t.strictSame(await store.writeBatch('u', [{ name: 'Op', telegram: '42', operator: '250-01' }], { mode: 'upsert', allOrNothing: false }),
+      { written: true, outcomes: ['updated'] }, 'another operator is another contact')
+    t.strictSame(await store.patch('u', 'Op', { operator: null }), { name: 'Op', telegram: '42' })
+    t.equal(await store.replace('u', { name: 'Op', operator: '' }), true)
+    t.strictSame(await store.get('u', 'Op'), { name: 'Op' }, '"" is none')
   })
 
   t.test('absent fields are absent: no "", no undefined, no empty tag list; tags are kept once each', async (t) => {

@@ -240,10 +240,10 @@ t.test('an export imports back to the same book, as CSV and as NDJSON', async (t
   t.match(csv.headers['content-type'], /^text\/csv; charset=utf-8/)
   t.equal(csv.headers['content-disposition'], 'attachment; filename="contacts.csv"')
   const lines = csv.body.split('\n')
-  t.equal(lines[0], 'name,telegram,whatsapp,viber,tags,timezone', 'the header names the columns')
-  t.ok(lines.includes('" padded ",123456789,,,,'), 'a name with its spaces is quoted, so a reader keeps them')
-  t.ok(lines.includes('"comma, ""quotes""; semicolon",,,,x,'), 'quotes and commas are quoted')
-  t.ok(lines.includes('Artem,ArtemZaitsev,+799200828615,jc9HsWTZ2Yf2NkRZ8KcNug==,family;team:core,Europe/Moscow'), 'tags joined by ;')
+  t.equal(lines[0], 'name,telegram,whatsapp,viber,tags,timezone,operator', 'the header names the columns')
+  t.ok(lines.includes('" padded ",123456789,,,,,'), 'a name with its spaces is quoted, so a reader keeps them')
+  t.ok(lines.includes('"comma, ""quotes""; semicolon",,,,x,,'), 'quotes and commas are quoted')
+  t.ok(lines.includes('Artem,ArtemZaitsev,+799200828615,jc9HsWTZ2Yf2NkRZ8KcNug==,family;team:core,Europe/Moscow,'), 'tags joined by ;')
   t.equal(lines.length, 1 + 1507 + 1, 'a line a contact, after the header (and a final newline)')
 
   const ndjson = await alice('GET', '/v1/contacts/export?format=ndjson')
@@ -261,7 +261,7 @@ t.test('an export imports back to the same book, as CSV and as NDJSON', async (t
   }
 
   const empty = client(app, { user: 'nobody' })
-  t.equal((await empty('GET', '/v1/contacts/export?format=csv')).body, 'name,telegram,whatsapp,viber,tags,timezone\n', 'an empty book: the header alone')
+  t.equal((await empty('GET', '/v1/contacts/export?format=csv')).body, 'name,telegram,whatsapp,viber,tags,timezone,operator\n', 'an empty book: the header alone')
   t.equal((await empty('GET', '/v1/contacts/export?format=ndjson')).body, '', 'or nothing')
   const carol = client(app, { user: 'carol' })
   t.equal((await carol('POST', '/v1/contacts/import', (await empty('GET', '/v1/contacts/export?format=csv')).body, { headers: CSV })).json().counts.rows, 0,

@@ -148,7 +148,7 @@ export function addContactFileCommands (contacts: Command): void {
     .option('--idempotency-key <key>', 'makes a rerun safe: each batch n is sent with <key>-n (the key itself when there is one batch)')
     .addHelpText('after', `
 The first row of a CSV file names the columns: name, telegram, whatsapp, viber,
-tags (separated by ;), timezone. Exit codes: 0 every row written; 1 some rows
+tags (separated by ;), timezone, operator. Exit codes: 0 every row written; 1 some rows
 failed (the others were written); 2 nothing written (bad file, or
 --all-or-nothing and a row failed).
 

@@ -1,5 +1,5 @@
 /**
- * `fanout send` (POST /v1/dispatches) and `fanout dispatches list|show|watch|cancel|redrive`.
+ * `fanout send` (POST /v1/dispatches) and `fanout dispatches list|show|watch|edit|cancel|redrive|rm`.
  * `--wait` and `watch` follow the dispatch's event stream until it is finished.
  */
 import { Command, Option } from 'commander'
@@ -14,6 +14,8 @@ import { tagList } from './contacts.js'
 type NewDispatch = NonNullable<paths['/v1/dispatches']['post']['requestBody']>['content']['application/json']
 type CancelReport = paths['/v1/dispatches/{id}/cancel']['post']['responses']['200']['content']['application/json']
 type RedriveReport = paths['/v1/dispatches/{id}/redrive']['post']['responses']['200']['content']['application/json']
+type DispatchEdit = NonNullable<paths['/v1/dispatches/{id}']['patch']['requestBody']>['content']['application/json']
+type Targets = Pick<NewDispatch, 'contacts' | 'tags' | 'all_contacts' | 'addresses' | 'messengers'>
 
 const MESSENGERS = ['telegram', 'whatsapp', 'viber'] as const
 
@@ -99,13 +101,18 @@ function showRedrive (ctx: Context, report: RedriveReport): void {
   ctx.out.line(`Queued again ${report.redriven.length} failed ${report.redriven.length === 1 ? 'delivery' : 'deliveries'}; left as they were ${report.not_failed.length} (not failed)`)
 }
 
-interface SendOptions {
+interface TargetOptions {
   to?: string[]
   tag?: string[]
   allTags?: string[]
   all?: boolean
   address?: NewDispatch['addresses']
   messenger?: Array<typeof MESSENGERS[number]>
+  window?: NewDispatch['local_window']
+  zone?: string
+}
+
+interface SendOptions extends TargetOptions {
   at?: string
   until?: string
   template?: string
@@ -113,15 +120,54 @@ interface SendOptions {
   wait?: boolean
 }
 
-export function sendCommand (): Command {
-  return new Command('send').description('send a text to contacts, tags and/or addresses: one delivery per messenger id of each')
-    .argument('<text>', 'the message')
+const hasTargets = (options: TargetOptions) =>
+  options.to !== undefined || options.tag !== undefined || options.allTags !== undefined || options.all === true || options.address !== undefined
+
+/** The targets the options name, as the API takes them. */
+function targetsOf (options: TargetOptions): Targets {
+  return {
+    ...(options.to !== undefined && { contacts: options.to }),
+    ...((options.tag !== undefined || options.allTags !== undefined) && {
+      tags: { ...(options.tag !== undefined && { any: options.tag }), ...(options.allTags !== undefined && { all: options.allTags }) }
+    }),
+    ...(options.all === true && { all_contacts: true }),
+    ...(options.address !== undefined && { addresses: options.address }),
+    ...(options.messenger !== undefined && { messengers: [...new Set(options.messenger)] })
+  }
+}
+
+/** `--window 09:00-21:00`: deliver in each contact's local hours. */
+function windowOption (value: string): NonNullable<NewDispatch['local_window']> {
+  const match = /^(\d{2}:\d{2})-(\d{2}:\d{2})$/.exec(value)
+  if (match === null) throw new UsageError(`--window "${value}" is not <from>-<to>`, 'e.g. --window 09:00-21:00 (each contact\'s local time; 21:00-06:00 crosses midnight)')
+  return { from: match[1]!, to: match[2]! }
+}
+
+/** The local window of the options, with --zone for contacts without a time zone. */
+function localWindowOf (options: TargetOptions): NewDispatch['local_window'] {
+  if (options.window === undefined) {
+    if (options.zone !== undefined) throw new UsageError('--zone goes with --window', 'e.g. --window 09:00-21:00 --zone Europe/Berlin')
+    return undefined
+  }
+  return { ...options.window, ...(options.zone !== undefined && { default_timezone: options.zone }) }
+}
+
+/** The target options of send and edit. */
+function withTargetOptions (command: Command): Command {
+  return command
     .option('--to <names>', 'contact names (repeat, or comma-separate)', names)
     .option('--tag <tags>', 'every contact with one of these tags', tagList)
     .option('--all-tags <tags>', 'every contact with all of these tags', tagList)
     .option('--all', 'every contact in the book')
     .option('--address <messenger:address>', 'an address with no contact, e.g. whatsapp:+15551234567 (repeat)', address)
     .addOption(new Option('--messenger <name>', 'only this messenger (repeat)').choices(MESSENGERS).argParser((v: string, previous: string[] = []) => [...previous, v]))
+    .option('--window <from-to>', 'deliver only in each contact\'s local hours, e.g. 09:00-21:00', windowOption)
+    .option('--zone <zone>', 'with --window: the time zone of contacts without one (default: the server\'s)')
+}
+
+export function sendCommand (): Command {
+  return withTargetOptions(new Command('send').description('send a text to contacts, tags and/or addresses: one delivery per messenger id of each')
+    .argument('<text>', 'the message'))
     .option('--at <time>', 'send at this time (2030-01-01T09:00 is your local time); default now', timeOption('--at'))
     .option('--until <time>', 'give up at this time: what is not sent by then ends expired', timeOption('--until'))
     .option('--template <name:language>', 'WhatsApp template for people outside the 24-hour window, e.g. hello_world:en_US')
@@ -131,7 +177,7 @@ export function sendCommand (): Command {
       '  fanout send "Standup in 5" --to Artem,Lera --tag team --wait\n' +
       '  fanout send "Happy new year" --tag family --at 2030-01-01T09:00 --until 2030-01-01T12:00')
     .action(async (text: string, options: SendOptions, command: Command) => {
-      if (options.to === undefined && options.tag === undefined && options.allTags === undefined && options.all !== true && options.address === undefined) {
+      if (!hasTargets(options)) {
         throw new UsageError('no one to send to', 'give --to <names>, --tag <tags>, --all-tags <tags>, --all or --address <messenger:address>')
       }
       let template: NewDispatch['whatsapp_template']
@@ -141,15 +187,11 @@ export function sendCommand (): Command {
         template = { name, language }
       }
       const ctx = contextOf(command)
+      const localWindow = localWindowOf(options)
       const body: NewDispatch = {
         text,
-        ...(options.to !== undefined && { contacts: options.to }),
-        ...((options.tag !== undefined || options.allTags !== undefined) && {
-          tags: { ...(options.tag !== undefined && { any: options.tag }), ...(options.allTags !== undefined && { all: options.allTags }) }
-        }),
-        ...(options.all === true && { all_contacts: true }),
-        ...(options.address !== undefined && { addresses: options.address }),
-        ...(options.messenger !== undefined && { messengers: [...new Set(options.messenger)] }),
+        ...targetsOf(options),
+        ...(localWindow !== undefined && { local_window: localWindow }),
         ...(options.at !== undefined && { send_at: options.at }),
         ...(options.until !== undefined && { expires_at: options.until }),
         ...(template !== undefined && { whatsapp_template: template })
@@ -172,7 +214,7 @@ export function sendCommand (): Command {
 }
 
 export function dispatchesCommand (): Command {
-  const dispatches = new Command('dispatches').description('the texts sent: list, show, watch live, cancel, redrive')
+  const dispatches = new Command('dispatches').description('the texts sent: list, show, watch live, edit, cancel, redrive, rm')
 
   dispatches.command('list').alias('ls').description('the newest dispatches, with their counts per state')
     .option('--limit <n>', 'how many (1-1000)', (v) => Number(v), 20)
@@ -210,12 +252,48 @@ export function dispatchesCommand (): Command {
       showRedrive(ctx, await ctx.call(ctx.api.POST('/v1/dispatches/{id}/redrive', { params: { path: { id } } })))
     })
 
-  dispatches.command('edit [id]').description('(not supported by this server: a dispatch cannot be changed once sent)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(async (id = '<id>') => {
-      throw new UsageError(`editing dispatch ${id} is not supported by this server (it has no PATCH /v1/dispatches/{id})`,
-        `cancel what is not yet sent (\`fanout dispatches cancel ${id}\`) and send again with \`fanout send\``)
+  withTargetOptions(dispatches.command('edit <id>')
+    .description('change a scheduled dispatch none of whose deliveries has started: text, times, targets, local hours'))
+    .option('--text <text>', 'the new message')
+    .option('--at <time>', 'send at this time instead (2030-01-01T09:00 is your local time)', timeOption('--at'))
+    .option('--until <time>', 'give up at this time instead', timeOption('--until'))
+    .option('--no-until', 'no longer give up at a time')
+    .option('--no-window', 'no longer keep to local hours')
+    .addHelpText('after', '\nAny of --to, --tag, --all-tags, --all, --address, --messenger replaces the targets as a whole; without them it keeps its targets.\n' +
+      'Once a delivery of it is queued or sent, it can only be cancelled (`fanout dispatches cancel <id>`) or removed (`fanout dispatches rm <id>`).\n\n' +
+      'Examples:\n' +
+      '  fanout dispatches edit 01JD... --text "Standup moved to 10:00" --at 2030-01-01T09:30\n' +
+      '  fanout dispatches edit 01JD... --tag team --window 09:00-21:00')
+    .action(async (id: string, options: TargetOptions & { text?: string, at?: string, until?: string | false, window?: TargetOptions['window'] | false }, command: Command) => {
+      const localWindow = options.window === false ? undefined : localWindowOf(options)
+      const body: DispatchEdit = {
+        ...(options.text !== undefined && { text: options.text }),
+        ...(hasTargets(options) || options.messenger !== undefined ? targetsOf(options) : {}),
+        ...(options.at !== undefined && { send_at: options.at }),
+        ...(options.until === false ? { expires_at: null } : options.until !== undefined ? { expires_at: options.until } : {}),
+        ...(options.window === false ? { local_window: null } : localWindow !== undefined ? { local_window: localWindow } : {})
+      }
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to change', 'give --text, --at, --until, --no-until, targets (--to, --tag...) or --window')
+      const ctx = contextOf(command)
+      const edited = await ctx.call(ctx.api.PATCH('/v1/dispatches/{id}', { params: { path: { id } }, body }))
+      if (ctx.out.json) { ctx.out.data(edited); return }
+      const when = edited.state === 'scheduled' ? `scheduled for ${localTime(edited.send_at)}` : 'sending now'
+      ctx.out.line(`Dispatch ${edited.id} edited (revision ${edited.revision}): ${edited.deliveries} ${edited.deliveries === 1 ? 'delivery' : 'deliveries'}, ${when}`)
+      if (edited.unknown.length > 0) ctx.out.note(`Not in the contact book (nothing sent to them): ${edited.unknown.join(', ')}`)
+      if (edited.without_addresses.length > 0) ctx.out.note(`No id on the messengers asked for: ${edited.without_addresses.join(', ')}`)
+    })
+
+  dispatches.command('rm <id>').alias('delete').description('cancel what is not yet sent, then delete the dispatch and its deliveries')
+    .action(async (id: string, _options: object, command: Command) => {
+      const ctx = contextOf(command)
+      const removed = await ctx.call(ctx.api.DELETE('/v1/dispatches/{id}', { params: { path: { id } } }))
+      if (ctx.out.json) { ctx.out.data(removed); return }
+      if (removed.in_flight.length === 0) {
+        ctx.out.line(`Deleted dispatch ${id}: ${removed.deleted} ${removed.deleted === 1 ? 'delivery' : 'deliveries'} (${removed.cancelled} cancelled first)`)
+        return
+      }
+      ctx.out.line(`Deleted ${removed.deleted} deliveries of dispatch ${id}; ${removed.in_flight.length} being sent right now are kept until they finish`)
+      ctx.out.note(`Run \`fanout dispatches rm ${id}\` again in a moment to delete them too.`)
     })
 
   return dispatches

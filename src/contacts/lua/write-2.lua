@@ -10,7 +10,7 @@
   ARGV[3] op: create | replace | upsert | patch | remove
   ARGV[4] contact name
   ARGV[5] payload: the JSON to store (create, replace), the ids (upsert: the
-          stored tags and timezone are kept), or {set, unset} (patch)
+          stored tags, timezone and operator are kept), or {set, unset} (patch)
   ARGV[6] the most contacts the book may hold
   Returns {0} when nothing was done (create: the name is taken; the others:
   no such contact), {3} when a new name would overfill the book, else
@@ -46,6 +46,7 @@ elseif op == 'upsert' then
   doc = cjson.decode(ARGV[5])
   doc.tags = before.tags
   doc.timezone = before.timezone
+  doc.operator = before.operator
   json = cjson.encode(doc)
 elseif op ~= 'remove' then
   doc = cjson.decode(ARGV[5])

@@ -60,7 +60,7 @@ end
 
 -- Whether two stored contacts are the same contact (tags in the same order).
 local function same (a, b)
-  for _, field in ipairs({'telegram', 'whatsapp', 'viber', 'timezone'}) do
+  for _, field in ipairs({'telegram', 'whatsapp', 'viber', 'timezone', 'operator'}) do
     if text(a[field]) ~= text(b[field]) then return false end
   end
   local x, y = tags_of(a), tags_of(b)

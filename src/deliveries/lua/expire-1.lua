@@ -9,6 +9,8 @@
   ARGV[3] now (epoch ms)
   ARGV[4] first delivery index
   ARGV[5] last delivery index
+  ARGV[6] the expire job's revision of the dispatch ('' = any): a job of an
+          older one (an edit since, replace-4.lua) expires nothing
   Returns how many expired.
 
   The deliveries and the user's indexes are reached through the key helpers:
@@ -18,6 +20,7 @@
 
 local now = ARGV[3]
 local expired = 0
+if ARGV[6] ~= '' and ARGV[6] ~= (redis.call('HGET', KEYS[1], 'rev') or '0') then return 0 end
 each_delivery(ARGV[2], ARGV[4], ARGV[5], { 'messenger' }, function (id, delivery, user)
   if delivery[1] == 'scheduled' or delivery[1] == 'queued' then
     move(id, user, delivery[2], delivery[1], 'expired', now)

@@ -48,6 +48,7 @@ export default fp(async function deliveries (fastify) {
     maxDeliveries: config.limits.deliveriesPerDispatch,
     // A delivery sending or queued for two locks' time has lost its job (its sender would have been replaced after one).
     reconcile: { graceMs: config.delivery.outboxSweepMs, stuckMs: 2 * config.delivery.lockDurationMs },
+    defaultZone: config.timeZone,
     ...(minReplicasAck > 0 && {
       async replicated (dispatchId: string) {
         // The records and the outbox entry may be on two masters (a cluster): each must have its replicas.

@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Value } from 'typebox/value'
 import { checkedContact, checkedMessengerId, checkedTimeZone } from '../../contacts/contact-checks.js'
+import { operatorOf, withOperator } from '../../contacts/operator.js'
 import { compactContact, compactTags, type ContactPatch } from '../../contacts/contact-store.js'
 import { conflict, invalidField, notFound } from '../../errors.js'
 import { MESSENGERS } from '../../model/messenger.js'
@@ -27,7 +28,15 @@ function patchFrom (body: PatchContactBody): ContactPatch {
   }
   if (body.tags !== undefined) changes.tags = body.tags === null ? null : compactTags(body.tags) ?? null
   if (body.timezone !== undefined) changes.timezone = body.timezone === null ? null : checkedTimeZone(body.timezone)
+  if (body.operator !== undefined) changes.operator = body.operator
   return changes
+}
+
+/** A new WhatsApp number without an operator: the operator derived from it, or none (the old one was the old number's). */
+async function withPatchedOperator (changes: ContactPatch): Promise<ContactPatch> {
+  if (changes.operator !== undefined || changes.whatsapp === undefined) return changes
+  const operator = changes.whatsapp === null ? undefined : await operatorOf(changes.whatsapp)
+  return { ...changes, operator: operator ?? null }
 }
 
 /** A body may repeat the name of the path, never another one: renaming is not a replace. */
@@ -80,7 +89,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
     }
   }, async (request, reply) => {
     const { name, ...fields } = request.body
-    const contact = checkedContact(name, fields)
+    const contact = await withOperator(checkedContact(name, fields))
     if (!await store.create(request.userName, contact)) {
       throw conflict('CONTACT_EXISTS', `a contact named "${name}" exists; PUT or PATCH ${base}/{name} changes it`)
     }
@@ -134,7 +143,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
     const { name } = request.params
     const { name: bodyName, ...fields } = request.body
     checkSameName(name, bodyName)
-    const contact = checkedContact(name, fields)
+    const contact = await withOperator(checkedContact(name, fields))
     if (!await store.replace(request.userName, contact)) throw missing(name)
     return compactContact(contact)
   })
@@ -150,7 +159,7 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
   }, async (request) => {
     const { name } = request.params
     checkSameName(name, request.body.name)
-    const contact = await store.patch(request.userName, name, patchFrom(request.body))
+    const contact = await store.patch(request.userName, name, await withPatchedOperator(patchFrom(request.body)))
     if (contact === undefined) throw missing(name)
     return contact
   })

@@ -4,12 +4,16 @@
  * redrive its failures.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { checkedTimeZone } from '../../contacts/contact-checks.js'
+import type { DispatchTargets } from '../../deliveries/dispatcher.js'
 import { invalidField, notAcceptable, unprocessable } from '../../errors.js'
+import { minuteOfDay } from '../../model/local-window.js'
 import { COSTS } from '../../plugins/app/rate-limit.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
-  CancelReport, Dispatch, DispatchAccepted, DispatchEventsHeaders, DispatchEventsQuery, DispatchEventStream, DispatchList,
-  DispatchListQuery, DispatchParams, IdempotencyHeaders, NewDispatchBody, RedriveReport, StreamFinished
+  CancelReport, Dispatch, DispatchAccepted, DispatchDeleted, DispatchEdited, DispatchEventsHeaders, DispatchEventsQuery, DispatchEventStream,
+  DispatchList, DispatchListQuery, DispatchParams, EditDispatchBody, IdempotencyHeaders, NewDispatchBody, RedriveReport, StreamFinished,
+  TARGET_FIELDS
 } from '../../schemas/dispatches.js'
 import { streamDispatch } from './dispatch-stream.js'
 import { ownedBy } from './owned.js'
@@ -17,15 +21,42 @@ import { cancelReport, dispatchView, redriveReport } from './views.js'
 
 const tags = ['dispatches']
 
+type WindowBody = NonNullable<NewDispatchBody['local_window']>
+
+/** A request's local window as the dispatcher takes it, its zone checked. */
+function localWindowOf (body: WindowBody): NonNullable<DispatchTargets['localWindow']> {
+  const window = { from: minuteOfDay(body.from), to: minuteOfDay(body.to) }
+  if (window.from === window.to) throw invalidField('local_window.to', 'must differ from local_window.from: the window would be empty')
+  if (body.default_timezone === undefined) return window
+  return { ...window, defaultZone: checkedTimeZone(body.default_timezone, 'local_window.default_timezone') }
+}
+
+/** The targets of a new send or an edit, as the dispatcher takes them; throws the 400 when there is none. */
+function targetsOf (body: Pick<NewDispatchBody, typeof TARGET_FIELDS[number]>): DispatchTargets {
+  const { contacts, tags: tagFilter, all_contacts: allContacts, addresses, messengers, operator_codes: operatorCodes } = body
+  if (contacts === undefined && tagFilter === undefined && allContacts !== true && addresses === undefined && operatorCodes === undefined) {
+    throw invalidField('contacts', 'or tags, all_contacts, operator_codes or addresses: give at least one target')
+  }
+  return { contacts, tags: tagFilter, allContacts, addresses, messengers, operatorCodes }
+}
+
+/** Why nothing was planned, for the 422. */
+function nothingToSend (result: { unknown: string[], withoutAddresses: string[] }): Error {
+  const why = [
+    result.unknown.length > 0 && `unknown contacts: ${result.unknown.join(', ')}`,
+    result.withoutAddresses.length > 0 && `contacts without an id on the messengers asked for: ${result.withoutAddresses.join(', ')}`
+  ].filter(Boolean).join('; ')
+  return unprocessable('NO_DELIVERIES', `nothing to send${why === '' ? ': no contact matched' : `: ${why}`}`)
+}
+
 const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
   const { dispatcher, deliveries } = fastify
   const ownDispatch = async (user: string, id: string) => ownedBy(user, await deliveries.getDispatch(id), `dispatch ${id}`)
 
   async function accept (user: string, body: NewDispatchBody) {
-    const { text, contacts, tags: tagFilter, all_contacts: allContacts, addresses, messengers, whatsapp_template: whatsappTemplate } = body
-    if (contacts === undefined && tagFilter === undefined && allContacts !== true && addresses === undefined) {
-      throw invalidField('contacts', 'or tags, all_contacts or addresses: give at least one target')
-    }
+    const { text, whatsapp_template: whatsappTemplate } = body
+    const targets = targetsOf(body)
+    const localWindow = body.local_window === undefined ? undefined : localWindowOf(body.local_window)
     const now = Date.now()
     const sendAt = body.send_at === undefined ? now : Date.parse(body.send_at)
     const expiresAt = body.expires_at === undefined ? undefined : Date.parse(body.expires_at)
@@ -33,21 +64,12 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       user,
       text,
       sendAt,
-      contacts,
-      tags: tagFilter,
-      allContacts,
-      addresses,
-      messengers,
+      ...targets,
+      localWindow,
       ...(expiresAt !== undefined && { expiresAt }),
       ...(whatsappTemplate !== undefined && { whatsappTemplate })
     })
-    if (result.dispatchId === undefined) {
-      const why = [
-        result.unknown.length > 0 && `unknown contacts: ${result.unknown.join(', ')}`,
-        result.withoutAddresses.length > 0 && `contacts without an id on the messengers asked for: ${result.withoutAddresses.join(', ')}`
-      ].filter(Boolean).join('; ')
-      throw unprocessable('NO_DELIVERIES', `nothing to send${why === '' ? ': no contact matched' : `: ${why}`}`)
-    }
+    if (result.dispatchId === undefined) throw nothingToSend(result)
     return {
       status: 202,
       body: {
@@ -137,6 +159,63 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       throw notAcceptable('this route answers text/event-stream only (Server-Sent Events)')
     }
     await streamDispatch(reply, dispatch, fastify.dispatchEvents)
+  })
+
+  fastify.patch('/:id', {
+    config: { rateLimit: { cost: COSTS.send } },
+    schema: {
+      tags,
+      summary: 'Change a dispatch none of whose deliveries has started: its text, times, local window or targets',
+      description: 'The deliveries are rebuilt from the edited request in one step, with the same checks as a new send (a reader sees the old ' +
+        'dispatch or the new one, never a mix), and the release and expire jobs move to the new times. Once any delivery is queued, being ' +
+        'sent or done: 409 `DISPATCH_STARTED` (what is left: cancel, or delete). Two edits at once: the second gets 409 `DISPATCH_CHANGED`. ' +
+        'Repeating the same edit gives the same dispatch (no `Idempotency-Key` needed).',
+      params: DispatchParams,
+      body: EditDispatchBody,
+      response: { 200: DispatchEdited, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, ...RequestErrors }
+    }
+  }, async (request) => {
+    const { id } = request.params
+    await ownDispatch(request.userName, id)
+    const body = request.body
+    const targets = TARGET_FIELDS.some((field) => body[field] !== undefined) ? targetsOf(body) : undefined
+    const result = await dispatcher.edit({
+      user: request.userName,
+      id,
+      ...(body.text !== undefined && { text: body.text }),
+      ...(body.send_at !== undefined && { sendAt: Date.parse(body.send_at) }),
+      ...(body.expires_at !== undefined && { expiresAt: body.expires_at === null ? null : Date.parse(body.expires_at) }),
+      ...(body.local_window !== undefined && { localWindow: body.local_window === null ? null : localWindowOf(body.local_window) }),
+      ...(body.whatsapp_template !== undefined && { whatsappTemplate: body.whatsapp_template }),
+      ...(targets !== undefined && { targets })
+    })
+    if (result.deliveries === 0) throw nothingToSend(result)
+    return {
+      id,
+      revision: result.rev,
+      deliveries: result.deliveries,
+      suppressed: result.suppressed,
+      unknown: result.unknown,
+      without_addresses: result.withoutAddresses,
+      state: result.scheduled ? 'scheduled' as const : 'queued' as const,
+      send_at: new Date(result.sendAt).toISOString(),
+      ...(result.expiresAt !== undefined && { expires_at: new Date(result.expiresAt).toISOString() })
+    }
+  })
+
+  fastify.delete('/:id', {
+    schema: {
+      tags,
+      summary: 'Delete a dispatch: cancel what is pending, then remove it, its deliveries and their counts',
+      description: 'A delivery being sent at that moment cannot be taken back: it is marked cancelled and kept, with the dispatch, until it ' +
+        'finishes (`in_flight`); a DELETE then removes the rest. Afterwards the dispatch and its deliveries answer 404.',
+      params: DispatchParams,
+      response: { 200: DispatchDeleted, 404: ErrorBody, ...RequestErrors }
+    }
+  }, async (request) => {
+    await ownDispatch(request.userName, request.params.id)
+    const { cancelled, deleted, inFlight } = await dispatcher.remove(request.params.id)
+    return { cancelled, deleted, in_flight: inFlight }
   })
 
   fastify.post('/:id/cancel', {

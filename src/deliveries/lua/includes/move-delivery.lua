@@ -5,13 +5,16 @@
   listing shows.
 
   A dispatch hash holds user, text, whatsapp_template? (JSON), created_at,
-  send_at, expires_at?, `legs`
-  (how many deliveries it was created with; never changes, so its delivery
-  ids can be walked by index), `total` (how many still exist: a purge lowers
+  send_at, expires_at?, rev? (bumped by each edit; absent: 0), release_times?
+  (comma-separated epoch ms: deliveries held for a local window), targets?
+  (JSON: what an edit fans out again), `legs`
+  (how many deliveries it was created with, or rebuilt with by an edit; nothing
+  else changes it, so its delivery ids can be walked by index), `total` (how many still exist: a purge lowers
   it), `open` (how many are not finished), `n:<state>` counts and
   `n:<messenger>:<state>` counts. A delivery
   hash holds messenger, address, contact?, state, attempts, updated_at,
-  finished_at, and `gen`, its generation (bumped by each redrive).
+  finished_at, due_at? (held for its contact's local window until then),
+  and `gen`, its generation (bumped by each redrive).
 ]]
 --- @include "keys"
 --- @include "delivery-model"

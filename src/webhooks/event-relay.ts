@@ -51,13 +51,16 @@ export function messageBody (type: string, at: number, data: unknown): string {
 export function startEventRelay (options: EventRelayOptions): EventRelay {
   const { store, deliveries, queue, log } = options
 
-  async function dataOf (event: StoredEvent): Promise<unknown> {
-    if (event.type === 'dispatch.finished') {
+  /** What each event's message shows, read in one batch (one user's records share a slot): undefined when purged. */
+  async function dataOf (events: readonly StoredEvent[]): Promise<unknown[]> {
+    const deliveryIds = events.filter((e) => e.type !== 'dispatch.finished').map((e) => e.id)
+    const found = await deliveries.getMany(deliveryIds)
+    const byId = new Map(found.flatMap((d) => d === undefined ? [] : [[d.id, deliveryView(d)] as const]))
+    return await Promise.all(events.map(async (event) => {
+      if (event.type !== 'dispatch.finished') return byId.get(event.id)
       const dispatch = await deliveries.getDispatch(event.id)
       return dispatch === undefined ? undefined : dispatchView(dispatch)
-    }
-    const delivery = await deliveries.get(event.id)
-    return delivery === undefined ? undefined : deliveryView(delivery)
+    }))
   }
 
   /** Relays one read of the user's events; answers how many were read and how many jobs that made. */
@@ -68,16 +71,16 @@ export function startEventRelay (options: EventRelayOptions): EventRelay {
       return { read: 0, queued: 0 }
     }
     const endpoints = (await store.list(user)).filter((e) => e.enabled)
+    const wanted = events.filter((event) => endpoints.some((e) => e.events.includes(event.type)))
+    const data = await dataOf(wanted)
     const jobs = []
-    for (const event of events) {
-      const to = endpoints.filter((e) => e.events.includes(event.type))
-      if (to.length === 0) continue
-      const data = await dataOf(event)
+    const saved: Array<Promise<void>> = []
+    for (const [i, event] of wanted.entries()) {
       // Purged before it could be told: there is nothing left to show.
-      if (data === undefined) continue
+      if (data[i] === undefined) continue
       const message = messageIdOf(user, event.streamId)
-      await store.saveMessage(user, message, messageBody(event.type, event.at, data), options.retentionSeconds)
-      for (const endpoint of to) {
+      saved.push(store.saveMessage(user, message, messageBody(event.type, event.at, data[i]), options.retentionSeconds))
+      for (const endpoint of endpoints.filter((e) => e.events.includes(event.type))) {
         jobs.push({
           name: event.type,
           data: { user, endpoint: endpoint.id, message, type: event.type },
@@ -85,6 +88,8 @@ export function startEventRelay (options: EventRelayOptions): EventRelay {
         })
       }
     }
+    // The bodies before the jobs: a job never finds its message missing.
+    await Promise.all(saved)
     if (jobs.length > 0) await queue.addBulk(jobs)
     await store.dropEvents(user, streamIds)
     return { read: streamIds.length, queued: jobs.length }

@@ -75,12 +75,14 @@ export function createStatusWebhookWorker (options: StatusWebhookWorkerOptions):
     inFlight.set(endpointId, busy + 1)
     const started = Date.now()
     const attempt: Attempt = { id: newAttemptId(), messageId, type, at: started, ok: false, durationMs: 0, attempt: job.attemptsMade + 1 }
+    let forbidden = false
     try {
       const secrets = await store.signingSecrets(user, endpointId)
       const at = new Date()
+      const url = new URL(endpoint.url)
       const res = await options.agent.request({
-        origin: new URL(endpoint.url).origin,
-        path: new URL(endpoint.url).pathname + new URL(endpoint.url).search,
+        origin: url.origin,
+        path: url.pathname + url.search,
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -100,13 +102,13 @@ export function createStatusWebhookWorker (options: StatusWebhookWorkerOptions):
       // Redirects are not followed (a 3xx is a failure): a redirect could point anywhere.
       if (!attempt.ok) attempt.error = `answered ${res.statusCode}${answer === '' ? '' : `: ${answer.slice(0, 200)}`}`
     } catch (err) {
-      attempt.error = err instanceof ForbiddenAddressError
-        ? `${err.message}; nothing was sent`
-        : `${(err as Error).name === 'TimeoutError' || (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT' ? 'no answer in time' : 'not sent'}: ${(err as Error).message}`
-      if (err instanceof ForbiddenAddressError) attempt.ok = false
+      forbidden = err instanceof ForbiddenAddressError
+      const timedOut = (err as Error).name === 'TimeoutError' || (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT'
+      attempt.error = forbidden ? `${(err as Error).message}; nothing was sent` : `${timedOut ? 'no answer in time' : 'not sent'}: ${(err as Error).message}`
     } finally {
-      inFlight.set(endpointId, (inFlight.get(endpointId) ?? 1) - 1)
-      if (inFlight.get(endpointId) === 0) inFlight.delete(endpointId)
+      const left = (inFlight.get(endpointId) ?? 1) - 1
+      if (left === 0) inFlight.delete(endpointId)
+      else inFlight.set(endpointId, left)
     }
     attempt.durationMs = Date.now() - started
     await store.recordAttempt(user, endpointId, attempt, options.retentionSeconds)
@@ -117,8 +119,8 @@ export function createStatusWebhookWorker (options: StatusWebhookWorkerOptions):
     if (await store.failed(user, endpointId, options.disableAfterMs)) {
       log.warn({ user, endpoint: endpointId }, 'a status webhook endpoint failed for too long and is disabled')
     }
-    if (attempt.error?.includes('nothing was sent') === true) throw new UnrecoverableError(attempt.error)
-    throw new Error(attempt.error)
+    // A forbidden address stays forbidden: trying again would only fail again.
+    throw forbidden ? new UnrecoverableError(attempt.error) : new Error(attempt.error)
   }
 
   return new Worker<StatusWebhookJob>(STATUS_WEBHOOK_QUEUE, send, {

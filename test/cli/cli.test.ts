@@ -7,7 +7,9 @@
  */
 import t from 'tap'
 import { eventually } from '../helpers/app.js'
+import { Webhook } from 'standardwebhooks'
 import { cliFixture, type CliRun } from '../helpers/cli.js'
+import { startReceiver } from '../helpers/receiver.js'
 
 type Json = Record<string, any>
 
@@ -149,4 +151,26 @@ t.test('scheduled sends: cancel the dispatch, or deliveries by id; look deliveri
   const watched = await fanout(t, ['dispatches', 'watch', accepted.id])
   t.equal(watched.code, 0, 'a dispatch that finished without failures: exit 0')
   t.match(watched.stdout, /finished: 3 deliveries, cancelled 3/)
+})
+
+t.test('webhooks add prints the secret once, list shows the endpoint without it, test sends one, rm removes it', async (t) => {
+  const receiver = await startReceiver(t)
+  const added = await fanout(t, ['webhooks', 'add', `${receiver.url}/cli`, '--events', 'delivery.failed,dispatch.finished'])
+  t.equal(added.code, 0, added.stderr)
+  const [, id, secret] = /^New endpoint (ep_[0-9a-f]{16}) for .*\n {2}(whsec_\S+)\n$/.exec(added.stdout) ?? []
+  t.ok(id !== undefined && secret !== undefined, 'the id and the secret are printed')
+  t.match(added.stderr, /not shown again/)
+  const listed = await fanout(t, ['--json', 'webhooks', 'list'])
+  t.match(JSON.parse(listed.stdout), [{ id, url: `${receiver.url}/cli`, events: ['delivery.failed', 'dispatch.finished'], enabled: true }])
+  t.notOk(listed.stdout.includes(secret!), 'list never shows the secret')
+  const tested = await fanout(t, ['webhooks', 'test', id!])
+  t.equal(tested.code, 0)
+  const [request] = await receiver.until((r) => r.length === 1, 10_000, 'the test event')
+  t.match(new Webhook(secret!).verify(request!.body, {
+    'webhook-id': String(request!.headers['webhook-id']),
+    'webhook-timestamp': String(request!.headers['webhook-timestamp']),
+    'webhook-signature': String(request!.headers['webhook-signature'])
+  }), { type: 'webhook.test' }, 'signed with the secret printed')
+  t.equal((await fanout(t, ['webhooks', 'rm', id!])).code, 0)
+  t.equal((await fanout(t, ['webhooks', 'rm', id!])).code, 3, 'removing it again: not found, exit 3')
 })

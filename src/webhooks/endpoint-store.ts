@@ -199,7 +199,9 @@ export function createEndpointStore (redis: RedisClient, keys: RedisKeys, box: S
       const ids = keys.webhookAttempts(user, endpointId)
       const data = keys.webhookAttemptData(user, endpointId)
       const old = await redis.zrangebyscore(ids, '-inf', `(${cutoff}`)
+      // Trimmed as attempts come, and gone a retention after the last one (an endpoint no longer tried keeps none).
       const multi = redis.multi().zadd(ids, attempt.at, attempt.id).hset(data, attempt.id, JSON.stringify(attempt))
+        .expire(ids, retentionSeconds).expire(data, retentionSeconds)
       if (old.length > 0) multi.zrem(ids, ...old).hdel(data, ...old)
       await multi.exec()
     },

@@ -9,6 +9,7 @@
  *   npm run bench                                  (everything, the issue's sizes: a few minutes)
  *   BENCH_SCALE=0.1 npm run bench                  (a quick run)
  *   BENCH_ONLY=api,memory npm run bench            (some sections)
+ *   BENCH_ONLY=pipeline,webhooks npm run bench     (the status webhooks beside the pipeline)
  *
  * Sizes and knobs: bench/settings.ts. The routes used: bench/routes.ts.
  */
@@ -22,6 +23,7 @@ import { runLatency } from './latency.js'
 import { runMemory } from './memory.js'
 import { runPipeline } from './pipeline.js'
 import { runReceipts } from './receipts.js'
+import { runWebhooks } from './webhooks.js'
 import { notes, table, writeJson, type Section } from './report.js'
 import { loadSettings, type Section as SectionName, type Settings } from './settings.js'
 import { redisClient } from './support.js'
@@ -34,7 +36,8 @@ const RUNNERS: Record<SectionName, (settings: Settings) => Promise<Omit<Section,
   latency: runLatency,
   memory: runMemory,
   import: runImport,
-  deployments: runDeployments
+  deployments: runDeployments,
+  webhooks: runWebhooks
 }
 
 const settings = loadSettings()

@@ -5,7 +5,7 @@
  * set on its own, which wins over the scale.
  *
  *   BENCH_SCALE                 1       multiplies the counts and durations below
- *   BENCH_ONLY                  all     comma list of sections: api,acceptance,pipeline,receipts,latency,memory,import,deployments
+ *   BENCH_ONLY                  all     comma list of sections: api,acceptance,pipeline,receipts,latency,memory,import,deployments,webhooks
  *   BENCH_RESULTS               bench-results.json   where the JSON goes
  *   BENCH_API_SECONDS           10      one autocannon run
  *   BENCH_API_WARMUP_SECONDS    2       an unmeasured run before each measured one
@@ -27,9 +27,11 @@
  *   BENCH_RECEIPTS_CONNECTIONS  10      webhook POSTs at once (not scaled)
  *   BENCH_IMPORT_ROWS           100000  rows of the CSV file imported
  *   BENCH_IMPORT_REPEATS        3       imports of it into a new book; the median is reported
+ *   BENCH_WEBHOOK_DELIVERIES    10000   deliveries whose delivery.sent events go to a local receiver
+ *   BENCH_WEBHOOK_CONCURRENCY   50      webhook attempts in flight (the service's default; not scaled)
  */
 
-export const SECTIONS = ['api', 'acceptance', 'pipeline', 'receipts', 'latency', 'memory', 'import', 'deployments'] as const
+export const SECTIONS = ['api', 'acceptance', 'pipeline', 'receipts', 'latency', 'memory', 'import', 'deployments', 'webhooks'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface Settings {
@@ -43,6 +45,7 @@ export interface Settings {
   memory: { deliveries: number, contactsPerSend: number }
   receipts: { deliveries: number, batch: number, connections: number }
   import: { rows: number, repeats: number }
+  webhooks: { deliveries: number, concurrency: number }
 }
 
 function numberFrom (env: NodeJS.ProcessEnv, name: string, fallback: number, { min = 1, integer = true } = {}): number {
@@ -108,6 +111,10 @@ export function loadSettings (env: NodeJS.ProcessEnv = process.env): Settings {
     import: {
       rows: numberFrom(env, 'BENCH_IMPORT_ROWS', scaled(100_000)),
       repeats: numberFrom(env, 'BENCH_IMPORT_REPEATS', 3)
+    },
+    webhooks: {
+      deliveries: numberFrom(env, 'BENCH_WEBHOOK_DELIVERIES', scaled(10_000)),
+      concurrency: numberFrom(env, 'BENCH_WEBHOOK_CONCURRENCY', 50)
     }
   }
 }

@@ -101,6 +101,11 @@ async function main (): Promise<void> {
     notes.push(`authentication is OFF: a trial on ${config.host} only, where anyone on this machine can act as any user.`,
       'For a deployment set AUTH=on and ADMIN_API_KEY (docs/operations.md, "Production").')
   }
+  // A trial's status webhooks go to receivers on the same machine: allowed on a loopback trial only.
+  if ((env.WEBHOOK_ALLOW_PRIVATE === undefined || env.WEBHOOK_ALLOW_PRIVATE === '') && isLoopback(config.host)) {
+    env.WEBHOOK_ALLOW_PRIVATE = 'true'
+    notes.push('status webhooks may go to private and loopback addresses (WEBHOOK_ALLOW_PRIVATE, a loopback trial only).')
+  }
 
   const given = (name: string) => env[name] !== undefined && env[name] !== ''
   if (given('REDIS_CLUSTER_NODES') || given('REDIS_SENTINELS')) {

@@ -20,6 +20,7 @@ import metrics from './plugins/app/metrics.js'
 import openapi from './plugins/app/openapi.js'
 import rateLimit from './plugins/app/rate-limit.js'
 import senders from './plugins/app/senders.js'
+import statusWebhooks from './plugins/app/status-webhooks.js'
 import viberWebhook from './plugins/app/viber-webhook.js'
 import adminPageRoutes from './routes/admin-page.js'
 import legacyRoutes from './routes/api/legacy.js'
@@ -68,6 +69,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(idempotency)
   await fastify.register(addresses)
   await fastify.register(metrics)
+  await fastify.register(statusWebhooks)
   // The senders start work on fastify.redis at once, so every plugin before
   // them defines its Lua commands first (see the note in rate-limit.ts).
   if (opts.config.role !== 'api') await fastify.register(senders)

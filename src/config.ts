@@ -140,6 +140,29 @@ export const EnvSchema = Type.Object({
    */
   VIBER_WEBHOOK_URL: Type.Optional(Type.String({ minLength: 1 })),
 
+  /**
+   * Status webhooks (to the users' own endpoints) may go to loopback, private, link-local and unique-local
+   * addresses: only for a trial on one machine (`npm start` sets it) or a network you trust entirely.
+   */
+  WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  /** Encrypts the endpoints' signing secrets in Redis (at least 32 characters); unset: derived from ADMIN_API_KEY. */
+  WEBHOOK_SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  /** Status webhook attempts in flight at once, per process... */
+  WEBHOOK_CONCURRENCY: Positive(50),
+  /** ...and to one endpoint: a slow endpoint takes no more of them. */
+  WEBHOOK_ENDPOINT_CONCURRENCY: Positive(4),
+  WEBHOOK_CONNECT_TIMEOUT_MS: Positive(2000),
+  /** An attempt's whole answer must come within this long. */
+  WEBHOOK_TIMEOUT_MS: Positive(5000),
+  /** The delays between tries of a message, comma-separated ms (Svix's schedule: about 28 hours); each ±20 %. */
+  WEBHOOK_RETRY_SCHEDULE_MS: Type.String({ pattern: '^\\d+(,\\d+)*$', default: '5000,300000,1800000,7200000,18000000,36000000,36000000' }),
+  /** An endpoint whose every attempt failed for this long is disabled (and says why). */
+  WEBHOOK_DISABLE_AFTER_MS: Positive(5 * 24 * 3600_000),
+  /** How long a rotated-out secret keeps signing beside the new one. */
+  WEBHOOK_ROTATION_OVERLAP_MS: Positive(24 * 3600_000),
+  /** How often the relay moves recorded events into the webhook queue. */
+  WEBHOOK_RELAY_MS: Positive(250),
+
   /** A messenger whose sends fail (retryably) at this rate or more is left alone for BREAKER_RESET_MS... */
   BREAKER_ERROR_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
   /** ...once at least this many sends were judged within BREAKER_WINDOW_MS. */
@@ -321,6 +344,19 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       minSends: raw.BREAKER_MIN_SENDS,
       windowMs: raw.BREAKER_WINDOW_MS,
       resetMs: raw.BREAKER_RESET_MS
+    },
+    statusWebhooks: {
+      allowPrivate: raw.WEBHOOK_ALLOW_PRIVATE,
+      // AUTH=off without an admin key is a loopback trial: its secrets need no key of their own.
+      secretKey: raw.WEBHOOK_SECRET_KEY ?? raw.ADMIN_API_KEY ?? 'loopback-trial-status-webhook-secrets',
+      concurrency: raw.WEBHOOK_CONCURRENCY,
+      perEndpoint: raw.WEBHOOK_ENDPOINT_CONCURRENCY,
+      connectTimeoutMs: raw.WEBHOOK_CONNECT_TIMEOUT_MS,
+      timeoutMs: raw.WEBHOOK_TIMEOUT_MS,
+      scheduleMs: raw.WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number),
+      disableAfterMs: raw.WEBHOOK_DISABLE_AFTER_MS,
+      rotationOverlapMs: raw.WEBHOOK_ROTATION_OVERLAP_MS,
+      relayMs: raw.WEBHOOK_RELAY_MS
     },
     /** Where the bundled mock messengers listen. */
     mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT },

@@ -57,7 +57,24 @@ export const KEY_PATTERNS = {
    */
   receipt: 'receipt:<messenger>:<providerId>',
   /** hash  what a messenger told about an address: inbound_at (WhatsApp), subscribed_at, unsubscribed_at (Viber) */
-  address: 'address:<messenger>:<address>'
+  address: 'address:<messenger>:<address>',
+  /**
+   * zset  the user's status webhook endpoint ids, by creation time; the delivery scripts append
+   * events to webhookEvents only while it exists (a user without endpoints costs one EXISTS a script)
+   */
+  webhookEndpoints: 'webhook-endpoints:<{user}>:<user>',
+  /** hash  one endpoint: url, events, enabled, secret (encrypted), previous secret until, failing_since, disabled_* */
+  webhookEndpoint: 'webhook-endpoint:<{user}>:<user>:<endpoint>',
+  /** stream  state changes the user's endpoints may hear of (type, id, at), written by the delivery scripts, moved into the webhook queue by the relay */
+  webhookEvents: 'webhook-events:<{user}>:<user>',
+  /** string  JSON body of one message (webhook-id), kept for the history retention so an attempt can be sent again */
+  webhookMessage: 'webhook-message:<{user}>:<user>:<message>',
+  /** zset  an endpoint's attempt ids, scored by time; older than the history retention trimmed */
+  webhookAttempts: 'webhook-attempts:<{user}>:<user>:<endpoint>',
+  /** hash  attempt id -> JSON of the attempt (time, message, status, duration, error), beside webhookAttempts */
+  webhookAttemptData: 'webhook-attempt-data:<{user}>:<user>:<endpoint>',
+  /** set  users who have (or had) an endpoint: the relay walks their event streams */
+  webhookUsers: 'webhook-users'
 } as const
 
 /** Hex digits of a slot tag: 65,536 tags, enough to spread users over any cluster's 16,384 slots. */
@@ -112,6 +129,9 @@ export function queueName (name: string): string {
 export function sendQueueName (messenger: string): string {
   return queueName(`send-${messenger}`)
 }
+
+/** The status webhooks' queue (webhooks to the users' own endpoints; not the messengers' receipts, which come in). */
+export const STATUS_WEBHOOK_QUEUE = queueName('status-webhooks')
 
 /** The queue's own name, as people read it (metrics, logs): a send queue is named by its messenger. */
 export function plainQueueName (name: string): string {

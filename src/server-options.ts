@@ -17,7 +17,11 @@ export const REDACTED_PATHS = [
   '*.password',
   '*.key',
   '*.adminKey',
-  'config.redis.url'
+  '*.secretKey',
+  '*.secret',
+  'req.headers["webhook-signature"]',
+  'config.redis.url',
+  'config.statusWebhooks.secretKey'
 ]
 
 export function serverOptions (config: Config): FastifyServerOptions {

@@ -384,6 +384,54 @@ $('delivery-state').addEventListener('change', () => act(() => deliveries.reload
 $('deliveries-refresh').addEventListener('click', () => act(() => deliveries.reload()))
 $('dispatches-refresh').addEventListener('click', () => act(() => dispatches.reload()))
 
+// ---- a user's status webhooks: endpoints, their attempts, a retry ----
+
+const STATUS_EVENTS = ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished']
+
+async function loadEndpoints () {
+  const data = await api('GET', '/v1/webhooks')
+  $('endpoints-rows').replaceChildren(...data.endpoints.map((endpoint) => el('tr', {},
+    ...cells(endpoint.url, endpoint.events.join(', '), endpoint.enabled ? 'yes' : `no${endpoint.disabled_reason === undefined ? '' : `: ${endpoint.disabled_reason}`}`),
+    el('td', {},
+      button('Attempts', () => act(() => showAttempts(endpoint))),
+      button('Test', () => act(async () => {
+        await api('POST', `/v1/webhooks/${endpoint.id}/test`)
+        setTimeout(() => { void act(() => showAttempts(endpoint)) }, 1000)
+      }, `Test event queued for ${endpoint.url}`)),
+      button('Delete', () => act(async () => {
+        await api('DELETE', `/v1/webhooks/${endpoint.id}`)
+        $('attempts').hidden = true
+        await loadEndpoints()
+      }, `Endpoint ${endpoint.url} removed`))))))
+  $('endpoints-empty').hidden = data.endpoints.length > 0
+}
+
+async function showAttempts (endpoint) {
+  const data = await api('GET', `/v1/webhooks/${endpoint.id}/attempts?limit=50`)
+  $('attempts-url').textContent = endpoint.url
+  $('attempts-rows').replaceChildren(...data.attempts.map((attempt) => el('tr', {},
+    ...cells(when(attempt.at), attempt.type, attempt.status === undefined ? (attempt.ok ? 'ok' : 'none') : String(attempt.status), `${attempt.duration_ms} ms`, attempt.error),
+    el('td', {}, button('Retry', () => act(async () => {
+      await api('POST', `/v1/webhooks/${endpoint.id}/attempts/${attempt.id}/retry`)
+      setTimeout(() => { void act(() => showAttempts(endpoint)) }, 1000)
+    }, `${attempt.type} queued again for ${endpoint.url}`))))))
+  $('attempts-empty').hidden = data.attempts.length > 0
+  $('attempts').hidden = false
+}
+
+onSubmit('endpoint-form', async (fields) => {
+  const created = await api('POST', '/v1/webhooks', { url: fields.url, events: STATUS_EVENTS })
+  $('endpoint-secret-value').textContent = created.secret
+  $('endpoint-secret').hidden = false
+  await loadEndpoints()
+  return created
+}, (created) => `Endpoint ${created.url} added`)
+
+$('endpoint-secret-hide').addEventListener('click', () => {
+  $('endpoint-secret-value').textContent = ''
+  $('endpoint-secret').hidden = true
+})
+
 function startUser () {
   $('sign-in').hidden = true
   $('user-view').hidden = false
@@ -398,7 +446,7 @@ function startUser () {
       askForUser()
     }))
   }
-  void act(() => Promise.all([contacts.reload(), dispatches.reload(), deliveries.reload()]))
+  void act(() => Promise.all([contacts.reload(), dispatches.reload(), deliveries.reload(), loadEndpoints()]))
 }
 
 function askForUser () {

@@ -8408,6 +8408,2219 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's status webhook endpoints (never their secrets) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Oldest first */
+                            endpoints: {
+                                /** Format: date-time */
+                                created_at: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was disabled for failing
+                                 */
+                                disabled_at?: string;
+                                /** @description Why it was disabled: every attempt failed for WEBHOOK_DISABLE_AFTER_MS */
+                                disabled_reason?: string;
+                                enabled: boolean;
+                                events: string[];
+                                /**
+                                 * Format: date-time
+                                 * @description Every attempt has failed since then
+                                 */
+                                failing_since?: string;
+                                id: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                                url: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add an endpoint: the events chosen are POSTed to its URL, signed; its secret is in this answer only */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @default true */
+                        enabled?: boolean;
+                        /** @description The events sent to it */
+                        events: ("delivery.sent" | "delivery.delivered" | "delivery.read" | "delivery.failed" | "delivery.expired" | "delivery.cancelled" | "dispatch.finished")[];
+                        /** @description An http or https URL; its address must be public unless the deployment sets WEBHOOK_ALLOW_PRIVATE */
+                        url: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When it was disabled for failing
+                             */
+                            disabled_at?: string;
+                            /** @description Why it was disabled: every attempt failed for WEBHOOK_DISABLE_AFTER_MS */
+                            disabled_reason?: string;
+                            enabled: boolean;
+                            events: string[];
+                            /**
+                             * Format: date-time
+                             * @description Every attempt has failed since then
+                             */
+                            failing_since?: string;
+                            id: string;
+                            /** @description The signing secret (`whsec_...`): shown this once, stored encrypted */
+                            secret: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                            url: string;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description An endpoint's id: `ep_` and 16 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A status webhook endpoint, without its secret */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When it was disabled for failing
+                             */
+                            disabled_at?: string;
+                            /** @description Why it was disabled: every attempt failed for WEBHOOK_DISABLE_AFTER_MS */
+                            disabled_reason?: string;
+                            enabled: boolean;
+                            events: string[];
+                            /**
+                             * Format: date-time
+                             * @description Every attempt has failed since then
+                             */
+                            failing_since?: string;
+                            id: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                            url: string;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Remove an endpoint and its attempts */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description An endpoint's id: `ep_` and 16 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change an endpoint's URL, events or enabled; `enabled: true` re-enables one disabled for failing */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description An endpoint's id: `ep_` and 16 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description true re-enables an endpoint disabled for failing */
+                        enabled?: boolean;
+                        /** @description The events sent to it */
+                        events?: ("delivery.sent" | "delivery.delivered" | "delivery.read" | "delivery.failed" | "delivery.expired" | "delivery.cancelled" | "dispatch.finished")[];
+                        /** @description An http or https URL; its address must be public unless the deployment sets WEBHOOK_ALLOW_PRIVATE */
+                        url?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description A status webhook endpoint, without its secret */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When it was disabled for failing
+                             */
+                            disabled_at?: string;
+                            /** @description Why it was disabled: every attempt failed for WEBHOOK_DISABLE_AFTER_MS */
+                            disabled_reason?: string;
+                            enabled: boolean;
+                            events: string[];
+                            /**
+                             * Format: date-time
+                             * @description Every attempt has failed since then
+                             */
+                            failing_since?: string;
+                            id: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                            url: string;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's attempts, newest first, kept for DELIVERY_RETENTION_SECONDS */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description An endpoint's id: `ep_` and 16 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Newest first */
+                            attempts: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description Which try of the message (1: the first) */
+                                attempt: number;
+                                duration_ms: number;
+                                error?: string;
+                                id: string;
+                                /** @description The webhook-id: the same for every attempt of one message */
+                                message_id: string;
+                                ok: boolean;
+                                /** @description The HTTP status answered; absent when none came */
+                                status?: number;
+                                /** @description The event */
+                                type: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/attempts/{attemptId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send an attempt's message again, once (the same webhook-id and body, a new timestamp and signature) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description An attempt's id (a ULID) */
+                    attemptId: string;
+                    /** @description An endpoint's id: `ep_` and 16 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Queued: it is sent within moments; its attempt is listed with the others */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Its webhook-id */
+                            message_id: string;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret, shown this once; the old one signs beside it for WEBHOOK_ROTATION_OVERLAP_MS */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description An endpoint's id: `ep_` and 16 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description Until then the old secret signs too (two signatures)
+                             */
+                            previous_secret_until: string;
+                            /** @description The new signing secret: shown this once */
+                            secret: string;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test event (`webhook.test`) to the endpoint now, whatever events it takes */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description An endpoint's id: `ep_` and 16 hex digits */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Queued: it is sent within moments; its attempt is listed with the others */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Its webhook-id */
+                            message_id: string;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

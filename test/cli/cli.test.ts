@@ -9,7 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { eventually } from '../helpers/app.js'
+import { Webhook } from 'standardwebhooks'
 import { cliFixture, type CliRun } from '../helpers/cli.js'
+import { startReceiver } from '../helpers/receiver.js'
 
 type Json = Record<string, any>
 
@@ -200,4 +202,26 @@ t.test('scheduled sends: edit one, then remove it; a started one can only be can
   const removed = await fanout(t, ['dispatches', 'rm', later.id])
   t.equal(removed.code, 0, removed.stderr)
   t.match(removed.stdout, `Deleted dispatch ${later.id}: 1 delivery (1 cancelled first)`)
+})
+
+t.test('webhooks add prints the secret once, list shows the endpoint without it, test sends one, rm removes it', async (t) => {
+  const receiver = await startReceiver(t)
+  const added = await fanout(t, ['webhooks', 'add', `${receiver.url}/cli`, '--events', 'delivery.failed,dispatch.finished'])
+  t.equal(added.code, 0, added.stderr)
+  const [, id, secret] = /^New endpoint (ep_[0-9a-f]{16}) for .*\n {2}(whsec_\S+)\n$/.exec(added.stdout) ?? []
+  t.ok(id !== undefined && secret !== undefined, 'the id and the secret are printed')
+  t.match(added.stderr, /not shown again/)
+  const listed = await fanout(t, ['--json', 'webhooks', 'list'])
+  t.match(JSON.parse(listed.stdout), [{ id, url: `${receiver.url}/cli`, events: ['delivery.failed', 'dispatch.finished'], enabled: true }])
+  t.notOk(listed.stdout.includes(secret!), 'list never shows the secret')
+  const tested = await fanout(t, ['webhooks', 'test', id!])
+  t.equal(tested.code, 0)
+  const [request] = await receiver.until((r) => r.length === 1, 10_000, 'the test event')
+  t.match(new Webhook(secret!).verify(request!.body, {
+    'webhook-id': String(request!.headers['webhook-id']),
+    'webhook-timestamp': String(request!.headers['webhook-timestamp']),
+    'webhook-signature': String(request!.headers['webhook-signature'])
+  }), { type: 'webhook.test' }, 'signed with the secret printed')
+  const removed = await fanout(t, ['webhooks', 'rm', id!])
+  t.same([removed.code, removed.stdout], [0, `Removed endpoint ${id}\n`])
 })

@@ -11,6 +11,7 @@ import { request } from 'undici'
 import { client } from '../helpers/api.js'
 import { ADMIN_KEY, AUTH_ENV, build, eventually } from '../helpers/app.js'
 import { bearer, createUser } from '../helpers/auth.js'
+import { startReceiver } from '../helpers/receiver.js'
 
 type Json = Record<string, any>
 
@@ -212,6 +213,44 @@ t.test('with authentication on', async (t) => {
     t.same(dialogs, [])
   })
 
+  t.test('a user adds a status webhook endpoint (its secret shown once), sends it a test event, sees the failed attempt and retries it', async (t) => {
+    const receiver = await startReceiver(t)
+    receiver.answer(500)
+    const { page, dialogs } = await open(t, base, { username: 'alice', password: alice.key })
+    await page.getByText('Signed in as alice').waitFor()
+    await page.getByText('No endpoints yet.').waitFor()
+
+    const form = page.locator('#endpoint-form')
+    await form.getByLabel('URL').fill(`${receiver.url}/hooks`)
+    await form.getByRole('button', { name: 'Add endpoint' }).click()
+    await says(page, `Endpoint ${receiver.url}/hooks added`)
+    const secret = await page.locator('#endpoint-secret-value').innerText()
+    t.match(secret, /^whsec_/, 'the signing secret is shown once')
+    await page.locator('#endpoint-secret').getByRole('button', { name: 'Done' }).click()
+    t.equal(await page.locator('#endpoint-secret-value').innerText(), '', 'and is gone once done with')
+    const [endpoint] = (await asAlice('GET', '/v1/webhooks')).json().endpoints as Json[]
+    t.match(endpoint, { url: `${receiver.url}/hooks`, enabled: true, events: ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished'] })
+
+    const row = rowOf(page, 'endpoints', `${receiver.url}/hooks`)
+    await row.getByRole('button', { name: 'Test' }).click()
+    await says(page, 'Test event queued')
+    await eventually(async () => (await asAlice('GET', `/v1/webhooks/${endpoint!.id as string}/attempts`)).json().attempts.length > 0, 'the test event\'s attempt')
+    await row.getByRole('button', { name: 'Attempts' }).click()
+    const failed = rowOf(page, 'attempts', '500')
+    await failed.waitFor()
+    t.match(await failed.innerText(), /webhook\.test[\s\S]*answered 500/, 'the attempt shows its event, status and error')
+
+    receiver.answer(200)
+    await failed.getByRole('button', { name: 'Retry' }).click()
+    await says(page, 'webhook.test queued again')
+    const requests = await receiver.until((r) => r.length >= 2, 10_000, 'the retry')
+    t.equal(requests[1]!.headers['webhook-id'], requests[0]!.headers['webhook-id'], 'the retry carries the same webhook-id')
+    await eventually(async () => (await asAlice('GET', `/v1/webhooks/${endpoint!.id as string}/attempts`)).json().attempts.some((a: Json) => a.ok), 'the retry\'s attempt')
+    await row.getByRole('button', { name: 'Attempts' }).click()
+    await rowOf(page, 'attempts', '200').waitFor()
+    t.same(dialogs, [])
+  })
+
   t.test('another user\'s page shows none of the first user\'s data', async (t) => {
     const bob = await createUser(app, 'bob')
     const { page } = await open(t, base, { username: 'bob', password: bob.key })
@@ -220,8 +259,9 @@ t.test('with authentication on', async (t) => {
     await page.getByText('No dispatches yet.').waitFor()
     await page.locator('#delivery-state').selectOption('')
     await page.getByText('No deliveries in this state.').waitFor()
+    await page.getByText('No endpoints yet.').waitFor()
     const seen = await page.locator('body').innerText()
-    for (const text of ['Lera', 'Standup in 5', 'lera-viber-id', '123456789', 'alice']) t.notOk(seen.includes(text), `bob's page does not show "${text}"`)
+    for (const text of ['Lera', 'Standup in 5', 'lera-viber-id', '123456789', 'alice', '/hooks']) t.notOk(seen.includes(text), `bob's page does not show "${text}"`)
 
     // With Bob's credentials, naming Alice gets nothing either.
     const asBobForAlice = await request(`${base}/v1/contacts`, { headers: { ...bearer(bob.key), 'x-user-name': 'alice' } })

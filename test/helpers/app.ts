@@ -53,7 +53,12 @@ export const TEST_ENV = {
   SEND_TIMEOUT_MS: '2000',
   LOCK_DURATION_MS: '3000',
   STALLED_INTERVAL_MS: '1000',
-  OUTBOX_SWEEP_MS: '1000'
+  OUTBOX_SWEEP_MS: '1000',
+  // Status webhooks to the tests' own receivers on 127.0.0.1, quickly relayed and retried (the forbidden-target tests turn it off).
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  WEBHOOK_RELAY_MS: '50',
+  WEBHOOK_RETRY_SCHEDULE_MS: '100,200,300,300,300,300,300,300,300,300',
+  WEBHOOK_TIMEOUT_MS: '1000'
 }
 
 /** The administrator key of the tests that turn authentication on. */

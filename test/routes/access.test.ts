@@ -17,7 +17,8 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { client, settled, type Answer, type Method } from '../helpers/api.js'
-import { ADMIN_KEY, AUTH_ENV, build } from '../helpers/app.js'
+import { ADMIN_KEY, AUTH_ENV, build, eventually } from '../helpers/app.js'
+import { startReceiver } from '../helpers/receiver.js'
 import { ADMIN, basic, bearer, createUser, issueKey, type TestUser } from '../helpers/auth.js'
 
 type Json = Record<string, any>
@@ -34,6 +35,9 @@ interface Fixture {
   spareKeyId: string
   dispatchId: string
   failedDeliveryId: string
+  /** The victim's status webhook endpoint, and one of its attempts. */
+  endpointId: string
+  attemptId: string
 }
 
 /** What the attacker's valid key gets on the route. */
@@ -84,6 +88,17 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', path: '/v1/keys', url: () => '/v1/keys', body: () => ({ label: 'ci' }), against: 'own-data', owner: 201 },
   { method: 'POST', path: '/v1/keys/{id}/rotate', url: (f) => `/v1/keys/${f.spareKeyId}/rotate`, against: 'not-found', owner: 201 },
   { method: 'DELETE', path: '/v1/keys/{id}', url: (f) => `/v1/keys/${f.spareKeyId}`, against: 'not-found', owner: 200 },
+  { method: 'GET', path: '/v1/webhooks', url: () => '/v1/webhooks', against: 'own-data', owner: 200 },
+  { method: 'POST', path: '/v1/webhooks', url: () => '/v1/webhooks', body: () => ({ url: 'https://example.com/in', events: ['delivery.sent'] }), against: 'own-data', owner: 201 },
+  { method: 'GET', path: '/v1/webhooks/{id}', url: (f) => `/v1/webhooks/${f.endpointId}`, against: 'not-found', owner: 200 },
+  { method: 'PATCH', path: '/v1/webhooks/{id}', url: (f) => `/v1/webhooks/${f.endpointId}`, body: () => ({ enabled: true }), against: 'not-found', owner: 200 },
+  { method: 'POST', path: '/v1/webhooks/{id}/rotate', url: (f) => `/v1/webhooks/${f.endpointId}/rotate`, against: 'not-found', owner: 201 },
+  { method: 'GET', path: '/v1/webhooks/{id}/attempts', url: (f) => `/v1/webhooks/${f.endpointId}/attempts`, against: 'not-found', owner: 200 },
+  {
+    method: 'POST', path: '/v1/webhooks/{id}/attempts/{attemptId}/retry', url: (f) => `/v1/webhooks/${f.endpointId}/attempts/${f.attemptId}/retry`, against: 'not-found', owner: 202
+  },
+  { method: 'POST', path: '/v1/webhooks/{id}/test', url: (f) => `/v1/webhooks/${f.endpointId}/test`, against: 'not-found', owner: 202 },
+  { method: 'DELETE', path: '/v1/webhooks/{id}', url: (f) => `/v1/webhooks/${f.endpointId}`, against: 'not-found', owner: 204 },
   { method: 'POST', path: '/api/contacts', url: () => '/api/contacts', body: (f) => victimBody(f, { contact: { name: 'Legacy', messangers: { telegram: '5151' } } }), against: 'forbidden', owner: 200 },
   { method: 'GET', path: '/api/contacts', url: () => '/api/contacts', body: (f) => victimBody(f), against: 'forbidden', owner: 200 },
   { method: 'GET', path: '/api/get_failed_mess', url: () => '/api/get_failed_mess', body: (f) => victimBody(f), against: 'forbidden', owner: 200 },
@@ -111,7 +126,8 @@ async function victimState (app: FastifyInstance, f: Fixture): Promise<Json> {
     contacts: (await asVictim('GET', '/v1/contacts')).json(),
     dispatch: (await asVictim('GET', `/v1/dispatches/${f.dispatchId}`)).json(),
     deliveries: (await asVictim('GET', '/v1/deliveries')).json(),
-    keys: (await asVictim('GET', '/v1/keys')).json()
+    keys: (await asVictim('GET', '/v1/keys')).json(),
+    webhooks: (await asVictim('GET', '/v1/webhooks')).json()
   }
 }
 
@@ -145,7 +161,12 @@ t.test('every route: denied without valid credentials of the right user, and not
   await settled(asVictim, dispatchId)
   const failed = (await asVictim('GET', '/v1/deliveries?state=failed')).json().deliveries as Json[]
   t.equal(failed.length, 1, 'the Viber delivery failed (the mock\'s Viber always fails)')
-  const fixture: Fixture = { victim, spareKeyId: spare.id, dispatchId, failedDeliveryId: failed[0]!.id }
+  // A status webhook endpoint of the victim's, with one attempt (a test event to a receiver of this test).
+  const receiver = await startReceiver(t)
+  const endpointId = (await asVictim('POST', '/v1/webhooks', { url: `${receiver.url}/victim`, events: ['delivery.sent'] }, { expectStatus: 201 })).json().id as string
+  await asVictim('POST', `/v1/webhooks/${endpointId}/test`, undefined, { expectStatus: 202 })
+  const attempt = await eventually(async () => (await asVictim('GET', `/v1/webhooks/${endpointId}/attempts`)).json().attempts[0] as Json | undefined, 'the test event\'s attempt')
+  const fixture: Fixture = { victim, spareKeyId: spare.id, dispatchId, failedDeliveryId: failed[0]!.id, endpointId, attemptId: attempt.id }
   const before = await victimState(app, fixture)
 
   const madeUp = `fo_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`

@@ -24,6 +24,8 @@ const ROUTES = [
   'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive',
   'POST /v1/deliveries/lookup', 'POST /v1/deliveries/cancel',
   'GET /v1/keys', 'POST /v1/keys', 'POST /v1/keys/{id}/rotate', 'DELETE /v1/keys/{id}',
+  'GET /v1/webhooks', 'POST /v1/webhooks', 'GET /v1/webhooks/{id}', 'PATCH /v1/webhooks/{id}', 'DELETE /v1/webhooks/{id}',
+  'POST /v1/webhooks/{id}/rotate', 'GET /v1/webhooks/{id}/attempts', 'POST /v1/webhooks/{id}/attempts/{attemptId}/retry', 'POST /v1/webhooks/{id}/test',
   'POST /v1/admin/users', 'GET /v1/admin/users', 'GET /v1/admin/users/{name}', 'POST /v1/admin/users/{name}/keys', 'DELETE /v1/admin/users/{name}/keys/{id}',
   'GET /metrics', 'GET /admin',
   'GET /webhooks/whatsapp', 'POST /webhooks/whatsapp', 'POST /webhooks/viber'

@@ -1,6 +1,6 @@
 /**
- * The versioned REST API under /v1: contacts, dispatches, deliveries and the
- * user's own API keys, each route acting for one user (`request.userName`)
+ * The versioned REST API under /v1: contacts, dispatches, deliveries, the
+ * user's own API keys and status webhook endpoints, each route acting for one user (`request.userName`)
  * and seeing only that user's data; and /v1/admin, where the administrator
  * manages users.
  *
@@ -15,6 +15,7 @@ import contacts from './contacts.js'
 import deliveries from './deliveries.js'
 import dispatches from './dispatches.js'
 import keys from './keys.js'
+import statusWebhooks from './webhooks.js'
 
 const v1: FastifyPluginAsync = async function (fastify) {
   await fastify.register(async function userRoutes (user) {
@@ -25,6 +26,7 @@ const v1: FastifyPluginAsync = async function (fastify) {
     await user.register(dispatches, { prefix: '/dispatches' })
     await user.register(deliveries, { prefix: '/deliveries' })
     await user.register(keys, { prefix: '/keys' })
+    await user.register(statusWebhooks, { prefix: '/webhooks' })
   })
   await fastify.register(admin, { prefix: '/admin' })
 }

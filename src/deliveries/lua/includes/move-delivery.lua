@@ -31,12 +31,35 @@ local function dispatch_info (delivery_id)
   return info
 end
 
+-- Status webhooks: each change a user's endpoints may hear of is appended to the user's event stream by the
+-- same script that makes it, so no crash can keep the change and lose its event (the relay moves them into
+-- the webhook queue). A user with no endpoint costs one EXISTS per script call and user.
+local WEBHOOK_EVENT = { sent = true, delivered = true, read = true, failed = true, expired = true, cancelled = true }
+local webhooks_of = {}
+local function emit_event (user, event_type, id, now)
+  local on = webhooks_of[user]
+  if on == nil then
+    on = redis.call('EXISTS', key.webhookEndpoints(user)) == 1
+    webhooks_of[user] = on
+  end
+  if on then redis.call('XADD', key.webhookEvents(user), '*', 'type', event_type, 'id', id, 'at', now) end
+end
+
+-- The dispatches whose `open` count a move lowered: {user, dispatch id, now}, to tell when it reaches 0.
+local closing = {}
+local function counted (counter_key, field, n, value)
+  if field == 'open' and n < 0 and value == 0 and closing[counter_key] then
+    local d = closing[counter_key]
+    emit_event(d[1], 'dispatch.finished', d[2], d[3])
+  end
+end
+
 -- Counter changes (HINCRBY): applied at once or, between defer_counts() and apply_counts(), summed and
 -- applied once per counter, so that one delivery's -1 and the next one's +1 on a counter cost nothing.
 local deferred = nil
 local function count (counter_key, field, n)
   if not deferred then
-    redis.call('HINCRBY', counter_key, field, n)
+    counted(counter_key, field, n, redis.call('HINCRBY', counter_key, field, n))
     return
   end
   local fields = deferred.sums[counter_key]
@@ -54,7 +77,7 @@ local function defer_counts () deferred = { sums = {}, order = {} } end
 local function apply_counts ()
   for _, counter in ipairs(deferred.order) do
     local n = deferred.sums[counter[1]][counter[2]]
-    if n ~= 0 then redis.call('HINCRBY', counter[1], counter[2], n) end
+    if n ~= 0 then counted(counter[1], counter[2], n, redis.call('HINCRBY', counter[1], counter[2], n)) end
   end
   deferred = nil
 end
@@ -74,6 +97,7 @@ local function move (id, user, messenger, from, to, now, fields)
   end
   redis.call('HSET', delivery_key, unpack(set))
   if from == to then return end
+  if WEBHOOK_EVENT[to] then emit_event(user, 'delivery.' .. to, id, now) end
   count(dispatch_key, 'n:' .. from, -1)
   count(dispatch_key, 'n:' .. to, 1)
   count(dispatch_key, 'n:' .. messenger .. ':' .. from, -1)
@@ -81,6 +105,7 @@ local function move (id, user, messenger, from, to, now, fields)
   count(stats_key, 'n:' .. from, -1)
   count(stats_key, 'n:' .. to, 1)
   if finishing then
+    closing[dispatch_key] = { user, dispatch_of(id), now }
     count(dispatch_key, 'open', -1)
     redis.call('ZADD', key.finished(user, to), 0, id)
   elseif FINISHED[from] and not FINISHED[to] then

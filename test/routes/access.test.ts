@@ -84,6 +84,9 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', path: '/v1/deliveries/{id}/redrive', url: (f) => `/v1/deliveries/${f.failedDeliveryId}/redrive`, against: 'not-found', owner: 200 },
   { method: 'POST', path: '/v1/dispatches/{id}/cancel', url: (f) => `/v1/dispatches/${f.dispatchId}/cancel`, against: 'not-found', owner: 200 },
   { method: 'POST', path: '/v1/dispatches/{id}/redrive', url: (f) => `/v1/dispatches/${f.dispatchId}/redrive`, against: 'not-found', owner: 200 },
+  // The dispatch has started (it is finished): an edit is refused with what can still be done; a delete, last, removes it.
+  { method: 'PATCH', path: '/v1/dispatches/{id}', url: (f) => `/v1/dispatches/${f.dispatchId}`, body: () => ({ text: 'changed' }), against: 'not-found', owner: 409 },
+  { method: 'DELETE', path: '/v1/dispatches/{id}', url: (f) => `/v1/dispatches/${f.dispatchId}`, against: 'not-found', owner: 200 },
   { method: 'GET', path: '/v1/keys', url: () => '/v1/keys', against: 'own-data', owner: 200 },
   { method: 'POST', path: '/v1/keys', url: () => '/v1/keys', body: () => ({ label: 'ci' }), against: 'own-data', owner: 201 },
   { method: 'POST', path: '/v1/keys/{id}/rotate', url: (f) => `/v1/keys/${f.spareKeyId}/rotate`, against: 'not-found', owner: 201 },

@@ -10,6 +10,7 @@
  * whole file, and the merged report numbers rows as one request would.
  */
 import { parse } from 'csv-parse/sync'
+import { CSV_READ_OPTIONS } from '../contacts/contact-files.js'
 import type { paths } from './api-types.js'
 import { UsageError } from './errors.js'
 
@@ -43,16 +44,8 @@ export function formatOfName (file: string): ContactFileFormat | undefined {
 function csvBatches (text: string, size: number): Batch[] {
   let records: Array<{ raw: string }>
   try {
-    // The service's options (src/contacts/contact-files.ts), so that a record here is a row there.
-    records = parse(text, {
-      raw: true,
-      bom: true,
-      trim: true,
-      relax_quotes: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_empty_values: true
-    }) as unknown as Array<{ raw: string }>
+    // The service's options, so that a record here is a row there.
+    records = parse(text, { ...CSV_READ_OPTIONS, raw: true }) as unknown as Array<{ raw: string }>
   } catch (err) {
     const { lines, message } = err as { lines?: number, message: string }
     throw new UsageError(`the file is not valid CSV at line ${lines ?? '?'}: ${message}`)

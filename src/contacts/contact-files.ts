@@ -112,19 +112,22 @@ function csvValue (columns: readonly Column[], record: readonly string[]): Recor
   return value
 }
 
+/** How a CSV file is read into records (the CLI cuts files into batches where these say a record ends). */
+export const CSV_READ_OPTIONS = {
+  bom: true,
+  // Around the delimiters only: a quoted cell keeps its spaces.
+  trim: true,
+  relax_quotes: true,
+  // A record of the wrong width is that row's fault, not the file's.
+  relax_column_count: true,
+  skip_empty_lines: true,
+  skip_records_with_empty_values: true
+} as const
+
 async function readCsv (body: Readable, metered: Metered, { maxRows }: FileLimits): Promise<FileRow[]> {
   const rows: FileRow[] = []
   let columns: Column[] | undefined
-  const parser = parse({
-    bom: true,
-    // Around the delimiters only: a quoted cell keeps its spaces.
-    trim: true,
-    relax_quotes: true,
-    // A record of the wrong width is that row's fault, not the file's.
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_empty_values: true
-  })
+  const parser = parse(CSV_READ_OPTIONS)
   try {
     await pipeline(body, metered, parser, async function (records: AsyncIterable<string[]>) {
       for await (const record of records) {

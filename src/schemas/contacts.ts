@@ -4,7 +4,7 @@
  * format per messenger, a time zone being known) the route checks, and both
  * answer a 400 naming the field.
  */
-import { OPERATOR_PATTERN } from '../contacts/operator.js'
+import { OPERATOR_PATTERN } from '../model/operator.js'
 import { Type, type Static } from 'typebox'
 import { ContactName, ErrorBody } from './common.js'
 

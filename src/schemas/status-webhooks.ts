@@ -3,7 +3,7 @@
  * deliveries' changes. Not the messengers' receipts, which come in (schemas/webhooks.ts).
  */
 import { Type, type Static } from 'typebox'
-import { STATUS_EVENTS } from '../webhooks/events.js'
+import { STATUS_EVENTS } from '../model/status-event.js'
 
 const Time = Type.String({ format: 'date-time' })
 

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { ulid } from 'ulid'
 import type { RedisClient } from '../redis-connection.js'
 import type { RedisKeys } from '../redis-keys.js'
-import { isStatusEvent, type MessageType, type StatusEvent } from './events.js'
+import { isStatusEvent, type MessageType, type StatusEvent } from '../model/status-event.js'
 import { newSigningSecret, type SecretBox } from './secret-box.js'
 
 export interface Endpoint {

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { DeliveryStore } from '../deliveries/delivery-store.js'
-import { deliveryView, dispatchView } from '../routes/v1/views.js'
+import { deliveryView, dispatchView } from '../deliveries/delivery-views.js'
 import type { EndpointStore, StoredEvent } from './endpoint-store.js'
 import { jobOptions, type StatusWebhookQueue } from './status-webhook-queue.js'
 

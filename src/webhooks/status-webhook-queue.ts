@@ -13,7 +13,7 @@
 import { Queue, type JobsOptions } from 'bullmq'
 import type { RedisClient } from '../redis-connection.js'
 import { STATUS_WEBHOOK_QUEUE } from '../redis-keys.js'
-import type { MessageType } from './events.js'
+import type { MessageType } from '../model/status-event.js'
 
 export interface StatusWebhookJob {
   user: string

@@ -12,7 +12,8 @@ import {
 } from '../../schemas/dispatches.js'
 import { slotOfId, slotOfUser } from '../../redis-keys.js'
 import { ownedBy } from './owned.js'
-import { cancelReport, deliveryView, redriveReport } from './views.js'
+import { deliveryView } from '../../deliveries/delivery-views.js'
+import { cancelReport, redriveReport } from './views.js'
 
 const tags = ['deliveries']
 

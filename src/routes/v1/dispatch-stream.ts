@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyReply } from 'fastify'
 import type { DispatchEvents } from '../../plugins/app/dispatch-events.js'
 import type { Dispatch } from '../../model/delivery.js'
-import { dispatchView } from './views.js'
+import { dispatchView } from '../../deliveries/delivery-views.js'
 
 type View = ReturnType<typeof dispatchView>
 

@@ -17,7 +17,8 @@ import {
 } from '../../schemas/dispatches.js'
 import { streamDispatch } from './dispatch-stream.js'
 import { ownedBy } from './owned.js'
-import { cancelReport, dispatchView, redriveReport } from './views.js'
+import { dispatchView } from '../../deliveries/delivery-views.js'
+import { cancelReport, redriveReport } from './views.js'
 
 const tags = ['dispatches']
 

@@ -14,7 +14,7 @@ import {
   AttemptList, AttemptListQuery, AttemptParams, CreatedEndpoint, Endpoint, EndpointList, EndpointParams, EndpointPatchBody,
   NewEndpointBody, QueuedMessage, RotatedSecret
 } from '../../schemas/status-webhooks.js'
-import { TEST_EVENT } from '../../webhooks/events.js'
+import { TEST_EVENT } from '../../model/status-event.js'
 import { messageBody } from '../../webhooks/event-relay.js'
 import { forbiddenRange } from '../../webhooks/safe-agent.js'
 import { jobOptions } from '../../webhooks/status-webhook-queue.js'

@@ -213,7 +213,9 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     console.error('usage: tsx scripts/redis-topology.ts <dir>')
     process.exit(2)
   }
-  const [cluster, sentinel] = await Promise.all([startCluster(dir), startSentinelGroup(dir)])
+  // A node timeout of 5 s, not the failover tests' 1 s: on a busy CI machine a master running a big script
+  // for a second must not be taken for dead (the shared cluster is never failed over on purpose).
+  const [cluster, sentinel] = await Promise.all([startCluster(dir, 5000), startSentinelGroup(dir)])
   console.log(`TEST_REDIS_CLUSTER_NODES=${cluster.nodes}`)
   console.log(`TEST_REDIS_SENTINELS=${sentinel.addresses}`)
   console.log(`TEST_REDIS_SENTINEL_NAME=${sentinel.name}`)

@@ -23,32 +23,36 @@ await fetch(`${url}/v1/contacts`, {
 
 t.test('settings: a config file, a refused key, no credentials, no service', async (t) => {
   const file = join(home, 'elsewhere.json')
+  const broken = join(home, 'broken.json')
   writeFileSync(file, JSON.stringify({ url, api_key: key.key }))
-  const fromFile = await runCli(home, ['--json', 'contacts', 'show', 'Artem'], { FANOUT_CONFIG: file })
+  writeFileSync(broken, '{"url": ')
+  const wrongKey = `${key.key.slice(0, -4)}AAAA`
+  // Side by side: each run is a process of its own, and none changes anything.
+  const [fromFile, brokenRun, refused, flag, none, userOnly, down, credentialsInUrl] = await Promise.all([
+    runCli(home, ['--json', 'contacts', 'show', 'Artem'], { FANOUT_CONFIG: file }),
+    runCli(home, ['contacts', 'list'], { FANOUT_CONFIG: broken }),
+    runCli(home, ['contacts', 'list'], { FANOUT_URL: url, FANOUT_API_KEY: wrongKey }),
+    runCli(home, ['contacts', 'list', '--api-key', wrongKey, '--url', url]),
+    runCli(home, ['contacts', 'list'], { FANOUT_URL: url }),
+    runCli(home, ['contacts', 'list'], { FANOUT_URL: url, FANOUT_USER: 'ann' }),
+    runCli(home, ['contacts', 'list'], { FANOUT_URL: `http://127.0.0.1:${await freePort()}`, FANOUT_API_KEY: key.key }),
+    runCli(home, ['contacts', 'list'], { FANOUT_URL: `http://ann:${key.key}@127.0.0.1:${port}` })
+  ])
   t.equal(fromFile.code, 0, `FANOUT_CONFIG: ${fromFile.stderr}`)
   t.notOk(fromFile.stdout.includes(key.key))
-  writeFileSync(file, '{"url": ')
-  const broken = await runCli(home, ['contacts', 'list'], { FANOUT_CONFIG: file })
-  t.equal(broken.code, 2)
-  t.match(broken.stderr, /elsewhere\.json is not JSON/)
+  t.equal(brokenRun.code, 2)
+  t.match(brokenRun.stderr, /broken\.json is not JSON/)
 
-  const wrongKey = `${key.key.slice(0, -4)}AAAA`
-  const refused = await runCli(home, ['contacts', 'list'], { FANOUT_URL: url, FANOUT_API_KEY: wrongKey })
   t.equal(refused.code, 4, 'a refused key: exit 4')
   t.match(refused.stderr, /the credentials are not valid.*\n\s+check the API key given with --api-key, FANOUT_API_KEY or /)
   t.notOk(refused.stderr.includes(wrongKey) || refused.stdout.includes(wrongKey), 'the key is not in the error')
-  const flag = await runCli(home, ['contacts', 'list', '--api-key', wrongKey, '--url', url])
   t.equal(flag.code, 4, 'the flags work as the environment does')
-  const none = await runCli(home, ['contacts', 'list'], { FANOUT_URL: url })
   t.equal(none.code, 2)
   t.match(none.stderr, /no API key and no user.*\n.*FANOUT_API_KEY/)
-  const userOnly = await runCli(home, ['contacts', 'list'], { FANOUT_URL: url, FANOUT_USER: 'ann' })
   t.equal(userOnly.code, 4, 'a user name without a key, against a service with authentication: exit 4')
   t.match(userOnly.stderr, /the service needs an API key/)
-  const down = await runCli(home, ['contacts', 'list'], { FANOUT_URL: `http://127.0.0.1:${await freePort()}`, FANOUT_API_KEY: key.key })
   t.equal(down.code, 5, 'no service: exit 5')
   t.match(down.stderr, /cannot reach the service at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\n\s+is it running/)
-  const credentialsInUrl = await runCli(home, ['contacts', 'list'], { FANOUT_URL: `http://ann:${key.key}@127.0.0.1:${port}` })
   t.equal(credentialsInUrl.code, 2)
   t.notOk(credentialsInUrl.stderr.includes(key.key))
 })

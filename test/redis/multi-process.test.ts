@@ -63,7 +63,9 @@ t.test('2 API and 3 worker processes on a cluster: 30,000 deliveries, one final 
   t.equal(new Set(received.messages.map((m) => `${m.messenger} ${m.recipient}`)).size, total, 'the mock got every one')
   t.comment(`repeats (at least once): ${received.count - total}`)
 
-  // BullMQ's limiter counts in windows of a second: any 3 s span meets at most 4 of them.
+  // BullMQ's limiter counts in windows of a second: any 3 s span meets at most 4 of them (120 sends). The times are
+  // the mock's, when each request arrived: on a busy machine requests let go in one window can arrive in the next,
+  // so the bound allows a fifth window's worth (150), still far below the 270 of three workers limited each alone.
   const times = received.messages.filter((m) => m.messenger === 'telegram').map((m) => Date.parse(m.receivedAt)).sort((a, b) => a - b)
   let busiest = 0
   for (let i = 0, j = 0; i < times.length; i++) {
@@ -72,6 +74,6 @@ t.test('2 API and 3 worker processes on a cluster: 30,000 deliveries, one final 
   }
   const spanS = (times.at(-1)! - times[0]!) / 1000
   t.comment(`Telegram: ${times.length} sends over ${spanS.toFixed(1)} s (${(times.length / spanS).toFixed(1)}/s); at most ${busiest} in any 3 s`)
-  t.ok(busiest <= 4 * TELEGRAM_PER_SECOND, `at most ${4 * TELEGRAM_PER_SECOND} Telegram sends in any 3 s (three workers at 30/s each would make up to 270)`)
+  t.ok(busiest <= 5 * TELEGRAM_PER_SECOND, `at most ${5 * TELEGRAM_PER_SECOND} Telegram sends in any 3 s (three workers at 30/s each would make up to 270)`)
   t.ok(times.length / spanS <= TELEGRAM_PER_SECOND * 1.1, 'about 30 a second on average, across the three workers together')
 })

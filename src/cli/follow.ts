@@ -16,8 +16,6 @@ import type { Settings } from './settings.js'
 export type DispatchView = paths['/v1/dispatches/{id}']['get']['responses']['200']['content']['application/json']
 export type FollowEvent = 'progress' | 'finished'
 
-/** Tries in a row that may fail before following gives up: with the waits below, about half a minute. */
-const MAX_TRIES = 6
 /** The wait before the first retry, doubled each time up to MAX_WAIT_MS (the service's `retry:` sets its own start). */
 const FIRST_RETRY_MS = 1000
 const MAX_WAIT_MS = 10_000
@@ -36,6 +34,8 @@ export async function followDispatch (api: Api, settings: Settings, id: string, 
   let last: DispatchView | undefined
   let retryMs = FIRST_RETRY_MS
   let failures = 0
+  // Tries go on while the stream has been lost for less than settings.reconnectSeconds.
+  let lostSince: number | undefined
   for (;;) {
     let why: string
     try {
@@ -55,6 +55,7 @@ export async function followDispatch (api: Api, settings: Settings, id: string, 
         lastId = message.id
         last = JSON.parse(message.data) as DispatchView
         failures = 0
+        lostSince = undefined
         onEvent(last, message.event)
         if (message.event === 'finished') return last
       }
@@ -65,11 +66,13 @@ export async function followDispatch (api: Api, settings: Settings, id: string, 
       why = unreachable(settings, err).message
     }
     failures++
-    if (failures >= MAX_TRIES) {
-      throw new CliError(`lost the event stream of dispatch ${id} (${why}), ${failures} times in a row`, EXIT.unavailable,
+    lostSince ??= Date.now()
+    const wait = Math.min(MAX_WAIT_MS, retryMs * 2 ** (failures - 1))
+    if (Date.now() + wait - lostSince > settings.reconnectSeconds * 1000) {
+      throw new CliError(`lost the event stream of dispatch ${id} (${why}), ${failures} times in a row over ${Math.round((Date.now() - lostSince) / 1000)} s`, EXIT.unavailable,
         `the dispatch goes on without us: follow it again with \`fanout dispatches watch ${id}\``)
     }
     options.onReconnect?.(failures, why)
-    await sleep(Math.min(MAX_WAIT_MS, retryMs * 2 ** (failures - 1)), undefined, options.signal !== undefined ? { signal: options.signal } : {})
+    await sleep(wait, undefined, options.signal !== undefined ? { signal: options.signal } : {})
   }
 }

@@ -27,7 +27,12 @@ export interface Settings {
   user?: string
   /** Where the settings file was looked for (for messages), and whether it was there. */
   configFile: { path: string, found: boolean }
+  /** How long `send --wait` and `dispatches watch` keep trying to get a lost event stream back (FANOUT_RECONNECT_SECONDS). */
+  reconnectSeconds: number
 }
+
+/** Long enough to ride out a restart of the service. */
+export const DEFAULT_RECONNECT_SECONDS = 60
 
 export interface SettingFlags {
   url?: string
@@ -95,7 +100,13 @@ export function resolveSettings (flags: SettingFlags, env: Env = process.env): S
   }
   const apiKey = given(flags.apiKey, env.FANOUT_API_KEY, file?.api_key)
   const user = given(flags.user, env.FANOUT_USER, file?.user)
+  const reconnect = env.FANOUT_RECONNECT_SECONDS
+  const reconnectSeconds = reconnect === undefined || reconnect === '' ? DEFAULT_RECONNECT_SECONDS : Number(reconnect)
+  if (!Number.isFinite(reconnectSeconds) || reconnectSeconds < 0) {
+    throw new UsageError(`FANOUT_RECONNECT_SECONDS is "${reconnect}", not a number of seconds`, `leave it unset for ${DEFAULT_RECONNECT_SECONDS}`)
+  }
   return {
+    reconnectSeconds,
     url: url.href.replace(/\/+$/, ''),
     ...(apiKey !== undefined && { apiKey }),
     ...(user !== undefined && { user }),

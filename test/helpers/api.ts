@@ -84,10 +84,16 @@ export async function dispatch (api: Client, body: Static<typeof NewDispatchBody
   return (await api('POST', '/v1/dispatches', body, { expectStatus: 202 })).json()
 }
 
-/** Waits, through GET /v1/dispatches/:id (which must answer 200), until the dispatch is finished; returns it. */
+/**
+ * Waits, through GET /v1/dispatches/:id (which must answer 200), until the dispatch is finished; returns it.
+ * A 503 (the store slower than its command timeout on a busy machine) is asked again, as a client would.
+ */
 export async function settled (api: Client, id: string, timeoutMs?: number): Promise<Static<typeof Dispatch>> {
   return await eventually(async () => {
-    const found = (await api('GET', `/v1/dispatches/${id}`, undefined, { expectStatus: 200 })).json<Static<typeof Dispatch>>()
+    const answer = await api('GET', `/v1/dispatches/${id}`)
+    if (answer.statusCode === 503) return undefined
+    if (answer.statusCode !== 200) throw new Error(`GET /v1/dispatches/${id}: expected 200, got ${answer.statusCode}: ${answer.body}`)
+    const found = answer.json<Static<typeof Dispatch>>()
     return found.status === 'finished' ? found : undefined
   }, `dispatch ${id} to finish`, timeoutMs)
 }

@@ -92,7 +92,7 @@ export async function runApi (settings: Settings): Promise<Omit<Section, 'second
   const bare = await startBareRoute()
   const bareCall = (): ApiCall => ({ method: 'GET', path: '/bare', headers: {} })
   const measured: Array<{ label: string, call: ApiCall, ours: Measured, same: Measured, oursRuns: number[], sameRuns: number[] }> = []
-  let reference: { bare: Measured, redis: Measured, ours: Measured } | undefined
+  let reference: { bare: Measured, redis: Measured } | undefined
   try {
     const bareRedis = await startBareRoute({ prefix })
     const same = await startSameWorkRoutes(samePrefix)
@@ -143,8 +143,7 @@ export async function runApi (settings: Settings): Promise<Omit<Section, 'second
       if (s.warmupSeconds > 0) await cannon(bare.url, bareCall, s.warmupSeconds, s.connections, false)
       reference = {
         bare: await cannon(bare.url, bareCall, s.seconds, s.connections, false),
-        redis: await cannon(bareRedis.url, bareCall, s.seconds, s.connections, false),
-        ours: measured.at(-1)!.ours
+        redis: await cannon(bareRedis.url, bareCall, s.seconds, s.connections, false)
       }
     } finally {
       await service.stop()

@@ -5,7 +5,8 @@
 import type { Delivery, Dispatch } from '../model/delivery.js'
 import type { DispatchTargets } from './dispatcher.js'
 
-const iso = (ms: number): string => new Date(ms).toISOString()
+/** A time as the API writes it (RFC 3339, UTC). */
+export const iso = (ms: number): string => new Date(ms).toISOString()
 const hhmm = (minute: number): string => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`
 
 /** The local window a dispatch keeps with its targets, as the API writes it. */

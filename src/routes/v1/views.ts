@@ -6,8 +6,7 @@
 import type { CancelOutcome, RedriveOutcome } from '../../deliveries/delivery-store.js'
 import type { DeliveryCancel } from '../../deliveries/dispatcher.js'
 import type { IssuedKey, KeyInfo, UserInfo } from '../../users/user-store.js'
-
-const iso = (ms: number): string => new Date(ms).toISOString()
+import { iso } from '../../deliveries/delivery-views.js'
 
 export function cancelReport (cancels: readonly DeliveryCancel[]) {
   const of = (kind: CancelOutcome['kind']) => cancels.filter((l) => l.outcome.kind === kind).map((l) => l.id)

@@ -1,7 +1,6 @@
 /** Status webhook endpoints and their attempts as /v1/webhooks shows them (see views.ts for the rest). */
 import type { Attempt, Endpoint } from '../../webhooks/endpoint-store.js'
-
-const iso = (ms: number): string => new Date(ms).toISOString()
+import { iso } from '../../deliveries/delivery-views.js'
 
 export function endpointView (e: Endpoint) {
   return {

@@ -23,6 +23,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { Cluster } from 'ioredis'
 import type { RedisClient } from './redis-connection.js'
 import { luaKeyHelpers } from './redis-keys.js'
 
@@ -78,5 +79,13 @@ export function defineScripts (redis: RedisClient, scripts: readonly ScriptComma
   for (const { name, numberOfKeys, lua } of scripts) {
     if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue
     redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys })
+    // A cluster's auto-pipeline picks its node by a command's first argument, which for these
+    // scripts is the number of keys, not a key: two calls for users on different nodes then
+    // share a pipeline, and ioredis refuses it whole ("All keys in the pipeline should belong to
+    // the same slots allocation group"). They go on their own, each to its keys' node.
+    // (A new list: the one there may be ioredis's default, shared by every cluster client.)
+    if (numberOfKeys === undefined && redis instanceof Cluster) {
+      redis.options.autoPipeliningIgnoredCommands = [...(redis.options.autoPipeliningIgnoredCommands ?? []), name]
+    }
   }
 }

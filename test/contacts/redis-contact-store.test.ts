@@ -8,13 +8,14 @@ import t from 'tap'
 import { createRedisContactStore } from '../../src/contacts/redis-contact-store.js'
 import { redisKeys } from '../../src/redis-keys.js'
 import { contactStoreContract } from '../helpers/contact-store-contract.js'
-import { freshPrefix, testRedis } from '../helpers/redis.js'
+import { DEFAULT_TARGET, freshPrefix, testRedis } from '../helpers/redis.js'
 
 const OPTIONS = { maxContacts: 100_000 }
 
+// The store's connection is opened as the service opens it (auto-pipelined), so the contract meets its batching too.
 contactStoreContract(t, async (t, options = OPTIONS) => {
   const prefix = freshPrefix()
-  return createRedisContactStore(testRedis(t, prefix), redisKeys(prefix), options)
+  return createRedisContactStore(testRedis(t, prefix, DEFAULT_TARGET, 'commands'), redisKeys(prefix), options)
 })
 
 t.test('a book written before tags and the name index existed reads, pages and changes as any other', async (t) => {

@@ -77,6 +77,9 @@ export async function build (t: Test, options: BuildOptions = {}): Promise<Built
   const fastifyOptions = serverOptions(config)
   if (options.logStream !== undefined) {
     fastifyOptions.logger = { ...(fastifyOptions.logger as object), stream: options.logStream }
+  } else if (process.env.TEST_LOG_ERRORS === 'yes' && options.env?.LOG_LEVEL === undefined) {
+    // What a CI run needs to tell a 500's cause: the service's error lines, on stderr.
+    fastifyOptions.logger = { ...(fastifyOptions.logger as object), level: 'error', stream: process.stderr }
   }
   const fastify = Fastify(fastifyOptions)
   await fastify.register(app, { config })

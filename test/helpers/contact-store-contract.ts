@@ -256,6 +256,20 @@ export function contactStoreContract (t: Test, makeStore: MakeStore): void {
     t.strictSame(await store.findByNames('bob', ['Lera']), [{ name: 'Lera', viber: 'lera' }])
   })
 
+  t.test('many users\' books read at once: each read gets its own user\'s book', async (t) => {
+    // On a Redis Cluster the users' books live on different nodes, and reads asked in one tick
+    // are pipelined together by the client: a read must still reach its own user's node.
+    const store = await makeStore(t)
+    const users = Array.from({ length: 24 }, (_, i) => `reader-${i}`)
+    await Promise.all(users.map(async (user) => await store.create(user, { name: `${user}-friend`, telegram: '1001', tags: ['x'] })))
+    const pages = await Promise.all(users.map(async (user) => await store.page(user, { limit: 10 })))
+    t.strictSame(pages.map((page) => page.contacts.map((c) => c.name)), users.map((user) => [`${user}-friend`]), 'pages')
+    const tagged = await Promise.all(users.map(async (user) => await store.findByTags(user, { any: ['x'] })))
+    t.strictSame(tagged.map((found) => found.map((c) => c.name)), users.map((user) => [`${user}-friend`]), 'tag lookups')
+    const filtered = await Promise.all(users.map(async (user) => await store.page(user, { limit: 10, tags: { any: ['x'], all: [] } })))
+    t.strictSame(filtered.map((page) => page.contacts.length), users.map(() => 1), 'pages by tag')
+  })
+
   t.test('names with spaces, dots, colons, unicode and up to 100 characters round-trip exactly', async (t) => {
     const store = await makeStore(t)
     const odd = [

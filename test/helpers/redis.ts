@@ -55,9 +55,15 @@ export function connectTarget (target: RedisTarget, purpose: 'commands' | 'queue
   return connectRedis(loadConfig(target.env).redis, purpose, 'fanout-test', quiet as never)
 }
 
-/** A Redis client for the test, closed (after deleting the prefix's keys) when the test ends. */
-export function testRedis (t: Test, prefix?: string, target: RedisTarget = DEFAULT_TARGET): RedisClient {
-  const redis = target.name === 'single' ? new Redis(REDIS_URL, { maxRetriesPerRequest: 2 }) : connectTarget(target)
+/**
+ * A Redis client for the test, closed (after deleting the prefix's keys) when the test ends.
+ * `purpose`: a connection opened as the service opens that kind (`commands`: auto-pipelined, as the
+ * stores' own), rather than a plain one.
+ */
+export function testRedis (t: Test, prefix?: string, target: RedisTarget = DEFAULT_TARGET, purpose?: 'commands'): RedisClient {
+  const redis = purpose !== undefined
+    ? connectTarget(target, purpose)
+    : target.name === 'single' ? new Redis(REDIS_URL, { maxRetriesPerRequest: 2 }) : connectTarget(target)
   t.teardown(async () => {
     if (prefix !== undefined) await deleteKeys(redis, prefix)
     await redis.quit()

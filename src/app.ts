@@ -65,9 +65,10 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(mongodb)
   await fastify.register(auth)
   await fastify.register(contacts)
+  // Before the deliveries: receipts and the fan-out consult what is known of addresses.
+  await fastify.register(addresses)
   await fastify.register(deliveries)
   await fastify.register(idempotency)
-  await fastify.register(addresses)
   await fastify.register(metrics)
   await fastify.register(statusWebhooks)
   // The senders start work on fastify.redis at once, so every plugin before

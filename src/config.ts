@@ -113,6 +113,8 @@ export const EnvSchema = Type.Object({
   RETENTION_SWEEP_MS: Positive(10 * 60_000),
   /** The same text to the same address within this many seconds is not sent again (`suppressed`); 0: off. */
   DEDUP_WINDOW_SECONDS: Type.Integer({ minimum: 0, default: 24 * 3600 }),
+  /** A dispatch that does not say `skip_unreachable` skips addresses marked dead when this is true (off: they are tried again). */
+  SKIP_UNREACHABLE_DEFAULT: Type.Boolean({ default: false }),
 
   /** Where the bundled mock messengers listen: every messenger's API unless its *_API_URL says otherwise. */
   MOCK_HOST: Type.String({ default: '127.0.0.1' }),
@@ -337,7 +339,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       stalledIntervalMs: raw.STALLED_INTERVAL_MS,
       outboxSweepMs: raw.OUTBOX_SWEEP_MS,
       retentionSweepMs: raw.RETENTION_SWEEP_MS,
-      dedupWindowSeconds: raw.DEDUP_WINDOW_SECONDS
+      dedupWindowSeconds: raw.DEDUP_WINDOW_SECONDS,
+      skipUnreachableDefault: raw.SKIP_UNREACHABLE_DEFAULT
     },
     breaker: {
       errorPercent: raw.BREAKER_ERROR_PERCENT,

@@ -56,7 +56,7 @@ export const KEY_PATTERNS = {
    * through it), and early receipts that came before the acceptance was recorded
    */
   receipt: 'receipt:<messenger>:<providerId>',
-  /** hash  what a messenger told about an address: inbound_at (WhatsApp), subscribed_at, unsubscribed_at (Viber) */
+  /** hash  what a messenger told about an address: inbound_at (WhatsApp), subscribed_at, unsubscribed_at (Viber); its health: alive_at, dead_times, dead_at, dead_reason, dead_code (src/addresses/lua/mark-unreachable-1.lua) */
   address: 'address:<messenger>:<address>',
   /**
    * zset  the user's status webhook endpoint ids, by creation time; the delivery scripts append

@@ -1,19 +1,29 @@
 /**
  * What the messengers tell the service about an address, whoever it was sent
  * to for: when a WhatsApp number last wrote to the business (its 24-hour
- * customer-service window), when a Viber user subscribed to the bot or left.
+ * customer-service window), when a Viber user subscribed to the bot or left,
+ * and whether the address is dead (its health: a failure said the person
+ * blocked the bot, never started it, is not on the messenger...) or was
+ * heard alive since.
  * These are facts about the messenger account the service sends from, not
  * about a user's book, so they are kept per address (src/redis-keys.ts).
  */
 import type { RedisClient } from '../redis-connection.js'
-import type { WhatsAppWindow } from '../messengers/adapter.js'
+import type { Unreachable, UnreachableReason, WhatsAppWindow } from '../messengers/adapter.js'
+import { whatsappUnreachable } from '../messengers/whatsapp.js'
+import type { ReceiptReport } from '../model/delivery.js'
+import type { Messenger } from '../model/messenger.js'
 import type { RedisKeys } from '../redis-keys.js'
 import { defineScripts, loadScripts } from '../redis-scripts.js'
 import { sourcePath } from '../source-path.js'
 
 const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'address')
 
-type ScriptedRedis = RedisClient & { addressNote (key: string, field: string, at: number, keepSeconds: number): Promise<number> }
+type ScriptedRedis = RedisClient & {
+  addressNote (key: string, field: string, at: number, keepSeconds: number): Promise<number>
+  addressMarkUnreachable (key: string, at: number, reason: string, code: string, keepSeconds: number): Promise<number>
+  addressClearHealth (key: string, at: number, keepSeconds: number): Promise<number>
+}
 
 /** WhatsApp's customer-service window. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600_000
@@ -30,7 +40,52 @@ export interface ViberSubscription {
   unsubscribedAt?: number
 }
 
+/** An address's health: reachable, or what the latest failure that said it is dead said. */
+export type AddressHealth =
+  | { reachable: true }
+  | {
+    reachable: false
+    reason: UnreachableReason
+    /** The messenger's code (Telegram 403, WhatsApp 131026, Viber 5...). */
+    code: number | string
+    /** When the latest such failure happened (epoch ms). */
+    at: number
+    /** Such failures since the address was last heard alive (distinct times, the latest 50 at most). */
+    count: number
+  }
+
+/** An address on a messenger. */
+export interface MessengerAddress {
+  messenger: Messenger
+  address: string
+}
+
+/** A code as stored (text) back as the messenger gave it: a number when it is one. */
+const codeOf = (stored: string): number | string => /^-?\d{1,15}$/.test(stored) ? Number(stored) : stored
+
 export interface AddressFacts {
+  /**
+   * A failure at `at` (epoch ms) said the address is dead. One dated no later
+   * than the last time it was heard alive changes nothing (they come out of order).
+   */
+  markUnreachable (messenger: Messenger, address: string, unreachable: Unreachable, at: number): Promise<void>
+  /**
+   * The address was heard alive at `at` (default: now), or its mark is reset:
+   * the failures until then no longer count. Callers: an accepted send, a
+   * delivered or read receipt, a Viber subscription, an edit of the contact's
+   * address, POST /v1/contacts/{name}/health/{messenger}/reset, and a new
+   * connection by invite.
+   */
+  clearHealth (messenger: Messenger, address: string, at?: number): Promise<void>
+  health (messenger: Messenger, address: string): Promise<AddressHealth>
+  /**
+   * What receipts about a message to the address say of it: a failure with a
+   * code that says the number is dead (WhatsApp 131026) marks it, a
+   * delivered or read receipt proves it alive, each at the time the messenger stamped.
+   */
+  noteReceipts (messenger: Messenger, address: string, reports: readonly ReceiptReport[]): Promise<void>
+  /** For each address, whether it is marked dead; one pipelined read for them all (on a cluster they are in many slots). */
+  unreachable (addresses: readonly MessengerAddress[]): Promise<boolean[]>
   /** A WhatsApp number wrote to the business at `at` (epoch ms). */
   noteInbound (number: string, at: number): Promise<void>
   /** The number's window at `now`: open, closed (it wrote, longer ago), or unknown (never heard from). */
@@ -43,7 +98,34 @@ export interface AddressFacts {
 export function createAddressFacts (redis: RedisClient, keys: RedisKeys): AddressFacts {
   defineScripts(redis, SCRIPTS)
   const scripted = redis as ScriptedRedis
-  return {
+  const facts: AddressFacts = {
+    async markUnreachable (messenger, address, unreachable, at) {
+      await scripted.addressMarkUnreachable(keys.address(messenger, address), at, unreachable.reason, String(unreachable.code), KEEP_SECONDS)
+    },
+
+    async clearHealth (messenger, address, at = Date.now()) {
+      await scripted.addressClearHealth(keys.address(messenger, address), at, KEEP_SECONDS)
+    },
+
+    async health (messenger, address) {
+      const [reason, code, at, times] = await redis.hmget(keys.address(messenger, address), 'dead_reason', 'dead_code', 'dead_at', 'dead_times')
+      if (reason == null || at == null || times == null) return { reachable: true }
+      return { reachable: false, reason: reason as UnreachableReason, code: codeOf(code ?? ''), at: Number(at), count: (JSON.parse(times) as number[]).length }
+    },
+
+    async noteReceipts (messenger, address, reports) {
+      await Promise.all(reports.map(async (report) => {
+        if (report.status === 'delivered' || report.status === 'read') return await facts.clearHealth(messenger, address, report.at)
+        const unreachable = report.status === 'failed' && messenger === 'whatsapp' ? whatsappUnreachable(report.code) : undefined
+        if (unreachable !== undefined) await facts.markUnreachable(messenger, address, unreachable, report.at)
+      }))
+    },
+
+    async unreachable (addresses) {
+      // Each its own command: ioredis' auto-pipeline sends them together (per node, on a cluster).
+      return await Promise.all(addresses.map(async ({ messenger, address }) => await redis.hexists(keys.address(messenger, address), 'dead_at') === 1))
+    },
+
     async noteInbound (number, at) {
       await scripted.addressNote(keys.address('whatsapp', number), 'inbound_at', at, KEEP_SECONDS)
     },
@@ -66,4 +148,5 @@ export function createAddressFacts (redis: RedisClient, keys: RedisKeys): Addres
       }
     }
   }
+  return facts
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { isMessenger, MESSENGERS, type Messenger } from '../model/messenger.js'
 import {
   dispatchOf, DELIVERY_STATES, type Delivery, type DeliveryState, type Dispatch, type ReceiptEntry, type ReceiptStatus,
-  type StateCounts, type WhatsAppTemplate
+  type StateCounts, type SuppressedReason, type WhatsAppTemplate
 } from '../model/delivery.js'
 
 /** A script's answer, as ioredis gives it. */
@@ -137,6 +137,8 @@ export function toDelivery (id: string, stored: Record<string, string>, dispatch
     ...(stored.due_at !== undefined && { dueAt: Number(stored.due_at) }),
     ...(stored.finished_at !== undefined && { finishedAt: Number(stored.finished_at) }),
     ...(stored.duplicate_of !== undefined && { duplicateOf: stored.duplicate_of }),
+    // Repeats suppressed before reasons were kept have only their duplicate_of.
+    ...(stored.state === 'suppressed' && { reason: (stored.reason ?? 'duplicate') as SuppressedReason }),
     ...(stored.url !== undefined && { url: stored.url }),
     ...(stored.error !== undefined && { lastError: stored.error }),
     ...(stored.provider_message_id !== undefined && { providerMessageId: stored.provider_message_id }),

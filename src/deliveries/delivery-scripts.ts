@@ -31,7 +31,7 @@ export interface DeliveryCommands {
   deliveryRelease (...args: Args): Promise<string[]>
   deliveryExpire (...args: Args): Promise<number>
   deliveryPurge (...args: Args): Promise<[number, ...string[]]>
-  deliveryApplyReceipts (...args: Args): Promise<[string, string]>
+  deliveryApplyReceipts (...args: Args): Promise<[string, string, string?]>
   deliveryTrackMessage (...args: Args): Promise<string>
   deliveryFindMessage (...args: Args): Promise<[string, string, string] | null>
 }

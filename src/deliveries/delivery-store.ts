@@ -130,6 +130,8 @@ export interface DeliveryStore extends DeliveryQueries {
    * lua/apply-receipts-2.lua): by rank, so in any order and any number of times.
    */
   applyReceipts (id: string, providerId: string, reports: readonly ReceiptReport[]): Promise<ReceiptOutcome>
+  /** applyReceipts, and the delivery's address ('' when there is no such delivery): the receipts say something about it. */
+  applyReceiptsTo (id: string, providerId: string, reports: readonly ReceiptReport[]): Promise<{ outcome: ReceiptOutcome, address: string }>
 }
 
 /** What receipts did to a delivery: moved it or added to its timeline, nothing new, too late (it was sent again since), or no such delivery. */
@@ -166,14 +168,15 @@ function slotChunks (ids: readonly string[]): string[][] {
   return [...bySlot.values()].flatMap((slotIds) => Array.from({ length: Math.ceil(slotIds.length / CHUNK) }, (_, i) => slotIds.slice(i * CHUNK, (i + 1) * CHUNK)))
 }
 
-/** Deliveries as the create and replace scripts take them: one JSON array [contact, messenger, address, due_at, ...]. */
+/** Deliveries as the create and replace scripts take them: one JSON array [contact, messenger, address, due_at, suppress, ...]. */
 function flatDeliveries (deliveries: readonly NewDelivery[]): string {
-  const flat = new Array<string>(4 * deliveries.length)
+  const flat = new Array<string>(5 * deliveries.length)
   deliveries.forEach((delivery, i) => {
-    flat[4 * i] = delivery.contact
-    flat[4 * i + 1] = delivery.messenger
-    flat[4 * i + 2] = delivery.address
-    flat[4 * i + 3] = delivery.dueAt === undefined ? '' : String(delivery.dueAt)
+    flat[5 * i] = delivery.contact
+    flat[5 * i + 1] = delivery.messenger
+    flat[5 * i + 2] = delivery.address
+    flat[5 * i + 3] = delivery.dueAt === undefined ? '' : String(delivery.dueAt)
+    flat[5 * i + 4] = delivery.suppress ?? ''
   })
   return JSON.stringify(flat)
 }
@@ -232,6 +235,11 @@ export function createDeliveryStore (redis: RedisClient, keys: RedisKeys, writer
       }
     }
     return purged
+  }
+
+  async function applyReceiptsTo (id: string, providerId: string, reports: readonly ReceiptReport[]) {
+    const [outcome, , address] = await scripts.deliveryApplyReceipts(...recordKeys(id), prefix, id, providerId, Date.now(), JSON.stringify(reports.map(reportTuple)))
+    return { outcome: outcome as ReceiptOutcome, address: address ?? '' }
   }
 
   return {
@@ -361,9 +369,10 @@ export function createDeliveryStore (redis: RedisClient, keys: RedisKeys, writer
     },
 
     async applyReceipts (id, providerId, reports) {
-      const [outcome] = await scripts.deliveryApplyReceipts(...recordKeys(id), prefix, id, providerId, Date.now(), JSON.stringify(reports.map(reportTuple)))
-      return outcome as ReceiptOutcome
+      return (await applyReceiptsTo(id, providerId, reports)).outcome
     },
+
+    applyReceiptsTo,
 
     async purge (user, before) {
       let purged = 0

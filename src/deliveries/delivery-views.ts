@@ -10,14 +10,15 @@ export const iso = (ms: number): string => new Date(ms).toISOString()
 const hhmm = (minute: number): string => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`
 
 /** The local window a dispatch keeps with its targets, as the API writes it. */
-function localWindowView (d: Dispatch) {
-  const window = d.targets === undefined ? undefined : (JSON.parse(d.targets) as DispatchTargets).localWindow
+function localWindowView (targets: DispatchTargets | undefined) {
+  const window = targets?.localWindow
   if (window === undefined) return undefined
   return { from: hhmm(window.from), to: hhmm(window.to), ...(window.defaultZone !== undefined && { default_timezone: window.defaultZone }) }
 }
 
 export function dispatchView (d: Dispatch, now = Date.now()) {
-  const localWindow = localWindowView(d)
+  const targets = d.targets === undefined ? undefined : JSON.parse(d.targets) as DispatchTargets
+  const localWindow = localWindowView(targets)
   const pending = d.counts.scheduled + d.counts.queued + d.counts.sending
   // Deliveries held for their local window keep a dispatch `scheduled` after its send_at.
   const waiting = d.sendAt > now || d.releaseTimes.some((at) => at > now)
@@ -31,6 +32,7 @@ export function dispatchView (d: Dispatch, now = Date.now()) {
     send_at: iso(d.sendAt),
     ...(d.expiresAt !== undefined && { expires_at: iso(d.expiresAt) }),
     ...(localWindow !== undefined && { local_window: localWindow }),
+    ...(targets?.skipUnreachable === true && { skip_unreachable: true as const }),
     revision: d.rev,
     total: d.total,
     counts: d.counts,
@@ -60,6 +62,7 @@ export function deliveryView (d: Delivery) {
     ...(d.sentAs !== undefined && { sent_as: d.sentAs }),
     ...(d.migratedFrom !== undefined && { migrated_from: d.migratedFrom }),
     receipts: d.receipts.map((r) => ({ state: r.status, at: iso(r.at), ...(r.code !== undefined && { code: r.code }) })),
-    ...(d.duplicateOf !== undefined && { duplicate_of: d.duplicateOf })
+    ...(d.duplicateOf !== undefined && { duplicate_of: d.duplicateOf }),
+    ...(d.reason !== undefined && { reason: d.reason })
   }
 }

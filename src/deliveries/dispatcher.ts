@@ -45,6 +45,8 @@ export interface DispatchTargets {
   operatorCodes?: readonly string[]
   /** Each contact's deliveries wait until the window is open in the contact's time zone (else `defaultZone`). */
   localWindow?: LocalWindow & { defaultZone?: string }
+  /** Addresses marked dead are not sent to: their deliveries are written `suppressed` (reason address_unreachable). */
+  skipUnreachable?: boolean
 }
 
 export interface DispatchRequest extends DispatchTargets {
@@ -64,7 +66,7 @@ export interface DispatchResult {
   /** Absent when nothing was to be sent. */
   dispatchId?: string
   deliveries: number
-  /** Of `deliveries`, those that repeat a recent delivery and will not be sent. */
+  /** Of `deliveries`, those that repeat a recent delivery, or go to an address marked dead (skipUnreachable), and will not be sent. */
   suppressed: number
   /** Names the user has no contact for. */
   unknown: string[]
@@ -86,6 +88,8 @@ export interface DispatchEdit {
   targets?: DispatchTargets
   /** null: no longer in local hours; absent: as it was (with new targets too). */
   localWindow?: DispatchTargets['localWindow'] | null
+  /** Absent: as it was (with new targets too). */
+  skipUnreachable?: boolean
   whatsappTemplate?: WhatsAppTemplate | null
 }
 
@@ -154,6 +158,10 @@ export function createDispatcher (deps: {
   reconcile: { graceMs: number, stuckMs: number }
   /** The zone of a local window for contacts without a timezone, when the dispatch names none (TIME_ZONE). */
   defaultZone: string
+  /** For each address, whether it is marked dead (src/addresses/address-facts.ts); without it, none is. */
+  unreachable?: (addresses: readonly NewDelivery[]) => Promise<boolean[]>
+  /** Whether a request that does not say skipUnreachable skips dead addresses (SKIP_UNREACHABLE_DEFAULT). */
+  skipUnreachableDefault?: boolean
   /** With REDIS_MIN_REPLICAS_ACK: resolves once enough replicas have the dispatch's records, else throws a 503. */
   replicated?: (dispatchId: string) => Promise<void>
   log: FastifyBaseLogger
@@ -253,13 +261,25 @@ export function createDispatcher (deps: {
       throw unprocessable('TOO_MANY_DELIVERIES', `would be ${planned.length} deliveries; one dispatch makes at most ${deps.maxDeliveries}`)
     }
     const releaseTimes = holdForWindow(request, chosen, planned, now)
+    await skipDead(request, planned)
     return { planned, unknown, withoutAddresses, releaseTimes }
+  }
+
+  /**
+   * With skipUnreachable: the deliveries to addresses marked dead are to be
+   * written `suppressed`. Their health is read before the create script, all
+   * at once: on a cluster those records are in other slots than the dispatch.
+   */
+  async function skipDead (request: DispatchRequest, planned: NewDelivery[]): Promise<void> {
+    if (request.skipUnreachable !== true || deps.unreachable === undefined || planned.length === 0) return
+    const dead = await deps.unreachable(planned)
+    planned.forEach((delivery, i) => { if (dead[i] === true) delivery.suppress = 'address_unreachable' })
   }
 
   /** The targeting parts of a request, as kept with the dispatch. */
   function targetsOf (request: DispatchRequest): string {
-    const { contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow } = request
-    return JSON.stringify({ contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow } satisfies DispatchTargets)
+    const { contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow, skipUnreachable } = request
+    return JSON.stringify({ contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow, skipUnreachable } satisfies DispatchTargets)
   }
 
   function checkWindow (request: DispatchRequest, now: number): void {
@@ -275,8 +295,9 @@ export function createDispatcher (deps: {
   }
 
   return {
-    async dispatch (request) {
+    async dispatch (given) {
       const now = Date.now()
+      const request = { ...given, skipUnreachable: given.skipUnreachable ?? deps.skipUnreachableDefault === true }
       const { planned, unknown, withoutAddresses, releaseTimes } = await plan(request, now)
 
       // Kept as given (the failed lookup shows the time the user asked for); a past time simply means now.
@@ -337,6 +358,7 @@ export function createDispatcher (deps: {
         throw unprocessable('TARGETS_REQUIRED', 'this dispatch was accepted before edits kept its targets: give them (contacts, tags, all_contacts or addresses)')
       }
       const localWindow = edit.localWindow === null ? undefined : edit.localWindow ?? stored?.localWindow
+      const skipUnreachable = edit.skipUnreachable ?? stored?.skipUnreachable ?? deps.skipUnreachableDefault === true
       const whatsappTemplate = edit.whatsappTemplate === null ? undefined : edit.whatsappTemplate ?? current.whatsappTemplate
       const expiresAt = edit.expiresAt === null ? undefined : edit.expiresAt ?? current.expiresAt
       const request: DispatchRequest = {
@@ -345,6 +367,7 @@ export function createDispatcher (deps: {
         text: edit.text ?? current.text,
         sendAt: edit.sendAt ?? current.sendAt,
         localWindow,
+        skipUnreachable,
         ...(expiresAt !== undefined && { expiresAt }),
         ...(whatsappTemplate !== undefined && { whatsappTemplate })
       }

@@ -17,7 +17,7 @@
  */
 import type { RedisClient } from '../redis-connection.js'
 import type { Messenger } from '../model/messenger.js'
-import type { Receipt } from '../model/delivery.js'
+import type { Receipt, ReceiptReport } from '../model/delivery.js'
 import type { RedisKeys } from '../redis-keys.js'
 import { reportsOf, reportTuple, type DeliveryStore, type ReceiptOutcome } from './delivery-store.js'
 import { withDeliveryScripts } from './delivery-scripts.js'
@@ -35,15 +35,31 @@ export interface Receipts {
   take (receipt: Receipt): Promise<TakenReceipt>
 }
 
-export function createReceipts (redis: RedisClient, keys: RedisKeys, deliveries: DeliveryStore, options: { keepSeconds: number }): Receipts {
+export interface ReceiptOptions {
+  keepSeconds: number
+  /**
+   * What receipts told about the address of the delivery they are about
+   * (whatever they did to the delivery: a repeat or a late one is still news
+   * of the address): the address's health (src/addresses/address-facts.ts).
+   * It should not throw (log instead): the receipt is applied already.
+   */
+  heard?: (messenger: Messenger, address: string, reports: readonly ReceiptReport[]) => Promise<void>
+}
+
+export function createReceipts (redis: RedisClient, keys: RedisKeys, deliveries: DeliveryStore, options: ReceiptOptions): Receipts {
   const scripts = withDeliveryScripts(redis)
+  async function apply (messenger: Messenger, deliveryId: string, providerId: string, reports: readonly ReceiptReport[]) {
+    const { outcome, address } = await deliveries.applyReceiptsTo(deliveryId, providerId, reports)
+    if (address !== '' && options.heard !== undefined) await options.heard(messenger, address, reports)
+    return outcome
+  }
 
   return {
     async track (messenger, providerId, deliveryId, user) {
       const key = keys.receipt(messenger, providerId)
       const waiting = reportsOf(await scripts.deliveryTrackMessage(key, deliveryId, user, options.keepSeconds))
       if (waiting.length === 0) return
-      await deliveries.applyReceipts(deliveryId, providerId, waiting)
+      await apply(messenger, deliveryId, providerId, waiting)
       // No receipt waits once the delivery is known, so none can have come since.
       await redis.hdel(key, 'early')
     },
@@ -54,7 +70,7 @@ export function createReceipts (redis: RedisClient, keys: RedisKeys, deliveries:
       if (found === null) return 'waiting'
       const [deliveryId, , waitingJson] = found
       const waiting = reportsOf(waitingJson)
-      const outcome = await deliveries.applyReceipts(deliveryId, receipt.providerId, [...waiting, receipt])
+      const outcome = await apply(receipt.messenger, deliveryId, receipt.providerId, [...waiting, receipt])
       // Early receipts of a send recorded before a crash took the sender: applied now, with this one.
       if (waiting.length > 0) await redis.hdel(key, 'early')
       return outcome

@@ -30,7 +30,7 @@ import pLimit from 'p-limit'
 import CircuitBreaker from 'opossum'
 import { logErrors, type RedisClient } from '../redis-connection.js'
 import type { FastifyBaseLogger } from 'fastify'
-import type { MessengerAdapter, WhatsAppWindow } from '../messengers/adapter.js'
+import type { MessengerAdapter, Unreachable, WhatsAppWindow } from '../messengers/adapter.js'
 import { hasReceipts, type Messenger } from '../model/messenger.js'
 import { sendQueueName } from '../redis-keys.js'
 import type { DeliveryStore, StartResult } from './delivery-store.js'
@@ -133,6 +133,14 @@ export interface SendHooks {
   track (messenger: Messenger, providerId: string, deliveryId: string, user: string): Promise<void>
   /** A Telegram group became a supergroup: the contact's id follows it. */
   chatMoved (user: string, contact: string, from: string, to: string): Promise<void>
+  /** The send failed in a way that says the address is dead (recorded on the address: its health). */
+  unreachable (messenger: Messenger, address: string, unreachable: Unreachable, at: number): Promise<void>
+  /**
+   * The messenger accepted a send to the address, which proves it alive. Not
+   * for WhatsApp: it accepts a send to a number that is not on WhatsApp and
+   * says so later, by receipt; its delivered receipts do that job (receipts.ts).
+   */
+  reachable (messenger: Messenger, address: string, at: number): Promise<void>
 }
 
 export interface SendWorker {
@@ -217,6 +225,11 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
             log.warn({ err, delivery: id }, 'could not record the message id: its receipts will not find the delivery, which stays sent')
           })
         }
+        if (adapter.messenger !== 'whatsapp') {
+          await hooks.reachable(adapter.messenger, moved ?? started.address, Date.now()).catch((err: unknown) => {
+            log.warn({ err, delivery: id }, 'could not note the address as reachable')
+          })
+        }
         if (moved !== undefined && started.contact !== '') {
           await hooks.chatMoved(started.user, started.contact, started.address, moved).catch((err: unknown) => {
             log.warn({ err, delivery: id }, 'could not update the contact whose Telegram chat moved')
@@ -227,6 +240,14 @@ export function createSendWorker (options: SendWorkerOptions): SendWorker {
     }
     if (outcome.result === 'permanent') {
       await finishFailed(id, started.attempts, outcome.error)
+      if (outcome.unreachable !== undefined) {
+        const { unreachable } = outcome
+        await hooks.unreachable(adapter.messenger, started.address, unreachable, Date.now()).then(() => {
+          log.info({ delivery: id, reason: unreachable.reason, code: unreachable.code }, 'address marked unreachable')
+        }, (err: unknown) => {
+          log.warn({ err, delivery: id }, 'could not mark the address unreachable')
+        })
+      }
       return nextOnItsOwn(turn)
     }
     const failure = new RetryableSendError(outcome.error, outcome.retryAfterMs, started.attempts)

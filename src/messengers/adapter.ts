@@ -20,6 +20,22 @@ export interface SendRequest {
   whatsapp?: { template?: WhatsAppTemplate, window: WhatsAppWindow }
 }
 
+/**
+ * Why a failure says the address itself is dead (docs/messengers.md): the
+ * person blocked the bot or never started it, the chat does not exist, the
+ * number is not on WhatsApp, the Viber user is not registered, not
+ * subscribed, or unsubscribed. Sending there again cannot succeed until
+ * something changes on the person's side.
+ */
+export const UNREACHABLE_REASONS = ['blocked', 'not_started', 'forbidden', 'chat_not_found', 'not_on_whatsapp', 'not_registered', 'not_subscribed', 'unsubscribed'] as const
+export type UnreachableReason = typeof UNREACHABLE_REASONS[number]
+
+/** A failure that says the address is dead: the messenger's code and our reason. */
+export interface Unreachable {
+  code: number | string
+  reason: UnreachableReason
+}
+
 export type SendOutcome =
   /**
    * The messenger took it (not yet a delivery: receipts say more). `sentAs`:
@@ -28,7 +44,8 @@ export type SendOutcome =
    */
   | { result: 'accepted', providerMessageId: string, sentAs?: 'template', address?: string }
   | { result: 'retryable', error: string, retryAfterMs?: number }
-  | { result: 'permanent', error: string }
+  /** `unreachable`: the failure says the address itself is dead (recorded on it: src/addresses/address-facts.ts). */
+  | { result: 'permanent', error: string, unreachable?: Unreachable }
 
 export interface MessengerAdapter {
   readonly messenger: Messenger

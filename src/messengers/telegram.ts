@@ -8,7 +8,7 @@
  * a group that became a supergroup answers 400 with `migrate_to_chat_id`:
  * the text goes once more, to that id, and the outcome says where it went.
  */
-import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest, type Unreachable } from './adapter.js'
 
 export interface TelegramOptions extends HttpOptions {
   baseUrl: string
@@ -63,5 +63,21 @@ export function classifyTelegram (status: number, body: string): TelegramOutcome
   }
   if (code >= 500) return { result: 'retryable', error }
   // 400 (chat not found...), 401 (token), 403 (blocked, or never started): retrying cannot help.
-  return { result: 'permanent', error }
+  const unreachable = telegramUnreachable(code, typeof json.description === 'string' ? json.description : '')
+  return unreachable === undefined ? { result: 'permanent', error } : { result: 'permanent', error, unreachable }
+}
+
+/**
+ * Whether a Telegram error says the chat itself is dead: every 403 (the
+ * person blocked the bot, never started it, or the account is gone) and 400
+ * `chat not found`. A 401 is our token, other 400s are our request.
+ */
+export function telegramUnreachable (code: number, description: string): Unreachable | undefined {
+  if (code === 403) {
+    if (/blocked/i.test(description)) return { code, reason: 'blocked' }
+    if (/initiate conversation|not started|start the bot/i.test(description)) return { code, reason: 'not_started' }
+    return { code, reason: 'forbidden' }
+  }
+  if (code === 400 && /chat not found/i.test(description)) return { code, reason: 'chat_not_found' }
+  return undefined
 }

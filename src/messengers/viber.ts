@@ -18,6 +18,9 @@ export interface ViberOptions extends HttpOptions {
 
 /** tooManyRequests: the only Viber status worth another try. */
 const VIBER_TOO_MANY_REQUESTS = 12
+/** receiverNotRegistered, receiverNotSubscribed: the address itself is dead (recorded on it). */
+const VIBER_NOT_REGISTERED = 5
+const VIBER_NOT_SUBSCRIBED = 6
 
 export function createViberAdapter (options: ViberOptions): MessengerAdapter {
   const http = new MessengerHttp(options.baseUrl, options.token, options)
@@ -54,6 +57,8 @@ export function classifyViber (httpStatus: number, body: string): SendOutcome {
     return { result: 'accepted', providerMessageId: token }
   }
   if (json.status === VIBER_TOO_MANY_REQUESTS) return { result: 'retryable', error }
+  if (json.status === VIBER_NOT_REGISTERED) return { result: 'permanent', error, unreachable: { code: json.status, reason: 'not_registered' } }
+  if (json.status === VIBER_NOT_SUBSCRIBED) return { result: 'permanent', error, unreachable: { code: json.status, reason: 'not_subscribed' } }
   // Any other status, including ones outside the documented table, is a permanent failure.
   return { result: 'permanent', error }
 }

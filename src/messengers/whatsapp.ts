@@ -13,7 +13,7 @@
  *   window unknown   the template if there is one, else the text (its receipt decides)
  */
 import type { WhatsAppTemplate } from '../model/delivery.js'
-import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest } from './adapter.js'
+import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest, type Unreachable } from './adapter.js'
 
 export interface WhatsAppOptions extends HttpOptions {
   baseUrl: string
@@ -30,6 +30,18 @@ const RETRYABLE_CODES = new Set([4, 80007, 130429, 131048, 131056, 133016, 1, 2,
  */
 const PERMANENT_CODES = new Set([0, 190, 10, 100, 131008, 131009, 131026, 131030, 131031, 131047, 131051, 368])
 const isPermanent = (code: number) => PERMANENT_CODES.has(code) || (code >= 200 && code <= 299) || (code >= 132000 && code <= 132016)
+
+/** 131026: the number is not on WhatsApp (or cannot receive): the address itself is dead. */
+const NOT_ON_WHATSAPP = 131026
+
+/**
+ * Whether a WhatsApp error code says the number is dead. It comes as the
+ * send's answer or, more often, in a failed status webhook
+ * (deliveries/receipts.ts): both are judged here.
+ */
+export function whatsappUnreachable (code: number | string | undefined): Unreachable | undefined {
+  return Number(code) === NOT_ON_WHATSAPP ? { code: NOT_ON_WHATSAPP, reason: 'not_on_whatsapp' } : undefined
+}
 
 /** The error of a text refused before it is sent: outside the window, with no template to send instead. */
 export const WINDOW_CLOSED = 'WHATSAPP_WINDOW_CLOSED: no message from this person in the last 24 hours, and outside that window ' +
@@ -85,6 +97,8 @@ export function classifyWhatsApp (status: number, body: string): SendOutcome {
   const error = `whatsapp ${err.code}: ${typeof err.message === 'string' ? err.message : 'no message'}`
   // The same error comes with varying HTTP statuses: the code decides; the status only for codes not in the tables.
   if (RETRYABLE_CODES.has(err.code)) return { result: 'retryable', error }
+  const unreachable = whatsappUnreachable(err.code)
+  if (unreachable !== undefined) return { result: 'permanent', error, unreachable }
   if (isPermanent(err.code)) return { result: 'permanent', error }
   return status >= 500 ? { result: 'retryable', error } : { result: 'permanent', error }
 }

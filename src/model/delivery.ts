@@ -71,7 +71,13 @@ export interface NewDelivery {
   address: string
   /** Epoch ms: held past the dispatch's send_at until then (its contact's local window opens). */
   dueAt?: number
+  /** Written `suppressed` for this reason instead of being sent (a repeat is found by the create script itself). */
+  suppress?: 'address_unreachable'
 }
+
+/** Why a delivery is `suppressed`: it repeats a recent one (`duplicate_of`), or its address is marked dead and the dispatch skips those. */
+export const SUPPRESSED_REASONS = ['duplicate', 'address_unreachable'] as const
+export type SuppressedReason = typeof SUPPRESSED_REASONS[number]
 
 /**
  * An approved WhatsApp template, sent instead of the text to people outside
@@ -149,6 +155,8 @@ export interface Delivery {
   finishedAt?: number
   /** For a suppressed delivery: the earlier delivery it repeats. */
   duplicateOf?: string
+  /** For a suppressed delivery: why. */
+  reason?: SuppressedReason
   /** Where the last attempt went (never with a token in it). */
   url?: string
   lastError?: string

@@ -4,7 +4,7 @@
  * cancel, redrive and purge.
  */
 import { Type, type Static } from 'typebox'
-import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH, RECEIPT_STATUSES } from '../model/delivery.js'
+import { DELIVERY_ID_PATTERN, DELIVERY_STATES, DISPATCH_ID_PATTERN, MAX_DELIVERIES_PER_DISPATCH, RECEIPT_STATUSES, SUPPRESSED_REASONS } from '../model/delivery.js'
 import { MESSENGERS } from '../model/messenger.js'
 import { HHMM_PATTERN } from '../model/local-window.js'
 import { ContactName, UserName } from './common.js'
@@ -71,6 +71,11 @@ const TargetFields = {
 export const TARGET_FIELDS = Object.keys(TargetFields) as Array<keyof typeof TargetFields>
 
 const SendAt = { ...Time, description: 'Not before this time; absent or past: now' }
+const SkipUnreachable = Type.Boolean({
+  description: 'true: addresses marked dead (a contact\'s `health`: blocked, never started, not on the messenger...) are not sent to; ' +
+    'their deliveries end `suppressed` with reason `address_unreachable` (counted in `suppressed`, not failures). ' +
+    'Absent: the deployment\'s SKIP_UNREACHABLE_DEFAULT (false unless set), or in an edit what the dispatch had'
+})
 const ExpiresAt = { ...Time, description: 'Give up after this time: nothing is sent after it, what is still waiting ends `expired`' }
 
 export const NewDispatchBody = Type.Object({
@@ -79,7 +84,8 @@ export const NewDispatchBody = Type.Object({
   send_at: Type.Optional(SendAt),
   expires_at: Type.Optional(ExpiresAt),
   local_window: Type.Optional(LocalWindow),
-  whatsapp_template: Type.Optional(WhatsAppTemplate)
+  whatsapp_template: Type.Optional(WhatsAppTemplate),
+  skip_unreachable: Type.Optional(SkipUnreachable)
 }, { additionalProperties: false, description: 'Give at least one of contacts, tags, all_contacts, operator_codes, addresses' })
 export type NewDispatchBody = Static<typeof NewDispatchBody>
 
@@ -89,7 +95,8 @@ export const EditDispatchBody = Type.Object({
   send_at: Type.Optional(SendAt),
   expires_at: Type.Optional(Type.Union([ExpiresAt, Type.Null()], { description: 'A time: give up after it; null: no longer expires' })),
   local_window: Type.Optional(Type.Union([LocalWindow, Type.Null()], { description: 'A window: deliver in local hours; null: no longer' })),
-  whatsapp_template: Type.Optional(Type.Union([WhatsAppTemplate, Type.Null()], { description: 'null: no template' }))
+  whatsapp_template: Type.Optional(Type.Union([WhatsAppTemplate, Type.Null()], { description: 'null: no template' })),
+  skip_unreachable: Type.Optional(SkipUnreachable)
 }, {
   additionalProperties: false,
   minProperties: 1,
@@ -121,7 +128,7 @@ export const DispatchDeleted = Type.Object({
 export const DispatchAccepted = Type.Object({
   id: DispatchId,
   deliveries: Type.Integer({ description: 'Deliveries created: one per messenger id of each chosen contact, and per address' }),
-  suppressed: Type.Integer({ description: 'Of those, repeats of a recent delivery: they end `suppressed` and are not sent' }),
+  suppressed: Type.Integer({ description: 'Of those, repeats of a recent delivery, and with skip_unreachable those to addresses marked dead: they end `suppressed` and are not sent' }),
   unknown: Type.Array(Type.String(), { description: 'Names not in the book: nothing goes to them' }),
   without_addresses: Type.Array(Type.String(), { description: 'Contacts with no id on the messengers asked for' }),
   state: Type.Union([Type.Literal('scheduled'), Type.Literal('queued')], { description: 'scheduled: waits for send_at; queued: goes now' }),
@@ -143,6 +150,7 @@ export const Dispatch = Type.Object({
   send_at: Time,
   expires_at: Type.Optional(Time),
   local_window: Type.Optional(LocalWindow),
+  skip_unreachable: Type.Optional(Type.Literal(true, { description: 'Present when addresses marked dead are skipped (suppressed, reason address_unreachable)' })),
   revision: Type.Integer({ description: 'Bumped by each edit (PATCH); 0 for one never edited' }),
   total: Type.Integer({ description: 'Deliveries (purged ones no longer count)' }),
   counts: Counts,
@@ -185,7 +193,11 @@ export const Delivery = Type.Object({
     at: Time,
     code: Type.Optional(Type.Union([Type.Integer(), Type.String()], { description: 'The messenger\'s error code, for a failure' }))
   }), { description: 'What the messenger said after it accepted the send, each status once, as it stamped them (order by `at`: receipts come in any order). Telegram sends none.' }),
-  duplicate_of: Type.Optional(Type.String({ description: 'For a suppressed delivery: the one it repeats' }))
+  duplicate_of: Type.Optional(Type.String({ description: 'For a suppressed delivery: the one it repeats' })),
+  reason: Type.Optional(Type.Enum(SUPPRESSED_REASONS, {
+    description: 'For a suppressed delivery, why it was not sent: `duplicate` (it repeats `duplicate_of`) or `address_unreachable` ' +
+      '(the address is marked dead, see a contact\'s `health`, and the dispatch asked for `skip_unreachable`)'
+  }))
 })
 
 export const DeliveryList = Type.Object({

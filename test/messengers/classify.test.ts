@@ -191,7 +191,7 @@ t.test('Viber', async (t) => {
       if (got.result === 'permanent') t.match(got.error, String(status), 'the status is kept')
     }
     const six = classifyViber(200, json({ status: 6, status_message: 'receiverNotSubscribed' }))
-    t.same(six, { result: 'permanent', error: 'viber 6: receiverNotSubscribed' })
+    t.same(six, { result: 'permanent', error: 'viber 6: receiverNotSubscribed', unreachable: { code: 6, reason: 'not_subscribed' } })
   })
 
   t.test('HTTP 5xx is retryable, whatever the body', async (t) => {

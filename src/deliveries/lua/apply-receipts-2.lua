@@ -12,9 +12,10 @@
   ARGV[3] the messenger's message id the receipts are about
   ARGV[4] now (epoch ms)
   ARGV[5] the receipts, as JSON: [[status, epoch ms, code or null, error text or null], ...]
-  Returns {outcome, state}: 'applied' (the state or timeline changed),
+  Returns {outcome, state, address}: 'applied' (the state or timeline changed),
   'ignored' (nothing new), 'stale' (the delivery has another message id now:
-  it was redriven and sent again), or 'unknown' (no such delivery).
+  it was redriven and sent again), or 'unknown' (no such delivery); the
+  delivery's address (what the receipts say about it: its health).
 
   The user's stats and finished indexes are reached through the key helpers:
   the user is known only from the dispatch record.
@@ -22,10 +23,11 @@
 --- @include "includes/move-delivery"
 
 local id, provider_id, now = ARGV[2], ARGV[3], ARGV[4]
-local delivery = redis.call('HMGET', KEYS[1], 'state', 'provider_message_id', 'receipts', 'messenger')
+local delivery = redis.call('HMGET', KEYS[1], 'state', 'provider_message_id', 'receipts', 'messenger', 'address')
 local state = delivery[1]
-if not state then return { 'unknown', '' } end
-if delivery[2] ~= provider_id or not RECEIPT_RANK[state] then return { 'stale', state } end
+if not state then return { 'unknown', '', '' } end
+local address = delivery[5] or ''
+if delivery[2] ~= provider_id or not RECEIPT_RANK[state] then return { 'stale', state, address } end
 
 local timeline = delivery[3] and cjson.decode(delivery[3]) or {}
 local heard = {}
@@ -45,11 +47,11 @@ for _, receipt in ipairs(cjson.decode(ARGV[5])) do
     end
   end
 end
-if not changed and best == state then return { 'ignored', state } end
+if not changed and best == state then return { 'ignored', state, address } end
 local fields = { 'receipts', cjson.encode(timeline) }
 if best == 'failed' and error_text then
   fields[3] = 'error'
   fields[4] = error_text
 end
 move(id, dispatch_info(id)[1], delivery[4], state, best, now, fields)
-return { 'applied', best }
+return { 'applied', best, address }

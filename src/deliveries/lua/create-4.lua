@@ -17,7 +17,8 @@
   ARGV[7] expires_at (epoch ms; '' = none)
   ARGV[8] dedup window (s; 0 = off)
   ARGV[9] the text's fingerprint
-  ARGV[10] the deliveries as one JSON array [contact, messenger, address, due_at, contact, ...]
+  ARGV[10] the deliveries as one JSON array [contact, messenger, address, due_at, suppress, contact, ...]
+          (suppress: '' or the reason it is written `suppressed`, address_unreachable)
           (one argument however many: a call with 300,000 arguments overflows the client's stack)
   ARGV[11] the WhatsApp template, as JSON ('' = none)
   ARGV[12] more dispatch fields, as a JSON array [field, value, ...]

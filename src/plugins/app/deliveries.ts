@@ -1,7 +1,8 @@
 /**
  * The delivery side every process needs: records (`fastify.deliveries`), the
  * send and dispatch queues, the fan-out (`fastify.dispatcher`) and the
- * receipts (`fastify.receipts`).
+ * receipts (`fastify.receipts`), which tell the address facts what they say
+ * of an address's health.
  */
 import fp from 'fastify-plugin'
 import { createDeliveryStore, type DeliveryStore } from '../../deliveries/delivery-store.js'
@@ -38,7 +39,15 @@ export default fp(async function deliveries (fastify) {
   fastify.decorate('sendQueues', queues)
   fastify.decorate('dispatchQueue', dispatchQueue)
   // A message's record lives as long as its delivery, and a day more: receipts come late.
-  fastify.decorate('receipts', createReceipts(fastify.redis, redisKeys, store, { keepSeconds: config.delivery.retentionSeconds + 24 * 3600 }))
+  const { addressFacts } = fastify
+  fastify.decorate('receipts', createReceipts(fastify.redis, redisKeys, store, {
+    keepSeconds: config.delivery.retentionSeconds + 24 * 3600,
+    async heard (messenger, address, reports) {
+      await addressFacts.noteReceipts(messenger, address, reports).catch((err: unknown) => {
+        fastify.log.warn({ err, messenger }, 'could not note what receipts said of an address\'s health')
+      })
+    }
+  }))
   fastify.decorate('dispatcher', createDispatcher({
     contacts: fastify.contacts,
     deliveries: store,
@@ -49,6 +58,8 @@ export default fp(async function deliveries (fastify) {
     // A delivery sending or queued for two locks' time has lost its job (its sender would have been replaced after one).
     reconcile: { graceMs: config.delivery.outboxSweepMs, stuckMs: 2 * config.delivery.lockDurationMs },
     defaultZone: config.timeZone,
+    unreachable: async (planned) => await addressFacts.unreachable(planned),
+    skipUnreachableDefault: config.delivery.skipUnreachableDefault,
     ...(minReplicasAck > 0 && {
       async replicated (dispatchId: string) {
         // The records and the outbox entry may be on two masters (a cluster): each must have its replicas.
@@ -67,4 +78,4 @@ export default fp(async function deliveries (fastify) {
     await closeRedis(queueConnection)
     await closeRedis(writeConnection)
   })
-}, { name: 'deliveries', dependencies: ['config', 'redis', 'contacts'] })
+}, { name: 'deliveries', dependencies: ['config', 'redis', 'contacts', 'addresses'] })

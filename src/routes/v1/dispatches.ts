@@ -68,7 +68,8 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       ...targets,
       localWindow,
       ...(expiresAt !== undefined && { expiresAt }),
-      ...(whatsappTemplate !== undefined && { whatsappTemplate })
+      ...(whatsappTemplate !== undefined && { whatsappTemplate }),
+      ...(body.skip_unreachable !== undefined && { skipUnreachable: body.skip_unreachable })
     })
     if (result.dispatchId === undefined) throw nothingToSend(result)
     return {
@@ -188,6 +189,7 @@ const dispatches: FastifyPluginAsyncTypebox = async function (fastify) {
       ...(body.expires_at !== undefined && { expiresAt: body.expires_at === null ? null : Date.parse(body.expires_at) }),
       ...(body.local_window !== undefined && { localWindow: body.local_window === null ? null : localWindowOf(body.local_window) }),
       ...(body.whatsapp_template !== undefined && { whatsappTemplate: body.whatsapp_template }),
+      ...(body.skip_unreachable !== undefined && { skipUnreachable: body.skip_unreachable }),
       ...(targets !== undefined && { targets })
     })
     if (result.deliveries === 0) throw nothingToSend(result)

@@ -1,7 +1,7 @@
 /**
  * Viber's webhook: `delivered`, `seen` and `failed` about messages the bot
  * sent (receipts), `subscribed`, `conversation_started` and `unsubscribed`
- * (noted on the address), and `webhook`, Viber checking the URL while the
+ * (noted on the address; `unsubscribed` marks it dead, a subscription clears that), and `webhook`, Viber checking the URL while the
  * service registers it. Signed with the bot's auth token
  * (X-Viber-Content-Signature: <hex>).
  */
@@ -31,7 +31,14 @@ const viber: FastifyPluginAsyncTypebox = async function (fastify) {
     const callback = readViberCallback(body)
     if (callback.kind === 'receipt') return { ...await takeReceipts(fastify, [callback.receipt]), inbound: 0 }
     if (callback.kind === 'subscribed' || callback.kind === 'unsubscribed') {
-      await fastify.addressFacts.noteViberSubscription(callback.user, callback.kind === 'subscribed', callback.at)
+      const facts = fastify.addressFacts
+      // Unsubscribed: the user cannot be sent to until they subscribe again (the address's health says so).
+      await Promise.all([
+        facts.noteViberSubscription(callback.user, callback.kind === 'subscribed', callback.at),
+        callback.kind === 'subscribed'
+          ? facts.clearHealth('viber', callback.user, callback.at)
+          : facts.markUnreachable('viber', callback.user, { code: 'unsubscribed', reason: 'unsubscribed' }, callback.at)
+      ])
       request.log.info({ viberUser: callback.user, event: callback.kind }, 'viber subscription noted')
       return { receipts: 0, applied: 0, waiting: 0, inbound: 1 }
     }

@@ -6,13 +6,18 @@
   dispatch_key, stats_key, dispatches_key, suppressed_key, dispatch_id, user,
   created_at, now, text, send_at, expires_at ('' = none), window (dedup, s),
   fingerprint, deliveries (the decoded flat array
-  [contact, messenger, address, due_at ('' = at send_at), contact, ...]),
+  [contact, messenger, address, due_at ('' = at send_at), suppress ('' = no), contact, ...]),
   template ('' = none), more (flat array of more dispatch fields and values).
 
   A delivery waits `scheduled` until max(send_at, due_at), `queued` when that
-  is not after `now`; one repeating an accepted or pending delivery of the
-  same text to the same address within the dedup window is written
-  `suppressed`, pointing at the one it repeats. Returns the number suppressed.
+  is not after `now`. It is written `suppressed`, with its `reason`, when the
+  caller says so (`address_unreachable`: its address is marked dead, and the
+  dispatch skips those), or when it repeats an accepted or pending delivery
+  of the same text to the same address within the dedup window (`duplicate`,
+  pointing at the one it repeats in `duplicate_of`). Returns the number
+  suppressed. When that is all of them the dispatch is finished as it is
+  written: its `dispatch.finished` event goes now (no delivery's move will
+  send it).
 ]]
 --- @include "keys"
 --- @include "delivery-model"
@@ -23,12 +28,13 @@ local function write_deliveries (w)
   -- Per state, and per messenger and state: how many start in it.
   local in_state, on_messenger = {}, {}
   local deliveries = w.deliveries
-  for i = 1, #deliveries, 4 do
-    local contact, messenger, address, due_at = deliveries[i], deliveries[i + 1], deliveries[i + 2], deliveries[i + 3]
+  for i = 1, #deliveries, 5 do
+    local contact, messenger, address, due_at, suppress = deliveries[i], deliveries[i + 1], deliveries[i + 2], deliveries[i + 3], deliveries[i + 4]
     local id = delivery_id(w.dispatch_id, n)
     n = n + 1
     local repeats = nil
-    if w.window > 0 then
+    -- A delivery not sent for its dead address is no earlier send for a repeat to point at.
+    if suppress == '' and w.window > 0 then
       local dedup_key = key.dedup(w.user, messenger, address, w.fingerprint)
       local earlier = redis.call('GET', dedup_key)
       if earlier then
@@ -45,12 +51,18 @@ local function write_deliveries (w)
       fields[#fields + 1] = contact
     end
     local state
-    if repeats then
+    if suppress ~= '' or repeats then
       state = 'suppressed'
       fields[#fields + 1] = 'finished_at'
       fields[#fields + 1] = w.now
-      fields[#fields + 1] = 'duplicate_of'
-      fields[#fields + 1] = repeats
+      fields[#fields + 1] = 'reason'
+      if repeats then
+        fields[#fields + 1] = 'duplicate'
+        fields[#fields + 1] = 'duplicate_of'
+        fields[#fields + 1] = repeats
+      else
+        fields[#fields + 1] = suppress
+      end
       redis.call('ZADD', w.suppressed_key, 0, id)
       suppressed = suppressed + 1
     else
@@ -80,5 +92,8 @@ local function write_deliveries (w)
   end
   for per, count in pairs(on_messenger) do redis.call('HSET', w.dispatch_key, 'n:' .. per, count) end
   redis.call('ZADD', w.dispatches_key, 0, w.dispatch_id)
+  if n > 0 and suppressed == n and redis.call('EXISTS', key.webhookEndpoints(w.user)) == 1 then
+    redis.call('XADD', key.webhookEvents(w.user), '*', 'type', 'dispatch.finished', 'id', w.dispatch_id, 'at', w.now)
+  end
   return suppressed
 end

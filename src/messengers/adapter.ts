@@ -6,7 +6,9 @@
  */
 import { Pool } from 'undici'
 import type { WhatsAppTemplate } from '../model/delivery.js'
-import type { Messenger } from '../model/messenger.js'
+import type { Messenger, UnreachableReason } from '../model/messenger.js'
+
+export { UNREACHABLE_REASONS, type UnreachableReason } from '../model/messenger.js'
 
 /** What the service knows of a WhatsApp number's 24-hour customer-service window. */
 export type WhatsAppWindow = 'open' | 'closed' | 'unknown'
@@ -19,16 +21,6 @@ export interface SendRequest {
   /** WhatsApp only: the dispatch's template, and the person's window (see whatsapp.ts). */
   whatsapp?: { template?: WhatsAppTemplate, window: WhatsAppWindow }
 }
-
-/**
- * Why a failure says the address itself is dead (docs/messengers.md): the
- * person blocked the bot or never started it, the chat does not exist, the
- * number is not on WhatsApp, the Viber user is not registered, not
- * subscribed, or unsubscribed. Sending there again cannot succeed until
- * something changes on the person's side.
- */
-export const UNREACHABLE_REASONS = ['blocked', 'not_started', 'forbidden', 'chat_not_found', 'not_on_whatsapp', 'not_registered', 'not_subscribed', 'unsubscribed'] as const
-export type UnreachableReason = typeof UNREACHABLE_REASONS[number]
 
 /** A failure that says the address is dead: the messenger's code and our reason. */
 export interface Unreachable {

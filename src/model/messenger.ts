@@ -52,3 +52,13 @@ export function normalizeAddress (messenger: Messenger, raw: string):
       return { ok: false, reason: 'must be a Viber user id of at most 64 characters from A-Z a-z 0-9 + / = _ -' }
   }
 }
+
+/**
+ * Why a failure says the address itself is dead (docs/messengers.md): the
+ * person blocked the bot or never started it (or the account is gone), the
+ * chat does not exist, the number is not on WhatsApp, the Viber user is not
+ * registered, not subscribed, or unsubscribed. Sending there again cannot
+ * succeed until something changes on the person's side.
+ */
+export const UNREACHABLE_REASONS = ['blocked', 'not_started', 'forbidden', 'chat_not_found', 'not_on_whatsapp', 'not_registered', 'not_subscribed', 'unsubscribed'] as const
+export type UnreachableReason = typeof UNREACHABLE_REASONS[number]

@@ -4,6 +4,7 @@
  * format per messenger, a time zone being known) the route checks, and both
  * answer a 400 naming the field.
  */
+import { MESSENGERS, UNREACHABLE_REASONS, type Messenger } from '../model/messenger.js'
 import { OPERATOR_PATTERN } from '../model/operator.js'
 import { Type, type Static } from 'typebox'
 import { ContactName, ErrorBody } from './common.js'
@@ -82,7 +83,39 @@ export const Contact = Type.Object({
   operator: Type.Optional(Type.String({ description: 'The mobile operator code, given or derived from the WhatsApp number' }))
 }, { description: 'A contact; a field it does not have is absent' })
 
+const Reachable = Type.Object({ reachable: Type.Literal(true) }, { description: 'No failure since the address was last heard alive says it is dead' })
+const Unreachable = Type.Object({
+  reachable: Type.Literal(false),
+  reason: Type.Enum(UNREACHABLE_REASONS, {
+    description: 'What the latest such failure said: blocked (Telegram: the person blocked the bot), not_started (Telegram: never started it), ' +
+      'forbidden (Telegram: another 403, e.g. a deleted account), chat_not_found (Telegram), not_on_whatsapp (WhatsApp 131026), ' +
+      'not_registered (Viber 5), not_subscribed (Viber 6), unsubscribed (Viber: the person unsubscribed)'
+  }),
+  code: Type.Union([Type.Integer(), Type.String()], { description: 'The messenger\'s code: 403, 400, 131026, 5, 6, or `unsubscribed`' }),
+  at: Type.String({ format: 'date-time', description: 'When the latest such failure happened' }),
+  count: Type.Integer({ minimum: 1, description: 'Such failures since the address was last heard alive (at most 50 are counted)' })
+}, { description: 'A failure said the address itself is dead: dispatches with skip_unreachable do not send to it' })
+
+export const AddressHealth = Type.Union([Reachable, Unreachable])
+
+export const ContactHealth = Type.Object(Object.fromEntries(MESSENGERS.map((m) => [m, Type.Optional(AddressHealth)])) as Record<Messenger, ReturnType<typeof Type.Optional<typeof AddressHealth>>>, {
+  description: 'For each messenger the contact has an address on, whether that address is dead. Marked by failures that say so ' +
+    '(Telegram 403 and `chat not found`, WhatsApp 131026, Viber 5 and 6 and the `unsubscribed` callback); cleared by a later success ' +
+    '(an accepted Telegram or Viber send, a delivered or read receipt, a Viber subscription), by an edit that gives the messenger a new address, ' +
+    'and by POST /v1/contacts/{name}/health/{messenger}/reset. Kept per address: a contact whose address changed has the new address\'s health'
+})
+
+export const ContactWithHealth = Type.Object({
+  ...Contact.properties,
+  health: ContactHealth
+}, { description: 'A contact, with the health of each of its addresses' })
+
 export const ContactParams = Type.Object({ name: ContactName })
+
+export const ContactHealthParams = Type.Object({
+  name: ContactName,
+  messenger: Type.Enum(MESSENGERS, { description: 'telegram, whatsapp or viber' })
+})
 
 const TagList = Type.Array(Type.String(), {
   maxItems: MAX_TAGS,

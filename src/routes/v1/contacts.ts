@@ -13,9 +13,10 @@ import { conflict, invalidField, notFound } from '../../errors.js'
 import { MESSENGERS } from '../../model/messenger.js'
 import { ContactName, ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
-  Contact as ContactAnswer, ContactList, ContactListQuery, ContactParams, DEFAULT_PAGE, MAX_TAGS,
+  Contact as ContactAnswer, ContactHealthParams, ContactList, ContactListQuery, ContactParams, ContactWithHealth, DEFAULT_PAGE, MAX_TAGS,
   NewContactBody, PatchContactBody, Removed, ReplaceContactBody, Tag
 } from '../../schemas/contacts.js'
+import { clearEdited, contactAddress, contactHealth } from '../../contacts/contact-health.js'
 
 const tags = ['contacts']
 
@@ -78,6 +79,7 @@ function tagsOf (field: string, given: readonly string[] | undefined): string[] 
 
 const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
   const store = fastify.contacts
+  const facts = fastify.addressFacts
   const base = fastify.prefix
 
   fastify.post('/', {
@@ -121,14 +123,34 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.get('/:name', {
     schema: {
       tags,
-      summary: 'One contact',
+      summary: 'One contact, with the health of each of its addresses (whether a failure said it is dead)',
       params: ContactParams,
-      response: { 200: ContactAnswer, 404: ErrorBody, ...RequestErrors }
+      response: { 200: ContactWithHealth, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
     const contact = await store.get(request.userName, request.params.name)
     if (contact === undefined) throw missing(request.params.name)
-    return contact
+    return { ...contact, health: await contactHealth(facts, contact) }
+  })
+
+  fastify.post('/:name/health/:messenger/reset', {
+    schema: {
+      tags,
+      summary: 'Clear the dead mark of the contact\'s address on a messenger: it is sent to again, also by dispatches with skip_unreachable',
+      description: 'Answers the contact as GET /v1/contacts/{name} does, with its health. 404 when there is no such contact, ' +
+        'or it has no address on that messenger. A failure dated before the reset (a late receipt) does not mark it again.',
+      params: ContactHealthParams,
+      response: { 200: ContactWithHealth, 404: ErrorBody, ...RequestErrors }
+    }
+  }, async (request) => {
+    const { name, messenger } = request.params
+    const contact = await store.get(request.userName, name)
+    if (contact === undefined) throw missing(name)
+    const address = contactAddress(contact, messenger)
+    if (address === undefined) throw notFound(`contact "${name}" has no ${messenger} address`)
+    await facts.clearHealth(messenger, address)
+    request.log.info({ contact: name, messenger }, 'address health reset')
+    return { ...contact, health: await contactHealth(facts, contact) }
   })
 
   fastify.put('/:name', {
@@ -144,7 +166,9 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
     const { name: bodyName, ...fields } = request.body
     checkSameName(name, bodyName)
     const contact = await withOperator(checkedContact(name, fields))
+    const before = await store.get(request.userName, name)
     if (!await store.replace(request.userName, contact)) throw missing(name)
+    await clearEdited(facts, before, contact)
     return compactContact(contact)
   })
 
@@ -159,8 +183,11 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
   }, async (request) => {
     const { name } = request.params
     checkSameName(name, request.body.name)
-    const contact = await store.patch(request.userName, name, await withPatchedOperator(patchFrom(request.body)))
+    const changes = await withPatchedOperator(patchFrom(request.body))
+    const before = MESSENGERS.some((m) => typeof changes[m] === 'string') ? await store.get(request.userName, name) : undefined
+    const contact = await store.patch(request.userName, name, changes)
     if (contact === undefined) throw missing(name)
+    if (before !== undefined) await clearEdited(facts, before, contact)
     return contact
   })
 

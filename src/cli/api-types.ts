@@ -1726,7 +1726,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One contact */
+        /** One contact, with the health of each of its addresses (whether a failure said it is dead) */
         get: {
             parameters: {
                 query?: never;
@@ -1742,13 +1742,79 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description A contact; a field it does not have is absent */
+                /** @description A contact, with the health of each of its addresses */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description For each messenger the contact has an address on, whether that address is dead. Marked by failures that say so (Telegram 403 and `chat not found`, WhatsApp 131026, Viber 5 and 6 and the `unsubscribed` callback); cleared by a later success (an accepted Telegram or Viber send, a delivered or read receipt, a Viber subscription), by an edit that gives the messenger a new address, and by POST /v1/contacts/{name}/health/{messenger}/reset. Kept per address: a contact whose address changed has the new address's health */
+                            health: {
+                                telegram?: {
+                                    /** @enum {boolean} */
+                                    reachable: true;
+                                } | {
+                                    /**
+                                     * Format: date-time
+                                     * @description When the latest such failure happened
+                                     */
+                                    at: string;
+                                    /** @description The messenger's code: 403, 400, 131026, 5, 6, or `unsubscribed` */
+                                    code: number | string;
+                                    /** @description Such failures since the address was last heard alive (at most 50 are counted) */
+                                    count: number;
+                                    /** @enum {boolean} */
+                                    reachable: false;
+                                    /**
+                                     * @description What the latest such failure said: blocked (Telegram: the person blocked the bot), not_started (Telegram: never started it), forbidden (Telegram: another 403, e.g. a deleted account), chat_not_found (Telegram), not_on_whatsapp (WhatsApp 131026), not_registered (Viber 5), not_subscribed (Viber 6), unsubscribed (Viber: the person unsubscribed)
+                                     * @enum {unknown}
+                                     */
+                                    reason: "blocked" | "not_started" | "forbidden" | "chat_not_found" | "not_on_whatsapp" | "not_registered" | "not_subscribed" | "unsubscribed";
+                                };
+                                viber?: {
+                                    /** @enum {boolean} */
+                                    reachable: true;
+                                } | {
+                                    /**
+                                     * Format: date-time
+                                     * @description When the latest such failure happened
+                                     */
+                                    at: string;
+                                    /** @description The messenger's code: 403, 400, 131026, 5, 6, or `unsubscribed` */
+                                    code: number | string;
+                                    /** @description Such failures since the address was last heard alive (at most 50 are counted) */
+                                    count: number;
+                                    /** @enum {boolean} */
+                                    reachable: false;
+                                    /**
+                                     * @description What the latest such failure said: blocked (Telegram: the person blocked the bot), not_started (Telegram: never started it), forbidden (Telegram: another 403, e.g. a deleted account), chat_not_found (Telegram), not_on_whatsapp (WhatsApp 131026), not_registered (Viber 5), not_subscribed (Viber 6), unsubscribed (Viber: the person unsubscribed)
+                                     * @enum {unknown}
+                                     */
+                                    reason: "blocked" | "not_started" | "forbidden" | "chat_not_found" | "not_on_whatsapp" | "not_registered" | "not_subscribed" | "unsubscribed";
+                                };
+                                whatsapp?: {
+                                    /** @enum {boolean} */
+                                    reachable: true;
+                                } | {
+                                    /**
+                                     * Format: date-time
+                                     * @description When the latest such failure happened
+                                     */
+                                    at: string;
+                                    /** @description The messenger's code: 403, 400, 131026, 5, 6, or `unsubscribed` */
+                                    code: number | string;
+                                    /** @description Such failures since the address was last heard alive (at most 50 are counted) */
+                                    count: number;
+                                    /** @enum {boolean} */
+                                    reachable: false;
+                                    /**
+                                     * @description What the latest such failure said: blocked (Telegram: the person blocked the bot), not_started (Telegram: never started it), forbidden (Telegram: another 403, e.g. a deleted account), chat_not_found (Telegram), not_on_whatsapp (WhatsApp 131026), not_registered (Viber 5), not_subscribed (Viber 6), unsubscribed (Viber: the person unsubscribed)
+                                     * @enum {unknown}
+                                     */
+                                    reason: "blocked" | "not_started" | "forbidden" | "chat_not_found" | "not_on_whatsapp" | "not_registered" | "not_subscribed" | "unsubscribed";
+                                };
+                            };
                             name: string;
                             /** @description The mobile operator code, given or derived from the WhatsApp number */
                             operator?: string;
@@ -2660,6 +2726,317 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/contacts/{name}/health/{messenger}/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear the dead mark of the contact's address on a messenger: it is sent to again, also by dispatches with skip_unreachable
+         * @description Answers the contact as GET /v1/contacts/{name} does, with its health. 404 when there is no such contact, or it has no address on that messenger. A failure dated before the reset (a late receipt) does not mark it again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description telegram, whatsapp or viber */
+                    messenger: "telegram" | "whatsapp" | "viber";
+                    /** @description Name of a contact, unique within the user's book */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A contact, with the health of each of its addresses */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description For each messenger the contact has an address on, whether that address is dead. Marked by failures that say so (Telegram 403 and `chat not found`, WhatsApp 131026, Viber 5 and 6 and the `unsubscribed` callback); cleared by a later success (an accepted Telegram or Viber send, a delivered or read receipt, a Viber subscription), by an edit that gives the messenger a new address, and by POST /v1/contacts/{name}/health/{messenger}/reset. Kept per address: a contact whose address changed has the new address's health */
+                            health: {
+                                telegram?: {
+                                    /** @enum {boolean} */
+                                    reachable: true;
+                                } | {
+                                    /**
+                                     * Format: date-time
+                                     * @description When the latest such failure happened
+                                     */
+                                    at: string;
+                                    /** @description The messenger's code: 403, 400, 131026, 5, 6, or `unsubscribed` */
+                                    code: number | string;
+                                    /** @description Such failures since the address was last heard alive (at most 50 are counted) */
+                                    count: number;
+                                    /** @enum {boolean} */
+                                    reachable: false;
+                                    /**
+                                     * @description What the latest such failure said: blocked (Telegram: the person blocked the bot), not_started (Telegram: never started it), forbidden (Telegram: another 403, e.g. a deleted account), chat_not_found (Telegram), not_on_whatsapp (WhatsApp 131026), not_registered (Viber 5), not_subscribed (Viber 6), unsubscribed (Viber: the person unsubscribed)
+                                     * @enum {unknown}
+                                     */
+                                    reason: "blocked" | "not_started" | "forbidden" | "chat_not_found" | "not_on_whatsapp" | "not_registered" | "not_subscribed" | "unsubscribed";
+                                };
+                                viber?: {
+                                    /** @enum {boolean} */
+                                    reachable: true;
+                                } | {
+                                    /**
+                                     * Format: date-time
+                                     * @description When the latest such failure happened
+                                     */
+                                    at: string;
+                                    /** @description The messenger's code: 403, 400, 131026, 5, 6, or `unsubscribed` */
+                                    code: number | string;
+                                    /** @description Such failures since the address was last heard alive (at most 50 are counted) */
+                                    count: number;
+                                    /** @enum {boolean} */
+                                    reachable: false;
+                                    /**
+                                     * @description What the latest such failure said: blocked (Telegram: the person blocked the bot), not_started (Telegram: never started it), forbidden (Telegram: another 403, e.g. a deleted account), chat_not_found (Telegram), not_on_whatsapp (WhatsApp 131026), not_registered (Viber 5), not_subscribed (Viber 6), unsubscribed (Viber: the person unsubscribed)
+                                     * @enum {unknown}
+                                     */
+                                    reason: "blocked" | "not_started" | "forbidden" | "chat_not_found" | "not_on_whatsapp" | "not_registered" | "not_subscribed" | "unsubscribed";
+                                };
+                                whatsapp?: {
+                                    /** @enum {boolean} */
+                                    reachable: true;
+                                } | {
+                                    /**
+                                     * Format: date-time
+                                     * @description When the latest such failure happened
+                                     */
+                                    at: string;
+                                    /** @description The messenger's code: 403, 400, 131026, 5, 6, or `unsubscribed` */
+                                    code: number | string;
+                                    /** @description Such failures since the address was last heard alive (at most 50 are counted) */
+                                    count: number;
+                                    /** @enum {boolean} */
+                                    reachable: false;
+                                    /**
+                                     * @description What the latest such failure said: blocked (Telegram: the person blocked the bot), not_started (Telegram: never started it), forbidden (Telegram: another 403, e.g. a deleted account), chat_not_found (Telegram), not_on_whatsapp (WhatsApp 131026), not_registered (Viber 5), not_subscribed (Viber 6), unsubscribed (Viber: the person unsubscribed)
+                                     * @enum {unknown}
+                                     */
+                                    reason: "blocked" | "not_started" | "forbidden" | "chat_not_found" | "not_on_whatsapp" | "not_registered" | "not_subscribed" | "unsubscribed";
+                                };
+                            };
+                            name: string;
+                            /** @description The mobile operator code, given or derived from the WhatsApp number */
+                            operator?: string;
+                            tags?: string[];
+                            telegram?: string;
+                            timezone?: string;
+                            viber?: string;
+                            whatsapp?: string;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contacts/export": {
         parameters: {
             query?: never;
@@ -3341,6 +3718,11 @@ export interface paths {
                                 migrated_from?: string;
                                 /** @description The messenger's id for the message, once it accepted it */
                                 provider_message_id?: string;
+                                /**
+                                 * @description For a suppressed delivery, why it was not sent: `duplicate` (it repeats `duplicate_of`) or `address_unreachable` (the address is marked dead, see a contact's `health`, and the dispatch asked for `skip_unreachable`)
+                                 * @enum {unknown}
+                                 */
+                                reason?: "duplicate" | "address_unreachable";
                                 /** @description What the messenger said after it accepted the send, each status once, as it stamped them (order by `at`: receipts come in any order). Telegram sends none. */
                                 receipts: {
                                     /**
@@ -3832,6 +4214,11 @@ export interface paths {
                             migrated_from?: string;
                             /** @description The messenger's id for the message, once it accepted it */
                             provider_message_id?: string;
+                            /**
+                             * @description For a suppressed delivery, why it was not sent: `duplicate` (it repeats `duplicate_of`) or `address_unreachable` (the address is marked dead, see a contact's `health`, and the dispatch asked for `skip_unreachable`)
+                             * @enum {unknown}
+                             */
+                            reason?: "duplicate" | "address_unreachable";
                             /** @description What the messenger said after it accepted the send, each status once, as it stamped them (order by `at`: receipts come in any order). Telegram sends none. */
                             receipts: {
                                 /**
@@ -4897,6 +5284,11 @@ export interface paths {
                                 migrated_from?: string;
                                 /** @description The messenger's id for the message, once it accepted it */
                                 provider_message_id?: string;
+                                /**
+                                 * @description For a suppressed delivery, why it was not sent: `duplicate` (it repeats `duplicate_of`) or `address_unreachable` (the address is marked dead, see a contact's `health`, and the dispatch asked for `skip_unreachable`)
+                                 * @enum {unknown}
+                                 */
+                                reason?: "duplicate" | "address_unreachable";
                                 /** @description What the messenger said after it accepted the send, each status once, as it stamped them (order by `at`: receipts come in any order). Telegram sends none. */
                                 receipts: {
                                     /**
@@ -5230,6 +5622,11 @@ export interface paths {
                                  * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
                                  */
                                 send_at: string;
+                                /**
+                                 * @description Present when addresses marked dead are skipped (suppressed, reason address_unreachable)
+                                 * @enum {boolean}
+                                 */
+                                skip_unreachable?: true;
                                 /** @description scheduled: waiting for send_at; in_progress: deliveries pending; finished: nothing scheduled, queued or sending (receipts may still move deliveries from sent to delivered, read or failed) */
                                 status: "scheduled" | "in_progress" | "finished";
                                 text: string;
@@ -5495,6 +5892,8 @@ export interface paths {
                          * @description Not before this time; absent or past: now
                          */
                         send_at?: string;
+                        /** @description true: addresses marked dead (a contact's `health`: blocked, never started, not on the messenger...) are not sent to; their deliveries end `suppressed` with reason `address_unreachable` (counted in `suppressed`, not failures). Absent: the deployment's SKIP_UNREACHABLE_DEFAULT (false unless set), or in an edit what the dispatch had */
+                        skip_unreachable?: boolean;
                         /** @description Contacts picked by tag (both parts must hold when both are given) */
                         tags?: {
                             /** @description Contacts with every one of these tags */
@@ -5540,7 +5939,7 @@ export interface paths {
                             send_at: string;
                             /** @description scheduled: waits for send_at; queued: goes now */
                             state: "scheduled" | "queued";
-                            /** @description Of those, repeats of a recent delivery: they end `suppressed` and are not sent */
+                            /** @description Of those, repeats of a recent delivery, and with skip_unreachable those to addresses marked dead: they end `suppressed` and are not sent */
                             suppressed: number;
                             /** @description Names not in the book: nothing goes to them */
                             unknown: string[];
@@ -5880,6 +6279,11 @@ export interface paths {
                              * @description An RFC 3339 time, e.g. 2026-12-01T09:00:00Z
                              */
                             send_at: string;
+                            /**
+                             * @description Present when addresses marked dead are skipped (suppressed, reason address_unreachable)
+                             * @enum {boolean}
+                             */
+                            skip_unreachable?: true;
                             /** @description scheduled: waiting for send_at; in_progress: deliveries pending; finished: nothing scheduled, queued or sending (receipts may still move deliveries from sent to delivered, read or failed) */
                             status: "scheduled" | "in_progress" | "finished";
                             text: string;
@@ -6373,6 +6777,8 @@ export interface paths {
                          * @description Not before this time; absent or past: now
                          */
                         send_at?: string;
+                        /** @description true: addresses marked dead (a contact's `health`: blocked, never started, not on the messenger...) are not sent to; their deliveries end `suppressed` with reason `address_unreachable` (counted in `suppressed`, not failures). Absent: the deployment's SKIP_UNREACHABLE_DEFAULT (false unless set), or in an edit what the dispatch had */
+                        skip_unreachable?: boolean;
                         /** @description Contacts picked by tag (both parts must hold when both are given) */
                         tags?: {
                             /** @description Contacts with every one of these tags */

@@ -78,7 +78,8 @@ t.test('contacts: add, list, show, edit, rm, as tables and as JSON', async (t) =
   const edited = await fanout(t, ['contacts', 'edit', 'Lera', '--whatsapp', '+15550001111', '--no-viber', '--tag', 'team'])
   t.equal(edited.code, 0, edited.stderr)
   const shown = await fanout(t, ['contacts', 'show', 'Lera', '--json'])
-  t.same(JSON.parse(shown.stdout), [{ name: 'Lera', telegram: '123456789', whatsapp: '+15550001111', tags: ['team'] }], 'edit set, removed and replaced')
+  t.same(JSON.parse(shown.stdout), [{ name: 'Lera', telegram: '123456789', whatsapp: '+15550001111', tags: ['team'], health: { telegram: { reachable: true }, whatsapp: { reachable: true } } }],
+    'edit set, removed and replaced; with the health of its addresses')
   const missing = await fanout(t, ['contacts', 'show', 'Nobody'])
   t.equal(missing.code, 3, 'not found: exit 3')
   t.match(missing.stderr, /no contact named "Nobody"/)

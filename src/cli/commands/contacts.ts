@@ -2,10 +2,13 @@
 import { Command, Option } from 'commander'
 import type { paths } from '../api-types.js'
 import { contextOf, type Context } from '../context.js'
+import { localTime } from '../output.js'
 import { addContactFileCommands } from './contact-files.js'
 import { UsageError } from '../errors.js'
 
-type Contact = paths['/v1/contacts/{name}']['get']['responses']['200']['content']['application/json']
+type Contact = paths['/v1/contacts']['get']['responses']['200']['content']['application/json']['contacts'][number]
+type ContactWithHealth = paths['/v1/contacts/{name}']['get']['responses']['200']['content']['application/json']
+type Health = NonNullable<ContactWithHealth['health'][keyof ContactWithHealth['health']]>
 type Patch = NonNullable<paths['/v1/contacts/{name}']['patch']['requestBody']>['content']['application/json']
 
 const MESSENGER_FLAGS = [
@@ -22,6 +25,23 @@ function showContacts (ctx: Context, contacts: Contact[]): void {
   if (contacts.length === 0) { ctx.out.note('No contacts. Add one with `fanout contacts add <name> --telegram <id>`.'); return }
   ctx.out.table(['name', 'telegram', 'whatsapp', 'viber', 'tags', 'timezone'],
     contacts.map((c) => [c.name, c.telegram, c.whatsapp, c.viber, (c.tags ?? []).join(','), c.timezone]))
+}
+
+/** A contact's health, a line per messenger it has an address on. */
+function showHealth (ctx: Context, contact: ContactWithHealth): void {
+  const rows = (['telegram', 'whatsapp', 'viber'] as const).flatMap((m) => {
+    const health: Health | undefined = contact.health[m]
+    if (health === undefined) return []
+    if (health.reachable) return [[m, 'reachable', '', '', '']]
+    return [[m, `unreachable: ${health.reason}`, String(health.code), `${health.count}`, localTime(health.at)]]
+  })
+  if (rows.length === 0) return
+  ctx.out.line()
+  ctx.out.table(['messenger', 'health', 'code', 'failures', 'last failed'], rows)
+  const dead = rows.filter((r) => r[1] !== 'reachable').map((r) => r[0])
+  if (dead.length > 0) {
+    ctx.out.note(`Sends with --skip-unreachable skip ${dead.join(', ')}; to try again regardless: \`fanout contacts reset-health ${contact.name} ${dead[0]!}\``)
+  }
 }
 
 export function contactsCommand (): Command {
@@ -73,10 +93,25 @@ export function contactsCommand (): Command {
       showContacts(ctx, all)
     })
 
-  contacts.command('show <name>').description('one contact')
+  contacts.command('show <name>').description('one contact, and the health of its addresses (whether a failure said one is dead)')
     .action(async (name: string, _options: object, command: Command) => {
       const ctx = contextOf(command)
-      showContacts(ctx, [await ctx.call(ctx.api.GET('/v1/contacts/{name}', { params: { path: { name } } }))])
+      const contact = await ctx.call(ctx.api.GET('/v1/contacts/{name}', { params: { path: { name } } }))
+      if (ctx.out.json) { ctx.out.data([contact]); return }
+      showContacts(ctx, [contact])
+      showHealth(ctx, contact)
+    })
+
+  contacts.command('reset-health <name> <messenger>').description('clear the dead mark of a contact\'s address on telegram, whatsapp or viber: it is sent to again')
+    .action(async (name: string, messenger: string, _options: object, command: Command) => {
+      const ctx = contextOf(command)
+      if (messenger !== 'telegram' && messenger !== 'whatsapp' && messenger !== 'viber') {
+        throw new UsageError(`"${messenger}" is not a messenger`, 'give telegram, whatsapp or viber')
+      }
+      const contact = await ctx.call(ctx.api.POST('/v1/contacts/{name}/health/{messenger}/reset', { params: { path: { name, messenger } } }))
+      if (ctx.out.json) { ctx.out.data(contact); return }
+      ctx.out.line(`Reset the ${messenger} health of ${contact.name}`)
+      showHealth(ctx, contact)
     })
 
   const edit = contacts.command('edit <name>').description('change some fields of a contact; --no-<field> removes one')

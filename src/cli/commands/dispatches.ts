@@ -115,6 +115,7 @@ interface TargetOptions {
 interface SendOptions extends TargetOptions {
   at?: string
   until?: string
+  skipUnreachable?: boolean
   template?: string
   idempotencyKey?: string
   wait?: boolean
@@ -172,6 +173,7 @@ export function sendCommand (): Command {
     .option('--until <time>', 'give up at this time: what is not sent by then ends expired', timeOption('--until'))
     .option('--template <name:language>', 'WhatsApp template for people outside the 24-hour window, e.g. hello_world:en_US')
     .option('--idempotency-key <key>', 'repeating the command with the same key sends once')
+    .option('--skip-unreachable', 'do not send to addresses marked dead (see `fanout contacts show`): they end suppressed')
     .option('--wait', 'follow the dispatch live until it is finished (exit 1 when deliveries failed)')
     .addHelpText('after', '\nExamples:\n' +
       '  fanout send "Standup in 5" --to Artem,Lera --tag team --wait\n' +
@@ -194,7 +196,8 @@ export function sendCommand (): Command {
         ...(localWindow !== undefined && { local_window: localWindow }),
         ...(options.at !== undefined && { send_at: options.at }),
         ...(options.until !== undefined && { expires_at: options.until }),
-        ...(template !== undefined && { whatsapp_template: template })
+        ...(template !== undefined && { whatsapp_template: template }),
+        ...(options.skipUnreachable === true && { skip_unreachable: true })
       }
       const accepted = await ctx.call(ctx.api.POST('/v1/dispatches', {
         body,

@@ -110,6 +110,30 @@ function onSubmit (id, what, done) {
 
 // ---- a user's view: contacts, sending, dispatches, deliveries ----
 
+/** One messenger's health as a line: reachable, or what the latest failure said, with a button that resets it. */
+function healthLine (name, messenger, health, show) {
+  if (health.reachable) return el('li', {}, `${messenger}: reachable`)
+  const reset = button(`Reset ${messenger}`, () => act(async () => {
+    show(await api('POST', `/v1/contacts/${encodeURIComponent(name)}/health/${messenger}/reset`))
+  }, `${name} on ${messenger}: will be sent to again`))
+  const times = health.count === 1 ? '1 failure' : `${health.count} failures`
+  return el('li', { className: 'unreachable' }, `${messenger}: unreachable, ${health.reason} (${health.code}); ${times}, last ${when(health.at)} `, reset)
+}
+
+/** The contact's health (GET /v1/contacts/{name}) in a row under its own, shown or refreshed. */
+async function showHealth (row, name) {
+  const show = (contact) => {
+    const lines = Object.entries(contact.health).map(([messenger, health]) => healthLine(name, messenger, health, show))
+    const detail = el('tr', { className: 'health' }, el('td', { colSpan: 7 },
+      lines.length === 0 ? 'No messenger address.' : el('ul', { className: 'health' }, ...lines)))
+    detail.dataset.healthOf = name
+    const shown = row.nextElementSibling
+    if (shown?.dataset.healthOf === name) shown.replaceWith(detail)
+    else row.after(detail)
+  }
+  show(await api('GET', `/v1/contacts/${encodeURIComponent(name)}`))
+}
+
 const contacts = pagedTable({
   name: 'contacts',
   path: '/v1/contacts',
@@ -117,11 +141,14 @@ const contacts = pagedTable({
   row: (contact) => {
     const pick = el('input', { type: 'checkbox', value: contact.name })
     pick.setAttribute('aria-label', `Send to ${contact.name}`)
-    return el('tr', {}, el('td', {}, pick), ...cells(contact.name, contact.telegram, contact.whatsapp, contact.viber, (contact.tags ?? []).join(', ')),
-      el('td', {}, button('Delete', () => act(async () => {
-        await api('DELETE', `/v1/contacts/${encodeURIComponent(contact.name)}`)
-        await contacts.reload()
-      }, `Contact ${contact.name} deleted`))))
+    const row = el('tr', {}, el('td', {}, pick), ...cells(contact.name, contact.telegram, contact.whatsapp, contact.viber, (contact.tags ?? []).join(', ')),
+      el('td', {},
+        button('Health', () => act(() => showHealth(row, contact.name))),
+        button('Delete', () => act(async () => {
+          await api('DELETE', `/v1/contacts/${encodeURIComponent(contact.name)}`)
+          await contacts.reload()
+        }, `Contact ${contact.name} deleted`))))
+    return row
   }
 })
 
@@ -367,7 +394,8 @@ onSubmit('send-form', async (fields) => {
     text: fields.text,
     ...(picked.length > 0 && { contacts: picked }),
     ...(tags.length > 0 && { tags: { any: tags } }),
-    ...(fields.send_at !== '' && { send_at: new Date(fields.send_at).toISOString() })
+    ...(fields.send_at !== '' && { send_at: new Date(fields.send_at).toISOString() }),
+    ...(fields.skip_unreachable === 'on' && { skip_unreachable: true })
   }
   const accepted = await api('POST', '/v1/dispatches', dispatch)
   for (const box of document.querySelectorAll('#contacts-rows input[type=checkbox]')) box.checked = false
@@ -375,7 +403,7 @@ onSubmit('send-form', async (fields) => {
   return accepted
 }, (accepted) => [
   `${accepted.state === 'scheduled' ? 'Scheduled' : 'Sending'}: ${accepted.deliveries} deliveries`,
-  accepted.suppressed > 0 ? `${accepted.suppressed} suppressed as repeats` : '',
+  accepted.suppressed > 0 ? `${accepted.suppressed} suppressed (repeats, or to dead addresses when skipped)` : '',
   accepted.unknown.length > 0 ? `unknown contacts: ${accepted.unknown.join(', ')}` : '',
   accepted.without_addresses.length > 0 ? `contacts without an address: ${accepted.without_addresses.join(', ')}` : ''
 ].filter((part) => part !== '').join('; '))

@@ -89,8 +89,9 @@ t.test('with authentication on', async (t) => {
     await form.getByRole('button', { name: 'Add contact' }).click()
     await says(page, 'Contact Lera added')
     t.match(await rowOf(page, 'contacts', 'Lera').innerText(), /Lera\s+123456789\s+lera-viber-id\s+team, family/, 'the new contact is listed')
-    t.same((await asAlice('GET', '/v1/contacts/Lera')).json(), { name: 'Lera', telegram: '123456789', viber: 'lera-viber-id', tags: ['team', 'family'] },
-      'the API has the contact as entered')
+    t.same((await asAlice('GET', '/v1/contacts/Lera')).json(), {
+      name: 'Lera', telegram: '123456789', viber: 'lera-viber-id', tags: ['team', 'family'], health: { telegram: { reachable: true }, viber: { reachable: true } }
+    }, 'the API has the contact as entered')
 
     // The API's error message reaches the person: the same name again is refused.
     await form.getByLabel('Name').fill('Lera')
@@ -148,6 +149,23 @@ t.test('with authentication on', async (t) => {
     await says(page, 'viber to lera-viber-id: cancelled')
     const deliveries = (await asAlice('GET', '/v1/deliveries?messenger=viber')).json().deliveries as Json[]
     t.same(deliveries.map((d) => [d.text, d.state]), [['Next year', 'cancelled'], ['Standup in 5', 'failed']], 'the API shows the cancel')
+
+    // The Viber failures (status 6, not subscribed) marked Lera's Viber id dead: her health says so, a send that skips dead addresses skips it.
+    await rowOf(page, 'contacts', 'Lera').getByRole('button', { name: 'Health' }).click()
+    const health = page.locator('#contacts-rows tr.health')
+    await health.getByText('viber: unreachable').waitFor()
+    t.match(await health.innerText(), /telegram: reachable\s+viber: unreachable, not_subscribed \(6\); 2 failures, last /, 'the contact\'s health, per messenger')
+    await page.getByLabel('Send to Lera').check()
+    await page.locator('#send-form').getByLabel('Text').fill('Not to the dead')
+    await page.locator('#send-form').getByLabel('Skip dead addresses').check()
+    await page.getByRole('button', { name: 'Send', exact: true }).click()
+    await says(page, 'Sending: 2 deliveries; 1 suppressed')
+    const skipped = (await asAlice('GET', '/v1/deliveries?state=suppressed')).json().deliveries as Json[]
+    t.match(skipped, [{ messenger: 'viber', text: 'Not to the dead', reason: 'address_unreachable' }], 'the Viber delivery was not sent')
+    await health.getByRole('button', { name: 'Reset viber' }).click()
+    await says(page, 'Lera on viber: will be sent to again')
+    await health.getByText('viber: reachable').waitFor()
+    t.same((await asAlice('GET', '/v1/contacts/Lera')).json().health, { telegram: { reachable: true }, viber: { reachable: true } }, 'the reset reached the API')
 
     // A contact whose name is markup shows as text, and nothing runs.
     await form.getByLabel('Name').fill(XSS)
@@ -208,7 +226,7 @@ t.test('with authentication on', async (t) => {
       ['1', 'failed', 'Lera', 'name', 'CONTACT_EXISTS: a contact named "Lera" exists; mode upsert replaces it'],
       ['2', 'created', '', '', '']
     ])
-    t.same((await asErin('GET', '/v1/contacts/Lera')).json(), { name: 'Lera', telegram: '@lera_b', tags: ['team'] }, 'Lera as she was')
+    t.same((await asErin('GET', '/v1/contacts/Lera')).json(), { name: 'Lera', telegram: '@lera_b', tags: ['team'], health: { telegram: { reachable: true } } }, 'Lera as she was')
     await rowOf(page, 'contacts', 'Nina').waitFor()
     t.same(dialogs, [])
   })

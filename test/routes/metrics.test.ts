@@ -48,6 +48,7 @@ t.test('the administrator reads figures that follow what the service did', async
   const viberSends = [...got].filter(([name]) => name.startsWith('fanout_sends_total{messenger="viber"')).reduce((sum, [, n]) => sum + n, 0)
   t.ok(viberSends >= 1, `the mock's Viber failed every send (${viberSends})`)
   t.notOk(got.has('fanout_sends_total{messenger="viber",outcome="accepted"}'), 'and never accepted')
+  t.equal(got.get('fanout_unreachable_sends_total{messenger="viber",reason="not_subscribed"}'), viberSends, 'each with status 6: the address is dead')
   t.equal(got.get('fanout_send_duration_seconds_count{messenger="telegram"}'), 1)
 
   t.equal(got.get('fanout_deliveries{state="sent"}'), 1, 'deliveries held, by state')

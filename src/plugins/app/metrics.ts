@@ -76,6 +76,12 @@ export default fp(async function metrics (fastify: FastifyInstance) {
     labelNames: ['messenger', 'outcome'] as const,
     registers: [registry]
   })
+  const unreachable = new Counter({
+    name: 'fanout_unreachable_sends_total',
+    help: 'Permanent send failures from this process that say the address itself is dead, by reason (blocked, not_started, chat_not_found, not_on_whatsapp, not_registered, not_subscribed...): the address is marked',
+    labelNames: ['messenger', 'reason'] as const,
+    registers: [registry]
+  })
   const sendSeconds = new Histogram({
     name: 'fanout_send_duration_seconds',
     help: 'Time a messenger took to answer a send from this process',
@@ -164,6 +170,7 @@ export default fp(async function metrics (fastify: FastifyInstance) {
         const outcome = await adapter.send(request)
         stop()
         sends.inc({ messenger: adapter.messenger, outcome: outcome.result })
+        if (outcome.result === 'permanent' && outcome.unreachable !== undefined) unreachable.inc({ messenger: adapter.messenger, reason: outcome.unreachable.reason })
         return outcome
       }
     }),

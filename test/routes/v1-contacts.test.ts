@@ -12,6 +12,11 @@ import { redisKeys } from '../../src/redis-keys.js'
 
 const path = (name: string): string => `/v1/contacts/${encodeURIComponent(name)}`
 const keysOf = (value: object): string[] => Object.keys(value).sort()
+/** A contact as GET /v1/contacts/{name} answers it: with the health of each address (none marked dead in these tests). */
+const withHealth = <C extends { telegram?: string, whatsapp?: string, viber?: string }>(contact: C) => ({
+  ...contact,
+  health: Object.fromEntries((['telegram', 'whatsapp', 'viber'] as const).filter((m) => contact[m] !== undefined).map((m) => [m, { reachable: true }]))
+})
 
 t.test('a contact is created, read, replaced, patched and removed', async (t) => {
   const { app } = await build(t)
@@ -32,12 +37,12 @@ t.test('a contact is created, read, replaced, patched and removed', async (t) =>
 
   res = await req('GET', res.headers.location as string)
   t.equal(res.statusCode, 200)
-  t.strictSame(res.json(), artem, 'the Location URL reads it back')
+  t.strictSame(res.json(), withHealth(artem), 'the Location URL reads it back, with its addresses\' health')
 
   res = await req('PUT', '/v1/contacts/Artem', { viber: 'new-viber-id', tags: ['work'] })
   t.equal(res.statusCode, 200)
   t.strictSame(res.json(), { name: 'Artem', viber: 'new-viber-id', tags: ['work'] }, 'PUT replaces the whole contact')
-  t.strictSame((await req('GET', '/v1/contacts/Artem')).json(), { name: 'Artem', viber: 'new-viber-id', tags: ['work'] },
+  t.strictSame((await req('GET', '/v1/contacts/Artem')).json(), withHealth({ name: 'Artem', viber: 'new-viber-id', tags: ['work'] }),
     'fields left out of a PUT are gone')
 
   res = await req('PUT', '/v1/contacts/Artem', { name: 'Artem', telegram: '123456789' })
@@ -79,7 +84,7 @@ t.test('ids are stored as given (trimmed), a Telegram username without its @ inc
   t.strictSame(res.json(), { name: 'At', telegram: '@ArtemZaitsev' }, 'with the @ as given; an empty tag list is no tags')
   res = await req('POST', '/v1/contacts', { name: 'Bare' })
   t.strictSame(res.json(), { name: 'Bare' }, 'a contact with nothing but a name')
-  t.strictSame((await req('GET', '/v1/contacts/Bare')).json(), { name: 'Bare' })
+  t.strictSame((await req('GET', '/v1/contacts/Bare')).json(), { name: 'Bare', health: {} })
   t.strictSame((await req('GET', '/v1/contacts')).json().contacts.map(keysOf),
     [['name', 'telegram'], ['name'], ['name', 'tags', 'telegram', 'whatsapp']], 'the listing has no empty or null fields either')
 })
@@ -95,7 +100,7 @@ t.test('a taken name is a 409 CONTACT_EXISTS, and the contact is unchanged', asy
   t.equal(res.json().error.code, 'CONTACT_EXISTS')
   t.match(res.json().error.message, /Lera/, 'the message names the contact')
   t.equal(res.json().success, undefined, 'the /v1 error shape has no `success`')
-  t.strictSame((await req('GET', '/v1/contacts/Lera')).json(), { name: 'Lera', viber: 'lera-viber-id', tags: ['friends'] })
+  t.strictSame((await req('GET', '/v1/contacts/Lera')).json(), withHealth({ name: 'Lera', viber: 'lera-viber-id', tags: ['friends'] }))
   t.strictSame((await req('GET', '/v1/contacts?tags_any=other')).json(), { contacts: [] }, 'the refused tags index nothing')
 })
 
@@ -155,7 +160,7 @@ t.test('books are per user: another user\'s contact is a 404 and stays untouched
   t.equal((await bob('DELETE', '/v1/contacts/Artem')).statusCode, 404, 'nor remove it')
   t.strictSame((await bob('GET', '/v1/contacts')).json(), { contacts: [] }, 'nor list it')
   t.strictSame((await bob('GET', '/v1/contacts?tags_any=family')).json(), { contacts: [] }, 'nor find it by tag')
-  t.strictSame((await alice('GET', '/v1/contacts/Artem')).json(), { name: 'Artem', telegram: 'ArtemZaitsev', tags: ['family'] }, 'alice\'s is untouched')
+  t.strictSame((await alice('GET', '/v1/contacts/Artem')).json(), withHealth({ name: 'Artem', telegram: 'ArtemZaitsev', tags: ['family'] }), 'alice\'s is untouched')
 
   const res = await bob('POST', '/v1/contacts', { name: 'Artem', viber: 'bob-artem' })
   t.equal(res.statusCode, 201, 'the same name in bob\'s book is free')
@@ -176,7 +181,7 @@ t.test('names with spaces, slashes and non-ASCII letters work in the path and in
     t.equal(res.statusCode, 201, `${name}: created`)
     const location = res.headers.location as string
     t.equal(location, path(name), `${name}: Location is the encoded name`)
-    t.strictSame((await req('GET', location)).json(), { name, viber: 'v' }, `${name}: read back through Location`)
+    t.strictSame((await req('GET', location)).json(), withHealth({ name, viber: 'v' }), `${name}: read back through Location`)
     t.equal((await req('DELETE', location)).statusCode, 204, `${name}: removed through Location`)
   }
 })
@@ -404,7 +409,7 @@ t.test('the legacy API keeps the tags and time zone that /v1 gave a contact', as
   })
   t.strictSame(res.json(), { success: true })
   t.strictSame((await req('GET', '/v1/contacts/Artem')).json(),
-    { name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+799200828615', tags: ['family'], timezone: 'Europe/Moscow' })
+    withHealth({ name: 'Artem', telegram: 'ArtemZaitsev', whatsapp: '+799200828615', tags: ['family'], timezone: 'Europe/Moscow' }))
   const legacy = await app.inject({ method: 'GET', url: '/api/contacts?user_name=test' })
   t.strictSame(legacy.json(), { contacts: { Artem: { telegram: 'ArtemZaitsev', whatsApp: '+799200828615', viber: '' } } },
     'the legacy listing shows the ids only')

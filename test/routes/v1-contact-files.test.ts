@@ -10,6 +10,12 @@ import type { Contact } from '../../src/contacts/contact-store.js'
 import { addContacts, client, listAll, type Client } from '../helpers/api.js'
 import { build } from '../helpers/app.js'
 
+/** A contact as GET /v1/contacts/{name} answers it: with the health of each address (none marked dead here). */
+const withHealth = <C extends { name: string, telegram?: string, whatsapp?: string, viber?: string }>(contact: C) => ({
+  ...contact,
+  health: Object.fromEntries((['telegram', 'whatsapp', 'viber'] as const).filter((m) => contact[m] !== undefined).map((m) => [m, { reachable: true }]))
+})
+
 type Json = Record<string, any>
 
 const CSV = { 'content-type': 'text/csv' }
@@ -50,7 +56,7 @@ t.test('a CSV file: columns in any order and case, quoted cells, tags in one cel
     rows: { created: [[2, 3]], updated: [[1, 1], [4, 4]], unchanged: [], failed: [] },
     errors: []
   }, 'a known name is replaced (mode upsert); names match exactly')
-  t.strictSame((await api('GET', '/v1/contacts/Artem')).json(), { name: 'Artem', telegram: 'ArtemZaitsev' },
+  t.strictSame((await api('GET', '/v1/contacts/Artem')).json(), withHealth({ name: 'Artem', telegram: 'ArtemZaitsev' }),
     'the row replaced the whole contact, as PUT does: its tags, WhatsApp and time zone are gone')
 })
 
@@ -90,7 +96,7 @@ t.test('bad rows: each error names its row and field, the good rows are written'
   const single = (await api('POST', '/v1/contacts', { name: 'BadPhone', whatsapp: '12345' })).json()
   t.equal(single.error.details[0].message, report.errors[0].message, 'the message a single create gives')
   t.strictSame((await book(api)).map((c) => c.name), ['Good1', 'Good2'], 'only the good rows are in the book')
-  t.strictSame((await api('GET', '/v1/contacts/Good1')).json(), { name: 'Good1', telegram: '1001' }, 'the first of a repeated name, not the repeat')
+  t.strictSame((await api('GET', '/v1/contacts/Good1')).json(), withHealth({ name: 'Good1', telegram: '1001' }), 'the first of a repeated name, not the repeat')
 
   const ndjson = [
     '{"name": "N1", "viber": "n1-viber"}',
@@ -114,7 +120,7 @@ t.test('bad rows: each error names its row and field, the good rows are written'
     ]
   }, 'NDJSON rows are lines: the blank line 2 is skipped and keeps the numbering')
   t.notOk('field' in lines.json().errors[1], 'a row that is no object has no field at fault')
-  t.strictSame((await api('GET', '/v1/contacts/N4')).json(), { name: 'N4', tags: ['a', 'b'] }, 'a repeated tag is kept once, as a POST keeps it')
+  t.strictSame((await api('GET', '/v1/contacts/N4')).json(), withHealth({ name: 'N4', tags: ['a', 'b'] }), 'a repeated tag is kept once, as a POST keeps it')
 
   const array = await api('POST', '/v1/contacts/import', [{ name: 'J1', whatsapp: '+15550000001' }, { name: 'J2', whatsapp: 'nope' }, 'J3'])
   t.match(array.json(), { counts: { rows: 3, created: 1, failed: 2 }, errors: [{ row: 2, field: 'whatsapp' }, { row: 3, message: 'must be object' }] },
@@ -133,7 +139,7 @@ t.test('mode create, all or nothing, a full book', async (t) => {
     counts: { rows: 2, created: 1, failed: 1 },
     errors: [{ row: 1, name: 'Ann', code: 'CONTACT_EXISTS', field: 'name', message: 'a contact named "Ann" exists; mode upsert replaces it' }]
   })
-  t.strictSame((await api('GET', '/v1/contacts/Ann')).json(), { name: 'Ann', telegram: '1001' }, 'mode create left Ann as she was')
+  t.strictSame((await api('GET', '/v1/contacts/Ann')).json(), withHealth({ name: 'Ann', telegram: '1001' }), 'mode create left Ann as she was')
 
   const before = await book(api)
   const atomic = await importCsv(api, 'name,telegram\nDan,1004\nEve,bad id!\nFay,1006\n', '?all_or_nothing=true')
@@ -167,7 +173,7 @@ t.test('mode create, all or nothing, a full book', async (t) => {
   const fuller = await importCsv(api, 'name,telegram\nAnn,7\nZed,8\n', '?all_or_nothing=true')
   t.equal(fuller.statusCode, 422)
   t.match(fuller.json().report.errors, [{ row: 2, code: 'CONTACT_LIMIT_REACHED' }])
-  t.strictSame((await api('GET', '/v1/contacts/Ann')).json(), { name: 'Ann' }, 'Ann was not replaced either')
+  t.strictSame((await api('GET', '/v1/contacts/Ann')).json(), withHealth({ name: 'Ann' }), 'Ann was not replaced either')
 })
 
 t.test('files that cannot be read are refused whole, naming what is wrong, and write nothing', async (t) => {
@@ -214,7 +220,7 @@ t.test('at most 100,000 rows: exactly that many are imported, one more is refuse
   t.strictSame(whole.json().counts, { rows: 100_000, created: 100_000, updated: 0, unchanged: 0, failed: 0 })
   t.strictSame(whole.json().rows.created, [[1, 100_000]], 'a compact answer: one range')
   t.ok(whole.body.length < 300, `${whole.body.length} bytes`)
-  t.strictSame((await api('GET', '/v1/contacts/c99999')).json(), { name: 'c99999', telegram: '1099999' })
+  t.strictSame((await api('GET', '/v1/contacts/c99999')).json(), withHealth({ name: 'c99999', telegram: '1099999' }))
 })
 
 t.test('an export imports back to the same book, as CSV and as NDJSON', async (t) => {

@@ -12,6 +12,7 @@ import { whatsappWebhookBody } from '../../mock-messengers/whatsapp.js'
 import { hmacHex } from '../../src/messengers/webhook-signature.js'
 import { addContacts, client, dispatch, listAll, settled, type ApiDelivery, type Client } from '../helpers/api.js'
 import { build, eventually } from '../helpers/app.js'
+import { startReceiver } from '../helpers/receiver.js'
 
 const BLOCKED = { reachable: false, reason: 'blocked', code: 403, count: 1 }
 
@@ -192,4 +193,17 @@ t.test('SKIP_UNREACHABLE_DEFAULT=true: a dispatch that does not say skips dead a
   const sent = await dispatch(alice, { text: 'B', contacts: ['Lera'], skip_unreachable: false })
   t.match(sent, { suppressed: 0 })
   t.match(await settled(alice, sent.id), { counts: { sent: 1 } })
+})
+
+t.test('a dispatch whose every delivery is suppressed tells its status webhook it is finished', async (t) => {
+  const { app } = await build(t)
+  const alice = client(app, { user: 'alice' })
+  await addContacts(alice, [{ name: 'Lera', telegram: '123456789' }])
+  await app.addressFacts.markUnreachable('telegram', '123456789', { code: 403, reason: 'blocked' }, Date.now())
+  const receiver = await startReceiver(t)
+  await alice('POST', '/v1/webhooks', { url: `${receiver.url}/status`, events: ['dispatch.finished'] }, { expectStatus: 201 })
+  const skipped = await dispatch(alice, { text: 'Nobody alive', contacts: ['Lera'], skip_unreachable: true })
+  t.match(skipped, { deliveries: 1, suppressed: 1 })
+  const [heard] = await receiver.until((requests) => requests.length >= 1, 10_000, 'the dispatch.finished webhook')
+  t.match(JSON.parse(heard!.body), { type: 'dispatch.finished', data: { id: skipped.id, status: 'finished', counts: { suppressed: 1 } } })
 })

@@ -13,7 +13,7 @@ import { redisKeys } from '../../src/redis-keys.js'
 const path = (name: string): string => `/v1/contacts/${encodeURIComponent(name)}`
 const keysOf = (value: object): string[] => Object.keys(value).sort()
 /** A contact as GET /v1/contacts/{name} answers it: with the health of each address (none marked dead in these tests). */
-const withHealth = <C extends { telegram?: string, whatsapp?: string, viber?: string }>(contact: C) => ({
+const withHealth = <C extends { name: string, telegram?: string, whatsapp?: string, viber?: string }>(contact: C) => ({
   ...contact,
   health: Object.fromEntries((['telegram', 'whatsapp', 'viber'] as const).filter((m) => contact[m] !== undefined).map((m) => [m, { reachable: true }]))
 })

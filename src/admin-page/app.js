@@ -386,7 +386,7 @@ $('dispatches-refresh').addEventListener('click', () => act(() => dispatches.rel
 
 // ---- a user's status webhooks: endpoints, their attempts, a retry ----
 
-const STATUS_EVENTS = ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished']
+const STATUS_EVENTS = ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished', 'contact.connected']
 
 async function loadEndpoints () {
   const data = await api('GET', '/v1/webhooks')

@@ -7,6 +7,7 @@
 import { OPERATOR_PATTERN } from '../model/operator.js'
 import { Type, type Static } from 'typebox'
 import { ContactName, ErrorBody } from './common.js'
+import { Connection } from './invites.js'
 
 export const MAX_TAGS = 32
 export const MAX_PAGE = 1000
@@ -79,7 +80,10 @@ export const Contact = Type.Object({
   viber: Type.Optional(Type.String()),
   tags: Type.Optional(Type.Array(Type.String())),
   timezone: Type.Optional(Type.String()),
-  operator: Type.Optional(Type.String({ description: 'The mobile operator code, given or derived from the WhatsApp number' }))
+  operator: Type.Optional(Type.String({ description: 'The mobile operator code, given or derived from the WhatsApp number' })),
+  connections: Type.Optional(Type.Array(Connection, {
+    description: 'GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none'
+  }))
 }, { description: 'A contact; a field it does not have is absent' })
 
 export const ContactParams = Type.Object({ name: ContactName })

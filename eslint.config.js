@@ -24,7 +24,7 @@ export default [
     files: ['src/admin-page/**/*.js'],
     languageOptions: {
       globals: {
-        document: 'readonly', window: 'readonly', fetch: 'readonly', localStorage: 'readonly', location: 'readonly', URLSearchParams: 'readonly', FormData: 'readonly', EventSource: 'readonly', CSS: 'readonly'
+        document: 'readonly', window: 'readonly', fetch: 'readonly', localStorage: 'readonly', location: 'readonly', URLSearchParams: 'readonly', FormData: 'readonly', EventSource: 'readonly', CSS: 'readonly', DOMParser: 'readonly'
       }
     }
   }

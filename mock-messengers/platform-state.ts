@@ -27,6 +27,17 @@ export interface ViberWebhook {
   sendPhoto: boolean
 }
 
+export interface TelegramUpdateRecord {
+  url: string
+  update: Record<string, unknown>
+  /** The HTTP status of the answer; null: none (refused, timed out). */
+  status: number | null
+  /** The answer's body as JSON (a method Telegram then runs, e.g. sendMessage), when it was JSON. */
+  answer?: unknown
+  error?: string
+  at: string
+}
+
 export class PlatformState {
   // --- WhatsApp
   /** Each person's (wa_id: digits) last inbound message, in ms. */
@@ -44,6 +55,10 @@ export class PlatformState {
   readonly telegramStarted = new Map<number, { payload?: string, at: string }>()
   /** Groups that became supergroups: old chat id -> new. */
   readonly telegramMigrated = new Map<number, number>()
+  /** Where setWebhook said updates go, and the secret_token they carry. */
+  telegramWebhook: { url: string, secretToken?: string } | undefined
+  /** Every update POSTed to that webhook, with its answer. */
+  readonly telegramUpdates: TelegramUpdateRecord[] = []
 
   // --- Viber
   viberWebhook: ViberWebhook | undefined

@@ -31,8 +31,9 @@ export class MessageRecords {
 
   constructor (private readonly max: number) {}
 
-  add (messenger: Messenger, request: FastifyRequest, subject: SendSubject, outcome: string): void {
-    const key = request.headers['idempotency-key']
+  /** `request` undefined: a message the bot sent otherwise than by a request (Telegram's answer in a webhook's reply). */
+  add (messenger: Messenger, request: FastifyRequest | undefined, subject: SendSubject, outcome: string): void {
+    const key = request?.headers['idempotency-key']
     this.records.push({
       messenger,
       recipient: String(subject.recipient),

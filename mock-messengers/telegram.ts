@@ -6,15 +6,19 @@
  * must have started the bot first (POST /_mock/telegram/start). In any
  * profile, a group that became a supergroup (POST /_mock/telegram/migrate)
  * answers with its new id. Telegram sends bots no receipts, so nothing
- * follows a send.
+ * follows a send. setWebhook (url, secret_token) says where updates go: a
+ * person's /start is POSTed there (with X-Telegram-Bot-Api-Secret-Token), and
+ * a method in the answer's body (sendMessage) is run, as Telegram runs it.
  */
 import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
 import { Type } from 'typebox'
+import { request as post } from 'undici'
 import { TEXT_LIMITS, normalizeAddress } from '../src/model/messenger.js'
 import type { MockContext } from './context.js'
+import type { TelegramUpdateRecord } from './platform-state.js'
 
 const BOT = { first_name: 'Fanout Mock Bot', username: 'fanout_mock_bot' }
 /** A bot's id is the number before the colon of its token; the mock's default token has none. */
@@ -48,6 +52,29 @@ export function registerTelegram (app: FastifyInstance, ctx: MockContext): void 
   const methods: Record<string, Method> = {
     async getme () {
       return { ok: true, result: { ...bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false } }
+    },
+
+    async setwebhook (_request, reply, params) {
+      const { url, secret_token: secretToken } = params
+      if (url === undefined || url === '') {
+        ctx.state.telegramWebhook = undefined
+        return { ok: true, result: true, description: 'Webhook was deleted' }
+      }
+      if (typeof url !== 'string' || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) return telegramError(reply, 400, 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook')
+      if (secretToken !== undefined && (typeof secretToken !== 'string' || !/^[A-Za-z0-9_-]{1,256}$/.test(secretToken))) {
+        return telegramError(reply, 400, 'Bad Request: secret token contains unallowed characters')
+      }
+      ctx.state.telegramWebhook = { url, ...(secretToken !== undefined && { secretToken }) }
+      return { ok: true, result: true, description: 'Webhook was set' }
+    },
+
+    async deletewebhook () {
+      ctx.state.telegramWebhook = undefined
+      return { ok: true, result: true, description: 'Webhook was deleted' }
+    },
+
+    async getwebhookinfo () {
+      return { ok: true, result: { url: ctx.state.telegramWebhook?.url ?? '', has_custom_certificate: false, pending_update_count: 0 } }
     },
 
     async sendmessage (request, reply, params) {
@@ -112,6 +139,51 @@ export function registerTelegram (app: FastifyInstance, ctx: MockContext): void 
     })
   }, { prefix: '/telegram' })
 
+  let updateId = 0
+  /**
+   * POSTs a person's message to the webhook, as Telegram does (once here: a
+   * test sees the answer), and runs a sendMessage the answer carries.
+   */
+  async function deliverUpdate (chatId: number, text: string): Promise<TelegramUpdateRecord | undefined> {
+    const webhook = ctx.state.telegramWebhook
+    if (webhook === undefined) return undefined
+    updateId += 1
+    messageId += 1
+    const from = { id: chatId, is_bot: false, first_name: 'Mock', language_code: 'en' }
+    const command = /^\/\w+/.exec(text)?.[0]
+    const update = {
+      update_id: updateId,
+      message: {
+        message_id: messageId,
+        from,
+        chat: { id: chatId, first_name: 'Mock', type: 'private' },
+        date: Math.floor(Date.now() / 1000),
+        text,
+        ...(command !== undefined && { entities: [{ offset: 0, length: command.length, type: 'bot_command' }] })
+      }
+    }
+    const record: TelegramUpdateRecord = { url: webhook.url, update, status: null, at: new Date().toISOString() }
+    ctx.state.telegramUpdates.push(record)
+    try {
+      const response = await post(webhook.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(webhook.secretToken !== undefined && { 'x-telegram-bot-api-secret-token': webhook.secretToken }) },
+        body: JSON.stringify(update),
+        signal: AbortSignal.timeout(5000)
+      })
+      record.status = response.statusCode
+      const body = await response.body.text()
+      try { record.answer = JSON.parse(body) } catch { /* not JSON: Telegram ignores it */ }
+    } catch (err) {
+      record.error = (err as Error).message
+    }
+    const answer = record.answer
+    if (record.status === 200 && isRecord(answer) && typeof answer.method === 'string' && answer.method.toLowerCase() === 'sendmessage') {
+      ctx.records.add('telegram', undefined, { recipient: answer.chat_id, text: answer.text }, 'accepted')
+    }
+    return record
+  }
+
   // --- Test controls: who started the bot ----------------------------------
   app.post<{ Body: { chat_id: number, payload?: string } }>('/_mock/telegram/start', {
     schema: {
@@ -126,8 +198,12 @@ export function registerTelegram (app: FastifyInstance, ctx: MockContext): void 
     const { chat_id: chatId, payload } = request.body
     const entry = { ...(payload !== undefined && { payload }), at: new Date().toISOString() }
     ctx.state.telegramStarted.set(chatId, entry)
-    return { ok: true, chat_id: chatId, ...entry }
+    // What the person's app sends on opening t.me/<bot>?start=<payload>: /start <payload>.
+    const webhook = await deliverUpdate(chatId, payload === undefined ? '/start' : `/start ${payload}`)
+    return { ok: true, chat_id: chatId, ...entry, ...(webhook !== undefined && { webhook: { url: webhook.url, status: webhook.status, answer: webhook.answer ?? null } }) }
   })
+
+  app.get('/_mock/telegram/updates', async () => ({ updates: ctx.state.telegramUpdates }))
 
   // A group that became a supergroup: sends to its old id answer 400 with migrate_to_chat_id, as Telegram's do.
   app.post<{ Body: { chat_id: number, to: number } }>('/_mock/telegram/migrate', {

@@ -160,7 +160,8 @@ export function registerViber (app: FastifyInstance, ctx: MockContext): void {
   }, async (request) => {
     const { id, name, context } = request.body
     state.viberSubscribers.set(id, { ...(name !== undefined && { name }), ...(context !== undefined && { context }), at: new Date().toISOString() })
-    return { ok: true, id, callback: notify('subscribed', { user: userOf(id, name) }) }
+    // A person who subscribed from a deep link (an invite's viber://pa?...&context=): the callback carries it.
+    return { ok: true, id, callback: notify('subscribed', { user: userOf(id, name), ...(context !== undefined && { context }) }) }
   })
 
   app.post<{ Body: { id: string } }>('/_mock/viber/unsubscribe', {

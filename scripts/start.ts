@@ -137,6 +137,17 @@ async function main (): Promise<void> {
   const serviceUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   const mockUrl = `http://${config.mock.host}:${config.mock.port}`
   if (env.MOCK_MESSENGERS !== 'off') {
+    // Invite links work in the trial: the mock's bot, chat URI and a made-up business number, and the
+    // service's Telegram webhook registered with the mock (so /_mock/telegram/start reaches the service).
+    // Only for a messenger that is the mock's, and a webhook URL on this machine (http is allowed on loopback only).
+    const telegramHook = `${receiptsUrl(config.host, config.port)}/webhooks/telegram`
+    const trial: Array<[string, string, boolean]> = [
+      ['TELEGRAM_BOT_USERNAME', 'fanout_mock_bot', !given('TELEGRAM_API_URL')],
+      ['TELEGRAM_WEBHOOK_URL', telegramHook, !given('TELEGRAM_API_URL') && isLoopback(new URL(telegramHook).hostname.replace(/^\[(.*)\]$/, '$1'))],
+      ['VIBER_CHAT_URI', 'fanoutmock', !given('VIBER_API_URL')],
+      ['WHATSAPP_BUSINESS_NUMBER', '+15550001111', !given('WHATSAPP_API_URL')]
+    ]
+    for (const [name, value, mock] of trial) if (mock && !given(name)) env[name] = value
     // The mock sends its receipts (WhatsApp status webhooks, Viber callbacks) to the service, which starts after it:
     // the first ones that find nobody are retried, then dropped (and recorded at /_mock/receipts).
     const mockEnv = { ...env, MOCK_RECEIPTS_URL: env.MOCK_RECEIPTS_URL ?? receiptsUrl(config.host, config.port) }

@@ -22,7 +22,7 @@ WITH_REDIS_TOPOLOGIES=yes bash scripts/with-redis.sh bash -c '
   set -euo pipefail
   npx tap
   echo "# again on a Redis Cluster (3 masters, 3 replicas)"
-  TEST_LOG_ERRORS=yes TEST_REDIS_TARGET=cluster npx tap --disable-coverage test/contacts test/deliveries/batches.test.ts test/deliveries/delivery-store.test.ts test/deliveries/protection.test.ts test/deliveries/receipts.test.ts test/e2e/crash.test.ts test/e2e/delivery-truth.test.ts test/routes/v1-dispatches.test.ts test/routes/v1-deliveries-by-ids.test.ts test/routes/v1-contacts.test.ts test/routes/v1-contact-files.test.ts test/routes/legacy.test.ts test/routes/users-keys.test.ts test/routes/webhooks.test.ts test/routes/v1-dispatch-edit.test.ts test/webhooks/status-webhooks.test.ts
+  TEST_LOG_ERRORS=yes TEST_REDIS_TARGET=cluster npx tap --disable-coverage test/contacts test/deliveries/batches.test.ts test/deliveries/delivery-store.test.ts test/deliveries/protection.test.ts test/deliveries/receipts.test.ts test/e2e/crash.test.ts test/e2e/delivery-truth.test.ts test/routes/v1-dispatches.test.ts test/routes/v1-deliveries-by-ids.test.ts test/routes/v1-contacts.test.ts test/routes/v1-contact-files.test.ts test/routes/legacy.test.ts test/routes/users-keys.test.ts test/routes/webhooks.test.ts test/routes/v1-dispatch-edit.test.ts test/webhooks/status-webhooks.test.ts test/addresses/address-health.test.ts test/routes/v1-contact-health.test.ts test/routes/v1-invites.test.ts
   echo "# again behind Sentinel (a master, a replica, 3 sentinels)"
   TEST_LOG_ERRORS=yes TEST_REDIS_TARGET=sentinel npx tap --disable-coverage test/contacts test/deliveries/delivery-store.test.ts test/deliveries/receipts.test.ts test/routes/v1-dispatches.test.ts test/routes/legacy.test.ts
 '

@@ -16,11 +16,13 @@ import deliveries from './plugins/app/deliveries.js'
 import dispatchEvents from './plugins/app/dispatch-events.js'
 import errorHandler from './plugins/app/error-handler.js'
 import idempotency from './plugins/app/idempotency.js'
+import invites from './plugins/app/invites.js'
 import metrics from './plugins/app/metrics.js'
 import openapi from './plugins/app/openapi.js'
 import rateLimit from './plugins/app/rate-limit.js'
 import senders from './plugins/app/senders.js'
 import statusWebhooks from './plugins/app/status-webhooks.js'
+import telegramWebhook from './plugins/app/telegram-webhook.js'
 import viberWebhook from './plugins/app/viber-webhook.js'
 import adminPageRoutes from './routes/admin-page.js'
 import legacyRoutes from './routes/api/legacy.js'
@@ -69,6 +71,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(addresses)
   await fastify.register(deliveries)
   await fastify.register(idempotency)
+  await fastify.register(invites)
   await fastify.register(metrics)
   await fastify.register(statusWebhooks)
   // The senders start work on fastify.redis at once, so every plugin before
@@ -78,6 +81,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(openapi)
   await fastify.register(rateLimit)
   await fastify.register(viberWebhook)
+  await fastify.register(telegramWebhook)
   // Before the routes: @fastify/sse sets up the routes that declare `sse` as they are added.
   await fastify.register(dispatchEvents)
 

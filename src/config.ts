@@ -141,6 +141,21 @@ export const EnvSchema = Type.Object({
    * registers it with Viber when it starts (Viber sends to no bot without one).
    */
   VIBER_WEBHOOK_URL: Type.Optional(Type.String({ minLength: 1 })),
+  /** The Viber bot's URI (its chatURI): set, invites carry a `viber://pa?chatURI=...` link; unset, they have none for Viber. */
+  VIBER_CHAT_URI: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+  /** The Telegram bot's username (without `@`): set, invites carry a `https://t.me/<bot>?start=...` link; unset, none for Telegram. */
+  TELEGRAM_BOT_USERNAME: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{3,31}$' })),
+  /**
+   * The public HTTPS URL of this service's Telegram webhook (`https://<host>/webhooks/telegram`): set, the service registers
+   * it with Telegram (setWebhook, with TELEGRAM_WEBHOOK_SECRET) when it starts, so /start messages of invite links reach it.
+   */
+  TELEGRAM_WEBHOOK_URL: Type.Optional(Type.String({ minLength: 1 })),
+  /** What Telegram must send in X-Telegram-Bot-Api-Secret-Token on each update (setWebhook's secret_token): 1-256 of A-Z a-z 0-9 _ -. */
+  TELEGRAM_WEBHOOK_SECRET: Type.String({ pattern: '^[A-Za-z0-9_-]{1,256}$', default: 'mock-telegram-webhook-secret' }),
+  /** The WhatsApp business phone number, E.164 (+15550001111): set, invites carry a `https://wa.me/...` link; unset, none for WhatsApp. */
+  WHATSAPP_BUSINESS_NUMBER: Type.Optional(Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' })),
+  /** How long an invite link's tokens can be used (once each), in seconds: 7 days by default. */
+  INVITE_TTL_SECONDS: Positive(7 * 24 * 3600),
 
   /**
    * Status webhooks (to the users' own endpoints) may go to loopback, private, link-local and unique-local
@@ -269,12 +284,12 @@ function baseUrl (raw: Env, messenger: Messenger): string {
   return url
 }
 
-/** VIBER_WEBHOOK_URL, checked: Viber takes only https (http on loopback, for the mock). */
-function webhookUrl (setting: string | undefined): string | undefined {
+/** VIBER_WEBHOOK_URL or TELEGRAM_WEBHOOK_URL, checked: both platforms take only https (http on loopback, for the mock). */
+function webhookUrl (setting: string | undefined, name = 'VIBER_WEBHOOK_URL'): string | undefined {
   if (setting === undefined) return undefined
   const url = URL.canParse(setting) ? new URL(setting) : undefined
   if (url === undefined || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)))) {
-    throw new ConfigError(`invalid configuration: VIBER_WEBHOOK_URL "${setting}" is not an https URL`)
+    throw new ConfigError(`invalid configuration: ${name} "${setting}" is not an https URL`)
   }
   return setting
 }
@@ -363,16 +378,29 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     },
     /** Where the bundled mock messengers listen. */
     mock: { host: raw.MOCK_HOST, port: raw.MOCK_PORT },
+    /** Invite links: how long their tokens live. */
+    invites: { ttlSeconds: raw.INVITE_TTL_SECONDS },
     messengers: {
-      telegram: messengerSettings(raw, 'telegram'),
+      telegram: {
+        ...messengerSettings(raw, 'telegram'),
+        botUsername: raw.TELEGRAM_BOT_USERNAME,
+        webhookUrl: webhookUrl(raw.TELEGRAM_WEBHOOK_URL, 'TELEGRAM_WEBHOOK_URL'),
+        webhookSecret: raw.TELEGRAM_WEBHOOK_SECRET
+      },
       whatsapp: {
         ...messengerSettings(raw, 'whatsapp'),
         phoneNumberId: raw.WHATSAPP_PHONE_NUMBER_ID,
         apiVersion: raw.WHATSAPP_API_VERSION,
         appSecret: raw.WHATSAPP_APP_SECRET,
-        verifyToken: raw.WHATSAPP_VERIFY_TOKEN
+        verifyToken: raw.WHATSAPP_VERIFY_TOKEN,
+        businessNumber: raw.WHATSAPP_BUSINESS_NUMBER
       },
-      viber: { ...messengerSettings(raw, 'viber'), senderName: raw.VIBER_SENDER_NAME, webhookUrl: webhookUrl(raw.VIBER_WEBHOOK_URL) }
+      viber: {
+        ...messengerSettings(raw, 'viber'),
+        senderName: raw.VIBER_SENDER_NAME,
+        webhookUrl: webhookUrl(raw.VIBER_WEBHOOK_URL),
+        chatUri: raw.VIBER_CHAT_URI
+      }
     }
   }
 }
@@ -412,6 +440,11 @@ export function isLocalApi (config: Pick<Config, 'messengers'>, messenger: Messe
  * could forge receipts (and mark failed deliveries delivered).
  */
 export function checkWebhookSecrets (config: Pick<Config, 'messengers'>): void {
+  // The same for Telegram's webhook: with the mock's secret anyone could send /start updates and connect contacts.
+  if (!isLocalApi(config, 'telegram') && config.messengers.telegram.webhookSecret === (EnvSchema.properties.TELEGRAM_WEBHOOK_SECRET as { default?: unknown }).default) {
+    throw new ConfigError('invalid configuration: TELEGRAM_API_URL points at a real Telegram but TELEGRAM_WEBHOOK_SECRET is the mock\'s default, ' +
+      'known to anyone who reads this repository; set a secret of your own (e.g. `openssl rand -hex 32`)')
+  }
   if (isLocalApi(config, 'whatsapp')) return
   const { appSecret, verifyToken } = config.messengers.whatsapp
   for (const [name, value] of [['WHATSAPP_APP_SECRET', appSecret], ['WHATSAPP_VERIFY_TOKEN', verifyToken]] as const) {

@@ -74,7 +74,16 @@ export const KEY_PATTERNS = {
   /** hash  attempt id -> JSON of the attempt (time, message, status, duration, error), beside webhookAttempts */
   webhookAttemptData: 'webhook-attempt-data:<{user}>:<user>:<endpoint>',
   /** set  users who have (or had) an endpoint: the relay walks their event streams */
-  webhookUsers: 'webhook-users'
+  webhookUsers: 'webhook-users',
+  /**
+   * string  JSON {user, contact, at} of one invite token for one messenger, keyed by the SHA-256 of the token
+   * (never the token itself); expires with the invite, and is taken (GETDEL) by its one use
+   */
+  invite: 'invite:<messenger>:<tokenHash>',
+  /** set  `<messenger>:<tokenHash>` of the contact's open invites: deleted with the contact */
+  contactInvites: 'contact-invites:<{user}>:<user>:<contact>',
+  /** list  JSON of each connection made by invite, newest first: messenger, id, previous id, at, via */
+  contactConnections: 'contact-connections:<{user}>:<user>:<contact>'
 } as const
 
 /** Hex digits of a slot tag: 65,536 tags, enough to spread users over any cluster's 16,384 slots. */

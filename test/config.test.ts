@@ -91,6 +91,22 @@ t.test('webhook secrets: the mock\'s defaults are refused once WhatsApp is real'
   }
 })
 
+t.test('invite links: their settings, the Telegram webhook, and its secret refused as the mock\'s once Telegram is real', async (t) => {
+  const defaults = loadConfig({})
+  t.same(defaults.invites, { ttlSeconds: 7 * 24 * 3600 }, 'tokens live 7 days by default')
+  t.same([defaults.messengers.telegram.botUsername, defaults.messengers.viber.chatUri, defaults.messengers.whatsapp.businessNumber], [undefined, undefined, undefined])
+  const set = loadConfig({ INVITE_TTL_SECONDS: '60', TELEGRAM_BOT_USERNAME: 'fanout_bot', VIBER_CHAT_URI: 'fanoutbot', WHATSAPP_BUSINESS_NUMBER: '+15550001111', TELEGRAM_WEBHOOK_URL: 'https://fanout.example/webhooks/telegram' })
+  t.same([set.invites.ttlSeconds, set.messengers.telegram.botUsername, set.messengers.viber.chatUri, set.messengers.whatsapp.businessNumber, set.messengers.telegram.webhookUrl],
+    [60, 'fanout_bot', 'fanoutbot', '+15550001111', 'https://fanout.example/webhooks/telegram'])
+  for (const [name, wrong] of [['TELEGRAM_WEBHOOK_URL', 'http://fanout.example/webhooks/telegram'], ['WHATSAPP_BUSINESS_NUMBER', '15550001111'], ['TELEGRAM_BOT_USERNAME', '@fanout_bot'],
+    ['TELEGRAM_WEBHOOK_SECRET', 'has spaces'], ['INVITE_TTL_SECONDS', '0']] as const) {
+    t.throws(() => loadConfig({ [name]: wrong }), { name: 'ConfigError', message: new RegExp(name) }, `${name}=${wrong}`)
+  }
+  const real = { TELEGRAM_API_URL: 'https://api.telegram.org' }
+  t.throws(() => checkWebhookSecrets(loadConfig(real)), { name: 'ConfigError', message: /TELEGRAM_WEBHOOK_SECRET is the mock's default/ })
+  t.doesNotThrow(() => checkWebhookSecrets(loadConfig({ ...real, TELEGRAM_WEBHOOK_SECRET: 'my-own-secret' })))
+})
+
 t.test('abuse limits and Redis credentials', async (t) => {
   const config = loadConfig({})
   t.same(config.rateLimit, { max: 6000, windowMs: 60_000, burst: 3000, burstWindowMs: 600_000 }, 'limits an ordinary script never meets: 6,000 points a minute, a burst of 3,000 once per 10 minutes')

@@ -22,7 +22,7 @@ const SCRIPTS = loadScripts(sourcePath(import.meta.url, 'lua'), 'address')
 type ScriptedRedis = RedisClient & {
   addressNote (key: string, field: string, at: number, keepSeconds: number): Promise<number>
   addressMarkUnreachable (key: string, at: number, reason: string, code: string, keepSeconds: number): Promise<number>
-  addressClearHealth (key: string, at: number, keepSeconds: number): Promise<number>
+  addressClearHealth (key: string, at: number, keepSeconds: number, onlyKnown: '0' | '1'): Promise<number>
 }
 
 /** WhatsApp's customer-service window. */
@@ -77,6 +77,13 @@ export interface AddressFacts {
    * connection by invite.
    */
   clearHealth (messenger: Messenger, address: string, at?: number): Promise<void>
+  /**
+   * As clearHealth, for the news of every send (accepted, delivered, read):
+   * an address the service has no record of is left without one. (So a
+   * failure told later but dated before such news still marks it; only
+   * concurrent sends to one address can do that.)
+   */
+  noteAlive (messenger: Messenger, address: string, at: number): Promise<void>
   health (messenger: Messenger, address: string): Promise<AddressHealth>
   /**
    * What receipts about a message to the address say of it: a failure with a
@@ -104,7 +111,11 @@ export function createAddressFacts (redis: RedisClient, keys: RedisKeys): Addres
     },
 
     async clearHealth (messenger, address, at = Date.now()) {
-      await scripted.addressClearHealth(keys.address(messenger, address), at, KEEP_SECONDS)
+      await scripted.addressClearHealth(keys.address(messenger, address), at, KEEP_SECONDS, '0')
+    },
+
+    async noteAlive (messenger, address, at) {
+      await scripted.addressClearHealth(keys.address(messenger, address), at, KEEP_SECONDS, '1')
     },
 
     async health (messenger, address) {
@@ -115,7 +126,7 @@ export function createAddressFacts (redis: RedisClient, keys: RedisKeys): Addres
 
     async noteReceipts (messenger, address, reports) {
       await Promise.all(reports.map(async (report) => {
-        if (report.status === 'delivered' || report.status === 'read') return await facts.clearHealth(messenger, address, report.at)
+        if (report.status === 'delivered' || report.status === 'read') return await facts.noteAlive(messenger, address, report.at)
         const unreachable = report.status === 'failed' && messenger === 'whatsapp' ? whatsappUnreachable(report.code) : undefined
         if (unreachable !== undefined) await facts.markUnreachable(messenger, address, unreachable, report.at)
       }))

@@ -144,6 +144,7 @@ const contacts = pagedTable({
     const row = el('tr', {}, el('td', {}, pick), ...cells(contact.name, contact.telegram, contact.whatsapp, contact.viber, (contact.tags ?? []).join(', ')),
       el('td', {},
         button('Health', () => act(() => showHealth(row, contact.name))),
+        button('Invite', () => act(() => showInvite(contact.name), `Invite links for ${contact.name} made`)),
         button('Delete', () => act(async () => {
           await api('DELETE', `/v1/contacts/${encodeURIComponent(contact.name)}`)
           await contacts.reload()
@@ -151,6 +152,60 @@ const contacts = pagedTable({
     return row
   }
 })
+
+// ---- a contact's invite links: a link and a QR code per messenger, and which messengers are connected ----
+
+const MESSENGER_NAMES = { telegram: 'Telegram', whatsapp: 'WhatsApp', viber: 'Viber' }
+const SVG = 'http://www.w3.org/2000/svg'
+let invited
+
+/**
+ * The QR code of the service's SVG (POST .../invites?qr=svg), drawn again as
+ * SVG nodes of this page: only its viewBox and its paths' d, fill and stroke
+ * are taken, so nothing of the answer goes in as markup.
+ */
+function qrCode (svgText, label) {
+  const parsed = new DOMParser().parseFromString(svgText, 'image/svg+xml').documentElement
+  const svg = document.createElementNS(SVG, 'svg')
+  svg.setAttribute('viewBox', parsed.getAttribute('viewBox') ?? '0 0 1 1')
+  svg.setAttribute('shape-rendering', 'crispEdges')
+  svg.setAttribute('role', 'img')
+  svg.setAttribute('aria-label', label)
+  for (const source of parsed.querySelectorAll('path')) {
+    const path = document.createElementNS(SVG, 'path')
+    for (const name of ['d', 'fill', 'stroke']) if (source.hasAttribute(name)) path.setAttribute(name, source.getAttribute(name))
+    svg.append(path)
+  }
+  return svg
+}
+
+/** Which messengers the contact has an id on, and the last connection by invite. */
+async function showConnected (name) {
+  const contact = await api('GET', `/v1/contacts/${encodeURIComponent(name)}`)
+  const parts = Object.entries(MESSENGER_NAMES).map(([m, label]) => contact[m] === undefined ? `${label}: not connected` : `${label}: connected (${contact[m]})`)
+  const last = contact.connections?.[0]
+  $('invite-connected').textContent = parts.join(' · ') +
+    (last === undefined ? '' : `. Last connected by invite: ${MESSENGER_NAMES[last.messenger]} ${last.id}, ${when(last.at)}${last.previous_id === undefined ? '' : ` (replaced ${last.previous_id})`}`)
+}
+
+async function showInvite (name) {
+  const invite = await api('POST', `/v1/contacts/${encodeURIComponent(name)}/invites?qr=svg`)
+  invited = name
+  $('invite-title').textContent = `Invite links for ${name}`
+  $('invite-expiry').textContent = `Each link connects the person who opens it, once, until ${when(invite.expires_at)}.`
+  $('invite-links').replaceChildren(
+    ...Object.entries(invite.links).map(([m, link]) => el('li', {}, el('strong', {}, MESSENGER_NAMES[m]),
+      qrCode(link.qr_svg, `${MESSENGER_NAMES[m]} QR code`), el('a', { href: link.url, textContent: link.url }))),
+    ...invite.unavailable.map(({ messenger, reason }) => el('li', {}, el('strong', {}, MESSENGER_NAMES[messenger]), `No link: ${reason}`)))
+  $('invite').hidden = false
+  await showConnected(name)
+}
+
+$('invite-check').addEventListener('click', () => act(async () => {
+  await showConnected(invited)
+  await contacts.reload()
+}))
+$('invite-close').addEventListener('click', () => { $('invite').hidden = true })
 
 const PENDING = ['scheduled', 'queued', 'sending']
 
@@ -414,7 +469,7 @@ $('dispatches-refresh').addEventListener('click', () => act(() => dispatches.rel
 
 // ---- a user's status webhooks: endpoints, their attempts, a retry ----
 
-const STATUS_EVENTS = ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished']
+const STATUS_EVENTS = ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished', 'contact.connected']
 
 async function loadEndpoints () {
   const data = await api('GET', '/v1/webhooks')

@@ -1286,6 +1286,22 @@ export interface paths {
                         "application/json": {
                             /** @description In name order (UTF-8 bytes) */
                             contacts: {
+                                /** @description GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none */
+                                connections?: {
+                                    /** Format: date-time */
+                                    at: string;
+                                    /** @description The address connected */
+                                    id: string;
+                                    /**
+                                     * @description telegram, whatsapp, viber
+                                     * @enum {unknown}
+                                     */
+                                    messenger: "telegram" | "whatsapp" | "viber";
+                                    /** @description The address it replaced */
+                                    previous_id?: string;
+                                    /** @enum {string} */
+                                    via: "invite";
+                                }[];
                                 name: string;
                                 /** @description The mobile operator code, given or derived from the WhatsApp number */
                                 operator?: string;
@@ -1511,6 +1527,22 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none */
+                            connections?: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description The address connected */
+                                id: string;
+                                /**
+                                 * @description telegram, whatsapp, viber
+                                 * @enum {unknown}
+                                 */
+                                messenger: "telegram" | "whatsapp" | "viber";
+                                /** @description The address it replaced */
+                                previous_id?: string;
+                                /** @enum {string} */
+                                via: "invite";
+                            }[];
                             name: string;
                             /** @description The mobile operator code, given or derived from the WhatsApp number */
                             operator?: string;
@@ -1726,7 +1758,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One contact, with the health of each of its addresses (whether a failure said it is dead) */
+        /** One contact, with the health of each of its addresses (whether a failure said it is dead) and the addresses it got by invite (`connections`) */
         get: {
             parameters: {
                 query?: never;
@@ -1749,6 +1781,22 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none */
+                            connections?: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description The address connected */
+                                id: string;
+                                /**
+                                 * @description telegram, whatsapp, viber
+                                 * @enum {unknown}
+                                 */
+                                messenger: "telegram" | "whatsapp" | "viber";
+                                /** @description The address it replaced */
+                                previous_id?: string;
+                                /** @enum {string} */
+                                via: "invite";
+                            }[];
                             /** @description For each messenger the contact has an address on, whether that address is dead. Marked by failures that say so (Telegram 403 and `chat not found`, WhatsApp 131026, Viber 5 and 6 and the `unsubscribed` callback); cleared by a later success (an accepted Telegram or Viber send, a delivered or read receipt, a Viber subscription), by an edit that gives the messenger a new address, and by POST /v1/contacts/{name}/health/{messenger}/reset. Kept per address: a contact whose address changed has the new address's health */
                             health: {
                                 telegram?: {
@@ -2060,6 +2108,22 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none */
+                            connections?: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description The address connected */
+                                id: string;
+                                /**
+                                 * @description telegram, whatsapp, viber
+                                 * @enum {unknown}
+                                 */
+                                messenger: "telegram" | "whatsapp" | "viber";
+                                /** @description The address it replaced */
+                                previous_id?: string;
+                                /** @enum {string} */
+                                via: "invite";
+                            }[];
                             name: string;
                             /** @description The mobile operator code, given or derived from the WhatsApp number */
                             operator?: string;
@@ -2263,7 +2327,7 @@ export interface paths {
             };
         };
         post?: never;
-        /** Remove a contact; 404 when there is no such contact */
+        /** Remove a contact, its open invites and its connections; 404 when there is no such contact */
         delete: {
             parameters: {
                 query?: never;
@@ -2522,6 +2586,22 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none */
+                            connections?: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description The address connected */
+                                id: string;
+                                /**
+                                 * @description telegram, whatsapp, viber
+                                 * @enum {unknown}
+                                 */
+                                messenger: "telegram" | "whatsapp" | "viber";
+                                /** @description The address it replaced */
+                                previous_id?: string;
+                                /** @enum {string} */
+                                via: "invite";
+                            }[];
                             name: string;
                             /** @description The mobile operator code, given or derived from the WhatsApp number */
                             operator?: string;
@@ -2763,6 +2843,22 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none */
+                            connections?: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description The address connected */
+                                id: string;
+                                /**
+                                 * @description telegram, whatsapp, viber
+                                 * @enum {unknown}
+                                 */
+                                messenger: "telegram" | "whatsapp" | "viber";
+                                /** @description The address it replaced */
+                                previous_id?: string;
+                                /** @enum {string} */
+                                via: "invite";
+                            }[];
                             /** @description For each messenger the contact has an address on, whether that address is dead. Marked by failures that say so (Telegram 403 and `chat not found`, WhatsApp 131026, Viber 5 and 6 and the `unsubscribed` callback); cleared by a later success (an accepted Telegram or Viber send, a delivered or read receipt, a Viber subscription), by an edit that gives the messenger a new address, and by POST /v1/contacts/{name}/health/{messenger}/reset. Kept per address: a contact whose address changed has the new address's health */
                             health: {
                                 telegram?: {
@@ -3037,6 +3133,292 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contacts/{name}/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New invite links for a contact: a link per messenger, whose first use fills in (or replaces) the contact's id there
+         * @description Tokens are single-use and expire after INVITE_TTL_SECONDS (default 7 days). A messenger whose settings are missing (TELEGRAM_BOT_USERNAME, VIBER_CHAT_URI, WHATSAPP_BUSINESS_NUMBER) is listed in `unavailable` with the reason. A connection is shown in GET /v1/contacts/{name} (`connections`) and sent to status webhooks as contact.connected.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description `svg`: each link also comes as a QR code (`qr_svg`) */
+                    qr?: "svg";
+                };
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path: {
+                    /** @description Name of a contact, unique within the user's book */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description New invite links for the contact: each connects the messenger id of whoever opens it and answers (once) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            contact: string;
+                            /**
+                             * Format: date-time
+                             * @description The tokens can be used until then (INVITE_TTL_SECONDS after now)
+                             */
+                            expires_at: string;
+                            /** @description A link per messenger the service has the settings of */
+                            links: {
+                                telegram?: {
+                                    /** @description WhatsApp: the text the person sends (prefilled by the link) */
+                                    code?: string;
+                                    /** @description With ?qr=svg: the link as a QR code, an SVG document */
+                                    qr_svg?: string;
+                                    /** @description The token it carries: usable once, until expires_at */
+                                    token: string;
+                                    /** @description The link the person opens; `https://t.me/<bot>?start=<token>`: the bot gets /start <token> */
+                                    url: string;
+                                };
+                                viber?: {
+                                    /** @description WhatsApp: the text the person sends (prefilled by the link) */
+                                    code?: string;
+                                    /** @description With ?qr=svg: the link as a QR code, an SVG document */
+                                    qr_svg?: string;
+                                    /** @description The token it carries: usable once, until expires_at */
+                                    token: string;
+                                    /** @description The link the person opens; `viber://pa?chatURI=<uri>&context=<token>`: the bot gets the token as the context of conversation_started */
+                                    url: string;
+                                };
+                                whatsapp?: {
+                                    /** @description WhatsApp: the text the person sends (prefilled by the link) */
+                                    code?: string;
+                                    /** @description With ?qr=svg: the link as a QR code, an SVG document */
+                                    qr_svg?: string;
+                                    /** @description The token it carries: usable once, until expires_at */
+                                    token: string;
+                                    /** @description The link the person opens; `https://wa.me/<number>?text=invite%3A<token>`: the person sends the code to the business */
+                                    url: string;
+                                };
+                            };
+                            /** @description Messengers without a link, and why (the setting that is missing) */
+                            unavailable: {
+                                /**
+                                 * @description telegram, whatsapp, viber
+                                 * @enum {unknown}
+                                 */
+                                messenger: "telegram" | "whatsapp" | "viber";
+                                reason: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contacts/export": {
         parameters: {
             query?: never;
@@ -3072,6 +3454,22 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none */
+                            connections?: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description The address connected */
+                                id: string;
+                                /**
+                                 * @description telegram, whatsapp, viber
+                                 * @enum {unknown}
+                                 */
+                                messenger: "telegram" | "whatsapp" | "viber";
+                                /** @description The address it replaced */
+                                previous_id?: string;
+                                /** @enum {string} */
+                                via: "invite";
+                            }[];
                             name: string;
                             /** @description The mobile operator code, given or derived from the WhatsApp number */
                             operator?: string;
@@ -9055,7 +9453,7 @@ export interface paths {
                         /** @default true */
                         enabled?: boolean;
                         /** @description The events sent to it */
-                        events: ("delivery.sent" | "delivery.delivered" | "delivery.read" | "delivery.failed" | "delivery.expired" | "delivery.cancelled" | "dispatch.finished")[];
+                        events: ("delivery.sent" | "delivery.delivered" | "delivery.read" | "delivery.failed" | "delivery.expired" | "delivery.cancelled" | "dispatch.finished" | "contact.connected")[];
                         /** @description An http or https URL; its address must be public unless the deployment sets WEBHOOK_ALLOW_PRIVATE */
                         url: string;
                     };
@@ -9794,7 +10192,7 @@ export interface paths {
                         /** @description true re-enables an endpoint disabled for failing */
                         enabled?: boolean;
                         /** @description The events sent to it */
-                        events?: ("delivery.sent" | "delivery.delivered" | "delivery.read" | "delivery.failed" | "delivery.expired" | "delivery.cancelled" | "dispatch.finished")[];
+                        events?: ("delivery.sent" | "delivery.delivered" | "delivery.read" | "delivery.failed" | "delivery.expired" | "delivery.cancelled" | "dispatch.finished" | "contact.connected")[];
                         /** @description An http or https URL; its address must be public unless the deployment sets WEBHOOK_ALLOW_PRIVATE */
                         url?: string;
                     };

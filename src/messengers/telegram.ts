@@ -8,6 +8,7 @@
  * a group that became a supergroup answers 400 with `migrate_to_chat_id`:
  * the text goes once more, to that id, and the outcome says where it went.
  */
+import { request } from 'undici'
 import { MessengerHttp, garbled, parseObject, type HttpOptions, type MessengerAdapter, type SendOutcome, type SendRequest, type Unreachable } from './adapter.js'
 
 export interface TelegramOptions extends HttpOptions {
@@ -80,4 +81,28 @@ export function telegramUnreachable (code: number, description: string): Unreach
   }
   if (code === 400 && /chat not found/i.test(description)) return { code, reason: 'chat_not_found' }
   return undefined
+}
+
+/**
+ * Registers `url` as the bot's webhook (`setWebhook`), with the secret
+ * Telegram then sends in X-Telegram-Bot-Api-Secret-Token on every update,
+ * for messages only (invite links come back as /start messages). Returns
+ * undefined when it worked, else why not (never with the token).
+ */
+export async function setTelegramWebhook (options: Pick<TelegramOptions, 'baseUrl' | 'token' | 'timeoutMs'>, url: string, secret: string): Promise<string | undefined> {
+  try {
+    const { statusCode, body } = await request(`${options.baseUrl}/bot${options.token}/setWebhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url, secret_token: secret, allowed_updates: ['message'] }),
+      signal: AbortSignal.timeout(options.timeoutMs)
+    })
+    const json = parseObject(await body.text())
+    if (statusCode !== 200 || json?.ok !== true) {
+      return `telegram setWebhook: HTTP ${statusCode} ${typeof json?.description === 'string' ? json.description : ''}`.trim().replaceAll(options.token, '<token>')
+    }
+    return undefined
+  } catch (err) {
+    return `telegram setWebhook: ${(err as Error).message}`.replaceAll(options.token, '<token>')
+  }
 }

@@ -8,7 +8,10 @@ import type { Receipt } from '../model/delivery.js'
 
 export type ViberCallback =
   | { kind: 'receipt', receipt: Receipt }
-  | { kind: 'subscribed', user: string, at: number }
+  /** `context`: the deep link's (`viber://pa?...&context=`), when the person came by one (an invite's token). */
+  | { kind: 'subscribed', user: string, at: number, context?: string, started?: true }
+  /** The person opened the bot's chat, not (yet) subscribed; the service may answer with a welcome message. */
+  | { kind: 'conversation_started', user: string, at: number, context?: string }
   | { kind: 'unsubscribed', user: string, at: number }
   | { kind: 'other', event: string }
 
@@ -39,7 +42,11 @@ export function readViberCallback (body: unknown, now = Date.now()): ViberCallba
     }
   }
   const user = isObject(body.user) && typeof body.user.id === 'string' ? body.user.id : typeof body.user_id === 'string' ? body.user_id : undefined
-  if (user !== undefined && (event === 'subscribed' || (event === 'conversation_started' && body.subscribed === true))) return { kind: 'subscribed', user, at }
+  const context = typeof body.context === 'string' && body.context !== '' ? { context: body.context } : {}
+  if (user !== undefined && event === 'subscribed') return { kind: 'subscribed', user, at, ...context }
+  // A subscriber opening the chat again: noted as subscribed; `started`, as the answer may be a welcome message.
+  if (user !== undefined && event === 'conversation_started' && body.subscribed === true) return { kind: 'subscribed', user, at, ...context, started: true }
+  if (user !== undefined && event === 'conversation_started') return { kind: 'conversation_started', user, at, ...context }
   if (user !== undefined && event === 'unsubscribed') return { kind: 'unsubscribed', user, at }
   return { kind: 'other', event }
 }

@@ -1,7 +1,8 @@
 /**
  * The events a user's status webhook endpoints may subscribe to: a delivery's
  * state changes the delivery scripts record (lua/includes/move-delivery.lua
- * appends them to the user's event stream) and a dispatch's end.
+ * appends them to the user's event stream), a dispatch's end, and a
+ * contact's address connected by invite (src/plugins/app/invites.ts).
  */
 export const STATUS_EVENTS = [
   'delivery.sent',
@@ -10,7 +11,8 @@ export const STATUS_EVENTS = [
   'delivery.failed',
   'delivery.expired',
   'delivery.cancelled',
-  'dispatch.finished'
+  'dispatch.finished',
+  'contact.connected'
 ] as const
 
 export type StatusEvent = typeof STATUS_EVENTS[number]

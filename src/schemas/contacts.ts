@@ -8,6 +8,7 @@ import { MESSENGERS, UNREACHABLE_REASONS, type Messenger } from '../model/messen
 import { OPERATOR_PATTERN } from '../model/operator.js'
 import { Type, type Static } from 'typebox'
 import { ContactName, ErrorBody } from './common.js'
+import { Connection } from './invites.js'
 
 export const MAX_TAGS = 32
 export const MAX_PAGE = 1000
@@ -80,7 +81,10 @@ export const Contact = Type.Object({
   viber: Type.Optional(Type.String()),
   tags: Type.Optional(Type.Array(Type.String())),
   timezone: Type.Optional(Type.String()),
-  operator: Type.Optional(Type.String({ description: 'The mobile operator code, given or derived from the WhatsApp number' }))
+  operator: Type.Optional(Type.String({ description: 'The mobile operator code, given or derived from the WhatsApp number' })),
+  connections: Type.Optional(Type.Array(Connection, {
+    description: 'GET /v1/contacts/{name} only: the addresses connected by invite, newest first (the last 50); absent when none'
+  }))
 }, { description: 'A contact; a field it does not have is absent' })
 
 const Reachable = Type.Object({ reachable: Type.Literal(true) }, { description: 'No failure since the address was last heard alive says it is dead' })

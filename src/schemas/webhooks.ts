@@ -13,3 +13,9 @@ export const WhatsAppVerifyQuery = Type.Object({
   'hub.verify_token': Type.Optional(Type.String({ maxLength: 512 })),
   'hub.challenge': Type.Optional(Type.String({ maxLength: 512 }))
 })
+
+export const ViberWelcome = Type.Object({
+  sender: Type.Object({ name: Type.String() }),
+  type: Type.Literal('text'),
+  text: Type.String()
+}, { description: 'The answer to a conversation_started that carried an invite\'s context: the welcome message Viber shows the person' })

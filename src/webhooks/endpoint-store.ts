@@ -49,9 +49,11 @@ export interface Attempt {
 export interface StoredEvent {
   streamId: string
   type: StatusEvent
-  /** The delivery's id, or the dispatch's for dispatch.finished. */
+  /** The delivery's id, the dispatch's for dispatch.finished, the contact's name for contact.connected. */
   id: string
   at: number
+  /** The message's data as JSON, for events that carry it (contact.connected): there is no record to read later. */
+  data?: string
 }
 
 export type EndpointPatch = Partial<Pick<Endpoint, 'url' | 'events' | 'enabled'>>
@@ -244,7 +246,9 @@ export function createEndpointStore (redis: RedisClient, keys: RedisKeys, box: S
       const events = entries.flatMap(([streamId, flat]) => {
         const f: Record<string, string> = {}
         for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!
-        return f.type !== undefined && isStatusEvent(f.type) && f.id !== undefined ? [{ streamId, type: f.type, id: f.id, at: Number(f.at) }] : []
+        return f.type !== undefined && isStatusEvent(f.type) && f.id !== undefined
+          ? [{ streamId, type: f.type, id: f.id, at: Number(f.at), ...(f.data !== undefined && { data: f.data }) }]
+          : []
       })
       return { events, streamIds: entries.map(([streamId]) => streamId) }
     },

@@ -9,7 +9,8 @@
  *
  * The message body is the delivery as GET /v1/deliveries/{id} shows it (the
  * dispatch as GET /v1/dispatches/{id} for dispatch.finished) when the relay
- * reads it, stored once so that every try and every endpoint get the same
+ * reads it (a contact.connected event carries its own: the contact as it was
+ * connected), stored once so that every try and every endpoint get the same
  * bytes under the same webhook-id.
  */
 import { createHash } from 'node:crypto'
@@ -53,10 +54,11 @@ export function startEventRelay (options: EventRelayOptions): EventRelay {
 
   /** What each event's message shows, read in one batch (one user's records share a slot): undefined when purged. */
   async function dataOf (events: readonly StoredEvent[]): Promise<unknown[]> {
-    const deliveryIds = events.filter((e) => e.type !== 'dispatch.finished').map((e) => e.id)
+    const deliveryIds = events.filter((e) => e.type.startsWith('delivery.')).map((e) => e.id)
     const found = await deliveries.getMany(deliveryIds)
     const byId = new Map(found.flatMap((d) => d === undefined ? [] : [[d.id, deliveryView(d)] as const]))
     return await Promise.all(events.map(async (event) => {
+      if (event.type === 'contact.connected') return event.data === undefined ? undefined : JSON.parse(event.data) as unknown
       if (event.type !== 'dispatch.finished') return byId.get(event.id)
       const dispatch = await deliveries.getDispatch(event.id)
       return dispatch === undefined ? undefined : dispatchView(dispatch)

@@ -247,7 +247,7 @@ t.test('with authentication on', async (t) => {
     await page.locator('#endpoint-secret').getByRole('button', { name: 'Done' }).click()
     t.equal(await page.locator('#endpoint-secret-value').innerText(), '', 'and is gone once done with')
     const [endpoint] = (await asAlice('GET', '/v1/webhooks')).json().endpoints as Json[]
-    t.match(endpoint, { url: `${receiver.url}/hooks`, enabled: true, events: ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished'] })
+    t.match(endpoint, { url: `${receiver.url}/hooks`, enabled: true, events: ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished', 'contact.connected'] })
 
     const row = rowOf(page, 'endpoints', `${receiver.url}/hooks`)
     await row.getByRole('button', { name: 'Test' }).click()

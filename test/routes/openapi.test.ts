@@ -20,6 +20,7 @@ const ROUTES = [
   'POST /api/contacts', 'DELETE /api/contacts', 'PUT /api/contacts', 'GET /api/contacts', 'GET /api/get_failed_mess',
   'POST /v1/contacts', 'GET /v1/contacts', 'GET /v1/contacts/{name}', 'PUT /v1/contacts/{name}', 'PATCH /v1/contacts/{name}', 'DELETE /v1/contacts/{name}',
   'POST /v1/contacts/import', 'GET /v1/contacts/export', 'POST /v1/contacts/{name}/health/{messenger}/reset',
+  'POST /v1/contacts/{name}/invites',
   'POST /v1/dispatches', 'GET /v1/dispatches', 'GET /v1/dispatches/{id}', 'PATCH /v1/dispatches/{id}', 'DELETE /v1/dispatches/{id}', 'GET /v1/dispatches/{id}/events', 'POST /v1/dispatches/{id}/cancel', 'POST /v1/dispatches/{id}/redrive',
   'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive',
   'POST /v1/deliveries/lookup', 'POST /v1/deliveries/cancel',
@@ -28,7 +29,7 @@ const ROUTES = [
   'POST /v1/webhooks/{id}/rotate', 'GET /v1/webhooks/{id}/attempts', 'POST /v1/webhooks/{id}/attempts/{attemptId}/retry', 'POST /v1/webhooks/{id}/test',
   'POST /v1/admin/users', 'GET /v1/admin/users', 'GET /v1/admin/users/{name}', 'POST /v1/admin/users/{name}/keys', 'DELETE /v1/admin/users/{name}/keys/{id}',
   'GET /metrics', 'GET /admin',
-  'GET /webhooks/whatsapp', 'POST /webhooks/whatsapp', 'POST /webhooks/viber'
+  'GET /webhooks/whatsapp', 'POST /webhooks/whatsapp', 'POST /webhooks/viber', 'POST /webhooks/telegram'
 ]
 
 t.test('the OpenAPI document is valid and documents every route with tags and responses, errors included', async (t) => {

@@ -7,8 +7,11 @@
   KEYS[1] the address's record (key.address(messenger, address))
   ARGV[1] when (epoch ms)
   ARGV[2] how long the record is kept after this (s)
+  ARGV[3] '1': only an address with a record (heard alive after a send or a receipt:
+          a record per address kept 90 days would be the cost of every send)
   Returns 1 when the address is still marked dead (by a failure after `at`), else 0.
 ]]
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local at = tonumber(ARGV[1])
 local stored = redis.call('HMGET', KEYS[1], 'alive_at', 'dead_times')
 local alive = math.max(at, tonumber(stored[1] or '-1'))

@@ -1,4 +1,4 @@
-/** `fanout contacts add|list|show|edit|rm`: the contact book (/v1/contacts). */
+/** `fanout contacts add|list|show|edit|invite|rm`: the contact book (/v1/contacts). */
 import { Command, Option } from 'commander'
 import type { paths } from '../api-types.js'
 import { contextOf, type Context } from '../context.js'
@@ -140,6 +140,21 @@ export function contactsCommand (): Command {
       if (ctx.out.json) { ctx.out.data(contact); return }
       ctx.out.line(`Changed contact ${contact.name}`)
       showContacts(ctx, [contact])
+    })
+
+  contacts.command('invite <name>').description('new invite links for a contact: the person opens one to connect their messenger id (each works once)')
+    .addHelpText('after', '\nExample:\n  fanout contacts add Lera && fanout contacts invite Lera')
+    .action(async (name: string, _options: object, command: Command) => {
+      const ctx = contextOf(command)
+      const invite = await ctx.call(ctx.api.POST('/v1/contacts/{name}/invites', { params: { path: { name } } }))
+      if (ctx.out.json) { ctx.out.data(invite); return }
+      const links = Object.entries(invite.links)
+      ctx.out.line(links.length === 0
+        ? `No invite links for ${invite.contact}: the service has none of the messengers' settings`
+        : `Invite links for ${invite.contact}, each usable once until ${invite.expires_at}:`)
+      // Lines, not a table: a link is never cut to fit a column.
+      for (const [messenger, link] of links) ctx.out.line(`  ${messenger.padEnd(9)} ${link.url}`)
+      for (const { messenger, reason } of invite.unavailable) ctx.out.note(`No ${messenger} link: ${reason}`)
     })
 
   contacts.command('rm <names...>').alias('remove').description('remove contacts')

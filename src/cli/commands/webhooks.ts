@@ -6,7 +6,7 @@ import { Command } from 'commander'
 import { contextOf } from '../context.js'
 import { localTime } from '../output.js'
 
-const EVENTS = ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished'] as const
+const EVENTS = ['delivery.sent', 'delivery.delivered', 'delivery.read', 'delivery.failed', 'delivery.expired', 'delivery.cancelled', 'dispatch.finished', 'contact.connected'] as const
 type Event = typeof EVENTS[number]
 
 export function webhooksCommand (): Command {

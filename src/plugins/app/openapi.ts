@@ -11,7 +11,7 @@ import { USER_HEADER } from './auth.js'
 import { ErrorBody } from '../../schemas/common.js'
 
 /** Every route but these needs credentials (the webhooks are signed by their messenger instead). */
-const OPEN = new Set(['/health', '/webhooks/whatsapp', '/webhooks/viber'])
+const OPEN = new Set(['/health', '/webhooks/whatsapp', '/webhooks/viber', '/webhooks/telegram'])
 /** Routes for the administrator key only. */
 const isAdminRoute = (url: string) => url.startsWith('/v1/admin/') || url === '/metrics'
 /** Every cause of a route's 403; the last (auth.ts refuses it on every route) comes with all of them. */

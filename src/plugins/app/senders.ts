@@ -30,7 +30,7 @@ export default fp(async function senders (fastify) {
     whatsappWindow: async (address) => await addressFacts.whatsappWindow(address),
     track: async (messenger, providerId, deliveryId, user) => { await receipts.track(messenger, providerId, deliveryId, user) },
     unreachable: async (messenger, address, unreachable, at) => { await addressFacts.markUnreachable(messenger, address, unreachable, at) },
-    reachable: async (messenger, address, at) => { await addressFacts.clearHealth(messenger, address, at) },
+    reachable: async (messenger, address, at) => { await addressFacts.noteAlive(messenger, address, at) },
     async chatMoved (user, contact, from, to) {
       // Only while the contact still has the old id: an edit in between wins.
       if ((await contacts.get(user, contact))?.telegram !== from) return

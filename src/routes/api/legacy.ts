@@ -80,7 +80,11 @@ const legacy: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: Success, ...errors }
     }
   }, async (request) => {
-    return { success: await contacts.remove(userOf(request, request.body), request.body.contact) }
+    const user = userOf(request, request.body)
+    const removed = await contacts.remove(user, request.body.contact)
+    // Its open invites and connections go with it, as with DELETE /v1/contacts/{name}.
+    if (removed) await fastify.invites.store.forgetContact(user, request.body.contact)
+    return { success: removed }
   })
 
   fastify.put('/contacts', {

@@ -10,6 +10,7 @@ import { checkedContact, checkedMessengerId, checkedTimeZone } from '../../conta
 import { operatorOf, withOperator } from '../../contacts/operator.js'
 import { compactContact, compactTags, type ContactPatch } from '../../contacts/contact-store.js'
 import { conflict, invalidField, notFound } from '../../errors.js'
+import { contactView } from '../../invites/invite-views.js'
 import { MESSENGERS } from '../../model/messenger.js'
 import { ContactName, ErrorBody, RequestErrors } from '../../schemas/common.js'
 import {
@@ -123,14 +124,15 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.get('/:name', {
     schema: {
       tags,
-      summary: 'One contact, with the health of each of its addresses (whether a failure said it is dead)',
+      summary: 'One contact, with the health of each of its addresses (whether a failure said it is dead) and the addresses it got by invite (`connections`)',
       params: ContactParams,
       response: { 200: ContactWithHealth, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
-    const contact = await store.get(request.userName, request.params.name)
-    if (contact === undefined) throw missing(request.params.name)
-    return { ...contact, health: await contactHealth(facts, contact) }
+    const { name } = request.params
+    const [contact, connections] = await Promise.all([store.get(request.userName, name), fastify.invites.store.connections(request.userName, name)])
+    if (contact === undefined) throw missing(name)
+    return { ...contactView(contact, connections), health: await contactHealth(facts, contact) }
   })
 
   fastify.post('/:name/health/:messenger/reset', {
@@ -150,7 +152,8 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
     if (address === undefined) throw notFound(`contact "${name}" has no ${messenger} address`)
     await facts.clearHealth(messenger, address)
     request.log.info({ contact: name, messenger }, 'address health reset')
-    return { ...contact, health: await contactHealth(facts, contact) }
+    const connections = await fastify.invites.store.connections(request.userName, name)
+    return { ...contactView(contact, connections), health: await contactHealth(facts, contact) }
   })
 
   fastify.put('/:name', {
@@ -194,12 +197,13 @@ const contacts: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.delete('/:name', {
     schema: {
       tags,
-      summary: 'Remove a contact; 404 when there is no such contact',
+      summary: 'Remove a contact, its open invites and its connections; 404 when there is no such contact',
       params: ContactParams,
       response: { 204: Removed, 404: ErrorBody, ...RequestErrors }
     }
   }, async (request, reply) => {
     if (!await store.remove(request.userName, request.params.name)) throw missing(request.params.name)
+    await fastify.invites.store.forgetContact(request.userName, request.params.name)
     return reply.code(204).send(null)
   })
 }

@@ -14,6 +14,7 @@ import contactFiles from './contact-files.js'
 import contacts from './contacts.js'
 import deliveries from './deliveries.js'
 import dispatches from './dispatches.js'
+import invites from './invites.js'
 import keys from './keys.js'
 import statusWebhooks from './webhooks.js'
 
@@ -23,6 +24,7 @@ const v1: FastifyPluginAsync = async function (fastify) {
     user.addHook('onRequest', userFromHeader)
     await user.register(contacts, { prefix: '/contacts' })
     await user.register(contactFiles, { prefix: '/contacts' })
+    await user.register(invites, { prefix: '/contacts' })
     await user.register(dispatches, { prefix: '/dispatches' })
     await user.register(deliveries, { prefix: '/deliveries' })
     await user.register(keys, { prefix: '/keys' })

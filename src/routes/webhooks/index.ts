@@ -1,7 +1,8 @@
 /**
  * The messengers' webhooks under /webhooks: receipts (and what people did)
- * from WhatsApp and Viber. No API key: each platform signs its body (see
- * messengers/webhook-signature.ts), so the raw bytes are kept for the check
+ * from WhatsApp and Viber, and Telegram's updates (invite links). No API key:
+ * WhatsApp and Viber sign their bodies (see messengers/webhook-signature.ts),
+ * Telegram sends the secret it was given, so the raw bytes are kept for the check
  * and a body with a missing or wrong signature is a 401 that changes
  * nothing. They are not rate limited (a platform delivers in bursts and
  * retries what it could not deliver), and they answer as soon as what they
@@ -9,6 +10,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify'
 import { checkWebhookSecrets } from '../../config.js'
+import telegram from './telegram.js'
 import viber from './viber.js'
 import whatsapp from './whatsapp.js'
 
@@ -29,6 +31,7 @@ const webhooks: FastifyPluginAsync = async function (fastify) {
   })
   await fastify.register(whatsapp, { prefix: '/whatsapp' })
   await fastify.register(viber, { prefix: '/viber' })
+  await fastify.register(telegram, { prefix: '/telegram' })
 }
 
 export default webhooks

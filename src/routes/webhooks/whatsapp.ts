@@ -2,16 +2,20 @@
  * WhatsApp's webhook: `GET` is the set-up handshake (Meta sends
  * hub.mode=subscribe, the verify token you gave it, and a challenge to echo);
  * `POST` brings statuses about the messages sent (receipts) and messages
- * people sent, which open their 24-hour window. Signed with the app secret
+ * people sent, which open their 24-hour window; one that carries an invite's
+ * code (`invite:<token>`) connects the sender's number to the contact, and
+ * the person gets a short text back (see invite-answers.ts). Signed with the app secret
  * (X-Hub-Signature-256: sha256=<hex>).
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { forbidden, invalidField } from '../../errors.js'
+import { tokenInText } from '../../invites/invite-links.js'
 import { readWhatsAppNotification } from '../../messengers/whatsapp-webhook.js'
 import { ErrorBody, RequestErrors } from '../../schemas/common.js'
 import { WebhookAnswer, WhatsAppVerifyQuery } from '../../schemas/webhooks.js'
+import { answerInvite } from './invite-answers.js'
 import { signedBody } from './signed-body.js'
 import { takeReceipts } from './take-receipts.js'
 
@@ -53,7 +57,12 @@ const whatsapp: FastifyPluginAsyncTypebox = async function (fastify) {
     const { receipts, inbound } = readWhatsAppNotification(body)
     const [taken] = await Promise.all([
       takeReceipts(fastify, receipts),
-      Promise.all(inbound.map(async (message) => { await fastify.addressFacts.noteInbound(message.from, message.at) }))
+      Promise.all(inbound.map(async (message) => {
+        // The window first: the answer to an invite is a text, which needs it open.
+        await fastify.addressFacts.noteInbound(message.from, message.at)
+        const token = tokenInText(message.text)
+        if (token !== undefined) await fastify.invites.reply('whatsapp', message.from, await answerInvite(fastify, request, 'whatsapp', token, message.from))
+      }))
     ])
     return { ...taken, inbound: inbound.length }
   })

@@ -65,7 +65,7 @@ const lera = async (alice: Client) => (await alice('GET', '/v1/contacts/Lera', u
 
 t.test('a contact with a name only gets a link per messenger; without a messenger\'s setting, the reason instead', async (t) => {
   const { alice } = await setup(t)
-  t.same(await lera(alice), { name: 'Lera' }, 'a name is a contact')
+  t.same(await lera(alice), { name: 'Lera', health: {} }, 'a name is a contact, with no address to be healthy or not')
   const answer = (await alice('POST', '/v1/contacts/Lera/invites', undefined, { expectStatus: 201 })).json()
   t.match(answer, { contact: 'Lera', expires_at: String, unavailable: [] })
   const { telegram, viber, whatsapp } = answer.links as Links
@@ -102,7 +102,7 @@ t.test('Telegram: a wrong or missing secret is a 401 that changes nothing; /star
     t.equal(res.statusCode, 401, `secret ${String(secret)}`)
     t.match(res.json(), { error: { code: 'INVALID_SIGNATURE' } })
   }
-  t.same(await lera(alice), { name: 'Lera' }, 'nothing connected')
+  t.same(await lera(alice), { name: 'Lera', health: {} }, 'nothing connected')
 
   let res = await telegramStart(built, 42, `/start ${links.telegram.token}`)
   t.equal(res.statusCode, 200)
@@ -138,7 +138,7 @@ t.test('an expired token connects nothing', async (t) => {
   const links = await invite(built.alice)
   await sleep(1200)
   t.equal((await telegramStart(built, 42, `/start ${links.telegram.token}`)).json().text, NOT_CONNECTED_TEXT)
-  t.same(await lera(built.alice), { name: 'Lera' })
+  t.same(await lera(built.alice), { name: 'Lera', health: {} })
 })
 
 t.test('a deleted contact: its tokens go with it, and connect nothing even if it comes back', async (t) => {
@@ -153,7 +153,7 @@ t.test('a deleted contact: its tokens go with it, and connect nothing even if it
   t.same(await keysMatching(built.redis, `${built.prefix}:contact-*`), [], 'and its history')
   await alice('POST', '/v1/contacts', { name: 'Lera' }, { expectStatus: 201 })
   t.equal((await telegramStart(built, 43, `/start ${links.telegram.token}`)).json().text, NOT_CONNECTED_TEXT)
-  t.same(await lera(alice), { name: 'Lera' }, 'the new Lera is not connected by the old one\'s link')
+  t.same(await lera(alice), { name: 'Lera', health: {} }, 'the new Lera is not connected by the old one\'s link')
 
   // Deleted by the legacy API, between issuing and answering.
   const later = await invite(alice)

@@ -11,6 +11,7 @@ import type { ContactPatch } from '../../contacts/contact-store.js'
 import { operatorOf } from '../../contacts/operator.js'
 import { inviteLink, missingSetting, whatsappCode, type InviteLinkSettings } from '../../invites/invite-links.js'
 import { createInviteStore, type InviteStore } from '../../invites/invite-store.js'
+import { contactHealth } from '../../contacts/contact-health.js'
 import { contactView } from '../../invites/invite-views.js'
 import { onContactConnected } from '../../invites/on-contact-connected.js'
 import { createViberAdapter } from '../../messengers/viber.js'
@@ -96,11 +97,12 @@ export default fp(async function invites (fastify) {
       const old = before[messenger]
       const previousId = old !== undefined && old !== address ? old : undefined
       await store.addConnection(user, name, { messenger, id: address, ...(previousId !== undefined && { previousId }), at: now, via: 'invite' })
-      const shown = contactView(after, await store.connections(user, name))
+      await onContactConnected(fastify, user, after, messenger, address)
+      // The contact as GET /v1/contacts/{name} shows it now: its connections, and its addresses' health.
+      const shown = { ...contactView(after, await store.connections(user, name)), health: await contactHealth(fastify.addressFacts, after) }
       await store.recordEvent(user, 'contact.connected', name, now, {
         contact: shown, messenger, id: address, ...(previousId !== undefined && { previous_id: previousId })
       })
-      await onContactConnected(fastify, user, after, messenger, address)
       return { connected: true, user, contact: name, ...(previousId !== undefined && { previousId }) }
     },
 

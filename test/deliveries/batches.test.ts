@@ -48,7 +48,7 @@ t.test('a delivery that fails in a batch is retried as a job of its own, in its 
   const names = await legacyContacts(client(app), 'u', 5, (i) => ({ telegram: String(1000 + i) }))
   await mock.behave('telegram', { failNext: 2 })
   const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'batched')
-  await eventually(async () => (await storedDeliveries(app, dispatchId, 5)).every((d) => d.state === 'sent'), 'every delivery', 10_000)
+  await eventually(async () => (await storedDeliveries(app, dispatchId, 5)).every((d) => d.state === 'sent'), 'every delivery')
 
   const deliveries = await storedDeliveries(app, dispatchId, 5)
   t.same(deliveries.map((d) => d.attempts).sort(), [1, 1, 1, 2, 2], 'the two that failed took a second attempt, the others one')
@@ -78,7 +78,7 @@ t.test('a closing sender finishes the sends in flight and puts back the rest of 
   t.equal(states.filter((s) => s === 'queued').length, 4, 'the rest wait, untouched')
 
   const second = await build(t, { prefix: first.prefix, mock: first.mock })
-  await eventually(async () => (await storedDeliveries(second.app, dispatchId, 6)).every((d) => d.state === 'sent'), 'the rest, by the next sender', 10_000)
+  await eventually(async () => (await storedDeliveries(second.app, dispatchId, 6)).every((d) => d.state === 'sent'), 'the rest, by the next sender')
   const seen = await first.mock.received({ messenger: 'telegram', outcome: 'accepted' })
   t.equal(seen.count, 6)
   t.same(seen.repeats, {}, 'each sent once')

@@ -15,7 +15,7 @@ t.test('a rate limit slows only its own messenger', async (t) => {
   const names = await legacyContacts(client(app), 'u', 12, (i) => ({ telegram: String(1000 + i), whatsapp: `+1555000${1000 + i}` }))
   const started = Date.now()
   const { dispatch_id: dispatchId } = await legacySend(client(app), 'u', names, 'limited')
-  await eventually(async () => (await storedDeliveries(app, dispatchId, 24)).every((d) => d.state === 'sent'), 'every delivery', 10_000)
+  await eventually(async () => (await storedDeliveries(app, dispatchId, 24)).every((d) => d.state === 'sent'), 'every delivery')
   const arrivals = (await mock.received({ outcome: 'accepted' })).messages
   const spread = (messenger: string) => {
     const times = arrivals.filter((m) => m.messenger === messenger).map((m) => Date.parse(m.receivedAt))

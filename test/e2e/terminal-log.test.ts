@@ -16,7 +16,7 @@ t.test('in a terminal the log is readable lines; through a pipe, JSON lines', as
   const env = { ...TEST_ENV, LOG_LEVEL: 'info', REDIS_URL, ...DEFAULT_TARGET.env, REDIS_PREFIX: prefix, HOST: '127.0.0.1', PORT: String(port), ROLE: 'api' }
   const terminal = await openTerminal(t, [process.execPath, ...process.execArgv, join(repositoryRoot, 'src/server.ts')], env)
   const url = `http://127.0.0.1:${port}`
-  await eventually(async () => await fetch(`${url}/health`).then((r) => r.ok, () => false), 'the service in the terminal to answer', 30_000)
+  await eventually(async () => await fetch(`${url}/health`).then((r) => r.ok, () => false), 'the service in the terminal to answer', 90_000)
   await (await fetch(`${url}/v1/contacts`, { headers: { 'x-user-name': 'ann' } })).body?.cancel()
   const screen = await eventually(async () => {
     const text = await terminal.screen()

@@ -94,8 +94,13 @@ export async function build (t: Test, options: BuildOptions = {}): Promise<Built
   return { app: fastify, config, mock, redis, prefix }
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T> (check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+/**
+ * Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`.
+ * The default is long: what it waits for is often another process (the service, the command,
+ * a Redis failing over) on a shared two-core machine running two test files at once. A test
+ * that passes waits no longer for it.
+ */
+export async function eventually<T> (check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: T | undefined | false
   while (Date.now() < deadline) {

@@ -71,6 +71,7 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/v1/contacts/{name}', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}`, against: 'not-found', owner: 200 },
   { method: 'PUT', path: '/v1/contacts/{name}', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}`, body: () => ({ telegram: '1111' }), against: 'not-found', owner: 200 },
   { method: 'PATCH', path: '/v1/contacts/{name}', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}`, body: () => ({ tags: ['x'] }), against: 'not-found', owner: 200 },
+  { method: 'POST', path: '/v1/contacts/{name}/invites', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}/invites`, against: 'not-found', owner: 201 },
   { method: 'POST', path: '/v1/contacts/{name}/health/{messenger}/reset', url: () => `/v1/contacts/${encodeURIComponent(VICTIM_CONTACT)}/health/telegram/reset`, against: 'not-found', owner: 200 },
   { method: 'POST', path: '/v1/dispatches', url: () => '/v1/dispatches', body: () => ({ text: 'hi', contacts: [VICTIM_CONTACT] }), against: 'own-data', owner: 202, stranger: 422 },
   { method: 'GET', path: '/v1/dispatches', url: () => '/v1/dispatches', against: 'own-data', owner: 200 },

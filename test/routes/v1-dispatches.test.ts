@@ -95,7 +95,7 @@ t.test('each state is reached and observed: scheduled, queued, sending, sent, fa
   await mock.behave('whatsapp', { errorRate: 1, errorStatus: 503 })
   const expiring = await dispatch(alice, { text: 'Short-lived', contacts: ['Ivan'], expires_at: new Date(Date.now() + 1500).toISOString() })
   const expiringDelivery = await first(expiring.id)
-  await eventually(async () => await stateOf(expiringDelivery.id) === 'expired', 'the retried delivery to expire', 10_000)
+  await eventually(async () => await stateOf(expiringDelivery.id) === 'expired', 'the retried delivery to expire')
   const expired = (await alice('GET', `/v1/deliveries/${expiringDelivery.id}`)).json()
   t.ok(expired.attempts >= 2, `it was retried until the end time (${expired.attempts} attempts)`)
   t.equal(expired.last_error, 'whatsapp HTTP 503', 'and keeps the last error')

@@ -77,6 +77,9 @@ t.test('WhatsApp set-up: the challenge is echoed for the right verify token only
   const wrong = await app.inject({ method: 'GET', url: '/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1' })
   t.equal(wrong.statusCode, 403)
   t.match(wrong.json(), { error: { code: 'FORBIDDEN', details: [{ field: 'query.hub.verify_token' }] } })
+  // As many characters as the token, one byte more: refused as any wrong token, not a 500.
+  const wide = await app.inject({ method: 'GET', url: `/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${encodeURIComponent('mock-whatsapp-verify-toke\u00e9')}&hub.challenge=1` })
+  t.equal(wide.statusCode, 403, wide.body)
   t.equal((await app.inject({ method: 'GET', url: '/webhooks/whatsapp?hub.mode=unsubscribe&hub.verify_token=mock-whatsapp-verify-token&hub.challenge=1' })).statusCode, 400)
   t.equal((await app.inject({ method: 'GET', url: '/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=mock-whatsapp-verify-token' })).statusCode, 400)
 })

@@ -36,8 +36,10 @@ const telegram: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: TelegramAnswer, 401: ErrorBody, ...RequestErrors }
     }
   }, async (request) => {
-    const given = request.headers[SECRET]
-    if (typeof given !== 'string' || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), expected)) {
+    const header = request.headers[SECRET]
+    // Compared as bytes: a header of other characters than the secret's may be as long in characters, not in bytes.
+    const given = typeof header === 'string' ? Buffer.from(header) : undefined
+    if (given === undefined || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw invalidSignature('is missing or wrong: Telegram sends the secret_token given to setWebhook (TELEGRAM_WEBHOOK_SECRET)', SECRET)
     }
     let body: unknown

@@ -42,6 +42,8 @@ t.test('a user and its first key: created by the administrator, the key shown on
     else if (type === 'list') everything.push(name, ...await redis.lrange(name, 0, -1))
     else if (type === 'set') everything.push(name, ...await redis.smembers(name))
     else if (type === 'stream') everything.push(name, ...(await redis.xrange(name, '-', '+')).flatMap(([id, fields]) => [id, ...fields]))
+    // Gone since the scan listed it (the maintenance queue's next repeat job replaced it): it holds nothing now.
+    else if (type === 'none') continue
     else t.fail(`${name}: a ${type}, which this scan cannot read`)
   }
   t.notOk(everything.some((value) => value.includes(secret)), 'the secret is stored nowhere')

@@ -65,6 +65,8 @@ export async function streamDispatch (reply: FastifyReply, dispatch: Dispatch, e
     })
     const forget = events.track(end)
     sse.onClose(end)
+    // A client that went while the dispatch was read has closed already: its close callbacks ran before this one was there.
+    if (!sse.isConnected) { end(); return }
     // Commits the stream even when the client already has this state (then no first event).
     sse.sendHeaders()
     send(first, RETRY_MS)

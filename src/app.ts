@@ -17,13 +17,12 @@ import dispatchEvents from './plugins/app/dispatch-events.js'
 import errorHandler from './plugins/app/error-handler.js'
 import idempotency from './plugins/app/idempotency.js'
 import invites from './plugins/app/invites.js'
+import messengerWebhooks from './plugins/app/messenger-webhooks.js'
 import metrics from './plugins/app/metrics.js'
 import openapi from './plugins/app/openapi.js'
 import rateLimit from './plugins/app/rate-limit.js'
 import senders from './plugins/app/senders.js'
 import statusWebhooks from './plugins/app/status-webhooks.js'
-import telegramWebhook from './plugins/app/telegram-webhook.js'
-import viberWebhook from './plugins/app/viber-webhook.js'
 import adminPageRoutes from './routes/admin-page.js'
 import legacyRoutes from './routes/api/legacy.js'
 import healthRoutes from './routes/health.js'
@@ -80,8 +79,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(errorHandler)
   await fastify.register(openapi)
   await fastify.register(rateLimit)
-  await fastify.register(viberWebhook)
-  await fastify.register(telegramWebhook)
+  await fastify.register(messengerWebhooks)
   // Before the routes: @fastify/sse sets up the routes that declare `sse` as they are added.
   await fastify.register(dispatchEvents)
 

@@ -13,7 +13,6 @@ import { inviteLink, missingSetting, whatsappCode, type InviteLinkSettings } fro
 import { createInviteStore, type InviteStore } from '../../invites/invite-store.js'
 import { contactHealth } from '../../contacts/contact-health.js'
 import { contactView } from '../../invites/invite-views.js'
-import { onContactConnected } from '../../invites/on-contact-connected.js'
 import { createViberAdapter } from '../../messengers/viber.js'
 import { createWhatsAppAdapter } from '../../messengers/whatsapp.js'
 import { MESSENGERS, normalizeAddress, type Messenger } from '../../model/messenger.js'
@@ -97,7 +96,8 @@ export default fp(async function invites (fastify) {
       const old = before[messenger]
       const previousId = old !== undefined && old !== address ? old : undefined
       await store.addConnection(user, name, { messenger, id: address, ...(previousId !== undefined && { previousId }), at: now, via: 'invite' })
-      await onContactConnected(fastify, user, after, messenger, address)
+      // The person just reached the bot from this address: whatever failure said it was dead is over.
+      await fastify.addressFacts.clearHealth(messenger, address)
       // The contact as GET /v1/contacts/{name} shows it now: its connections, and its addresses' health.
       const shown = { ...contactView(after, await store.connections(user, name)), health: await contactHealth(fastify.addressFacts, after) }
       await store.recordEvent(user, 'contact.connected', name, now, {

@@ -3,7 +3,7 @@
  * the endpoint store and the queue's producer in every process; in a
  * process with senders (role `all` or `worker`) also the relay, which moves
  * recorded events into the queue, and the worker that sends them. Not the
- * messengers' receipts, which come in (plugins/app/viber-webhook.ts, routes/webhooks/).
+ * messengers' receipts, which come in (plugins/app/messenger-webhooks.ts, routes/webhooks/).
  */
 import fp from 'fastify-plugin'
 import type { Worker } from 'bullmq'

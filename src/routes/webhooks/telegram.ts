@@ -1,5 +1,5 @@
 /**
- * Telegram's webhook (registered by plugins/app/telegram-webhook.ts): the
+ * Telegram's webhook (registered by plugins/app/messenger-webhooks.ts): the
  * updates of the bot, of which the service reads `/start <token>`, a person
  * opening an invite link. Telegram signs nothing; it sends the secret_token
  * given to setWebhook in X-Telegram-Bot-Api-Secret-Token, compared here in

@@ -12,7 +12,7 @@
  *   BENCH_API_CONNECTIONS       10      autocannon connections
  *   BENCH_LIST_CONTACTS         100     contacts in the book the list scenario reads
  *   BENCH_SEND_CONTACTS         10      contacts per send in the API scenario
- *   BENCH_ACCEPT_CONTACTS       1000,10000   contacts per acceptance send (x3 deliveries)
+ *   BENCH_ACCEPT_CONTACTS       1000,10000,33333   contacts per acceptance send (x3 deliveries)
  *   BENCH_ACCEPT_REPEATS        3       sends per size; the median is reported
  *   BENCH_PIPELINE_DELIVERIES   30000   deliveries through the pipeline
  *   BENCH_PIPELINE_CONCURRENCY  20      per messenger (the service's default)
@@ -20,7 +20,7 @@
  *   BENCH_LATENCY_CONCURRENCY   200     per messenger (not scaled: with few deliveries per sender slot,
  *                                       as at BENCH_SCALE=0.1, the last round's wait weighs more and the ratio grows)
  *   BENCH_LATENCY_MS            1000,3000    the mock's latency range
- *   BENCH_MEMORY_DELIVERIES     100000  deliveries scheduled a year ahead
+ *   BENCH_MEMORY_DELIVERIES     1000000 deliveries scheduled a year ahead (a tenth as many sent to the end)
  *   BENCH_MEMORY_CONTACTS       1000    contacts per scheduling send
  *   BENCH_RECEIPTS_DELIVERIES   10000   WhatsApp deliveries whose three statuses each are posted to the webhook
  *   BENCH_RECEIPTS_BATCH        10      statuses per webhook POST (not scaled)
@@ -87,7 +87,7 @@ export function loadSettings (env: NodeJS.ProcessEnv = process.env): Settings {
       sendContacts: numberFrom(env, 'BENCH_SEND_CONTACTS', 10)
     },
     acceptance: {
-      contacts: listFrom(env, 'BENCH_ACCEPT_CONTACTS', [scaled(1000), scaled(10_000)]),
+      contacts: listFrom(env, 'BENCH_ACCEPT_CONTACTS', [scaled(1000), scaled(10_000), scaled(33_333)]),
       repeats: numberFrom(env, 'BENCH_ACCEPT_REPEATS', 3)
     },
     pipeline: {
@@ -100,7 +100,7 @@ export function loadSettings (env: NodeJS.ProcessEnv = process.env): Settings {
       latencyMs: [latency[0]!, latency[1]!]
     },
     memory: {
-      deliveries: numberFrom(env, 'BENCH_MEMORY_DELIVERIES', scaled(100_000)),
+      deliveries: numberFrom(env, 'BENCH_MEMORY_DELIVERIES', scaled(1_000_000)),
       contactsPerSend: numberFrom(env, 'BENCH_MEMORY_CONTACTS', 1000)
     },
     receipts: {

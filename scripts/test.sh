@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite (`npm test`): installs what is missing, type-checks,
+# The whole test suite (`npm test`): installs what is missing, builds (the
+# tests run the service and the CLI as built, as npm start does), type-checks,
 # lints, and runs tap against Redis servers started for the run
 # (scripts/with-redis.sh): one server, on which every test runs, and a Redis
 # Cluster and a Sentinel group, on which the suites that touch Redis run
@@ -8,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NEED_REDIS_SERVER=yes NEED_CURL=yes NEED_CHROMIUM=yes NEED_TMUX=yes SKIP_BUILD=1 bash scripts/setup.sh
+NEED_REDIS_SERVER=yes NEED_CURL=yes NEED_CHROMIUM=yes NEED_TMUX=yes bash scripts/setup.sh
 npx tsc --noEmit -p tsconfig.json
 npx eslint .
 if [ $# -gt 0 ]; then

@@ -2,10 +2,9 @@
  * The service's log as people and programs read it: readable lines in a
  * terminal (pino-pretty), one JSON object a line anywhere else.
  */
-import { join } from 'node:path'
 import t from 'tap'
 import { eventually, TEST_ENV } from '../helpers/app.js'
-import { freePort, repositoryRoot, runService } from '../helpers/processes.js'
+import { builtCommand, freePort, runService } from '../helpers/processes.js'
 import { DEFAULT_TARGET, REDIS_URL, freshPrefix, testRedis } from '../helpers/redis.js'
 import { openTerminal } from '../helpers/terminal.js'
 
@@ -14,7 +13,7 @@ t.test('in a terminal the log is readable lines; through a pipe, JSON lines', as
   testRedis(t, prefix)
   const port = await freePort()
   const env = { ...TEST_ENV, LOG_LEVEL: 'info', REDIS_URL, ...DEFAULT_TARGET.env, REDIS_PREFIX: prefix, HOST: '127.0.0.1', PORT: String(port), ROLE: 'api' }
-  const terminal = await openTerminal(t, [process.execPath, ...process.execArgv, join(repositoryRoot, 'src/server.ts')], env)
+  const terminal = await openTerminal(t, builtCommand('src/server.ts'), env)
   const url = `http://127.0.0.1:${port}`
   await eventually(async () => await fetch(`${url}/health`).then((r) => r.ok, () => false), 'the service in the terminal to answer', 90_000)
   await (await fetch(`${url}/v1/contacts`, { headers: { 'x-user-name': 'ann' } })).body?.cancel()

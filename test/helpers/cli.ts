@@ -1,7 +1,7 @@
 /**
- * The fanout command as a person or a script runs it: its own process, with
- * the test's TypeScript loader (as runProcess runs the service, so coverage
- * of the command counts), its output and exit code kept. Its environment has
+ * The fanout command as a person or a script runs it: its own process, as
+ * built (builtCommand, as runProcess runs the service), its output and exit
+ * code kept. Its environment has
  * none of the person's own fanout settings: HOME is an empty folder of the
  * test's, and FANOUT_* come only from the test.
  */
@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import { ADMIN_KEY, AUTH_ENV } from './app.js'
 import { startMock, type TestMock } from './mock.js'
-import { freePort, repositoryRoot, runService, type RunningProcess } from './processes.js'
+import { builtCommand, freePort, repositoryRoot, runService, type RunningProcess } from './processes.js'
 import { freshPrefix, testRedis } from './redis.js'
 
 export interface CliRun {
@@ -21,11 +21,8 @@ export interface CliRun {
   stderr: string
 }
 
-/** The command's entry point, as the loader runs it. */
-export const CLI_ENTRY = join(repositoryRoot, 'src/cli/main.ts')
-
-/** The node arguments that run the command: the test's own, so the same loader. */
-export const cliCommand = (args: string[]): string[] => [process.execPath, ...process.execArgv, CLI_ENTRY, ...args]
+/** The node arguments that run the command. */
+export const cliCommand = (args: string[]): string[] => [...builtCommand('src/cli/main.ts'), ...args]
 
 /** An empty HOME for the test's commands, removed when it ends. */
 export function emptyHome (t: Test): string {

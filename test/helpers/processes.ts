@@ -3,6 +3,7 @@
  * on free loopback ports, for end-to-end, crash and shutdown tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
@@ -31,13 +32,46 @@ export interface RunningProcess {
   exited: Promise<number | string>
 }
 
+/** The newest modification time of the TypeScript files under `dir`. */
+function newestSource (dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path))
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+let checkedBuild = false
+
 /**
- * Runs a TypeScript entry point as its own process, until it answers
- * `readyPath`. It gets the test process's own Node arguments: the same
- * TypeScript loader, so coverage from both lines up.
+ * The Node command that runs a TypeScript entry point (`src/server.ts`) as the
+ * build made it (`dist/src/server.js`; npm test builds first), as npm start
+ * and the installed fanout command run it. A child started through tap's
+ * TypeScript loader spends seconds transpiling before it does anything (most
+ * of the CLI tests' time); the built one starts at once, and its coverage still
+ * counts against the TypeScript through the source maps. A build older than
+ * the sources is refused, so a test never runs yesterday's code.
+ */
+export function builtCommand (entry: string): string[] {
+  const built = join(root, 'dist', entry.replace(/\.ts$/, '.js'))
+  if (!checkedBuild) {
+    const builtAt = (() => { try { return statSync(built).mtimeMs } catch { return 0 } })()
+    const sources = Math.max(...['src', 'mock-messengers', 'scripts'].map((dir) => newestSource(join(root, dir))))
+    if (builtAt < sources) throw new Error(`${built} is missing or older than the sources: run \`npm run build\` (npm test builds before it tests)`)
+    checkedBuild = true
+  }
+  return [process.execPath, '--enable-source-maps', built]
+}
+
+/**
+ * Runs a TypeScript entry point, as built (builtCommand), as its own process,
+ * until it answers `readyPath`.
  */
 export async function runProcess (t: Test, entry: string, env: Record<string, string>, port: number, readyPath: string): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [...process.execArgv, join(root, entry)], {
+  const [command, ...args] = builtCommand(entry)
+  const child = spawn(command!, args, {
     cwd: root,
     // The test's own environment goes along: it carries tap's hook that collects the child's coverage.
     env: { ...process.env, ...env },

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { isMessenger, MESSENGERS, type Messenger } from '../model/messenger.js'
 import {
-  dispatchOf, DELIVERY_STATES, type Delivery, type DeliveryState, type Dispatch, type ReceiptEntry, type ReceiptStatus,
+  dispatchOf, DELIVERY_STATES, isFinished, type Delivery, type DeliveryState, type Dispatch, type ReceiptEntry, type ReceiptStatus,
   type StateCounts, type SuppressedReason, type WhatsAppTemplate
 } from '../model/delivery.js'
 
@@ -67,8 +67,11 @@ export function fieldPairs (fields: TransitionFields): string[] {
   return pairs
 }
 
-/** The dispatch fields a delivery shares (read beside each delivery, in this order, for `toDelivery`). */
-export const SHARED_DISPATCH_FIELDS = ['user', 'text', 'created_at', 'send_at', 'expires_at'] as const
+/**
+ * The dispatch fields a delivery shares (read beside each delivery, in this order, for `toDelivery`):
+ * then the API address of each messenger's sends, `url:<messenger>` (move-delivery.lua).
+ */
+export const SHARED_DISPATCH_FIELDS = ['user', 'text', 'created_at', 'send_at', 'expires_at', ...MESSENGERS.map((m) => `url:${m}`)] as const
 
 /** A stored template (JSON), or undefined. */
 function templateOf (json: string | null | undefined): WhatsAppTemplate | undefined {
@@ -117,29 +120,34 @@ export function toDispatch (id: string, hash: Record<string, string>): Dispatch 
 
 /** A delivery from its hash and its dispatch's SHARED_DISPATCH_FIELDS; undefined when either is gone. */
 export function toDelivery (id: string, stored: Record<string, string>, dispatch: Array<string | null>): Delivery | undefined {
-  const [user, text, createdAt, sendAt, expiresAt] = dispatch
+  const [user, text, createdAt, sendAt, expiresAt, ...urls] = dispatch
   if (stored.state === undefined || user == null || !isMessenger(stored.messenger ?? '')) return undefined
+  const messenger = stored.messenger as Messenger
+  const url = stored.url ?? urls[MESSENGERS.indexOf(messenger)] ?? undefined
+  const updatedAt = stored.updated_at === undefined ? Number(createdAt) : Number(stored.updated_at)
+  const state = stored.state as DeliveryState
   return {
     id,
     dispatchId: dispatchOf(id),
     user,
     contact: stored.contact ?? '',
-    messenger: stored.messenger as Messenger,
+    messenger,
     address: stored.address ?? '',
     text: text ?? '',
-    state: stored.state as DeliveryState,
+    state,
     attempts: Number(stored.attempts ?? 0),
     createdAt: Number(createdAt),
     sendAt: Number(sendAt),
     ...(expiresAt != null && { expiresAt: Number(expiresAt) }),
-    // A delivery not changed since it was created has no updated_at of its own.
-    updatedAt: stored.updated_at === undefined ? Number(createdAt) : Number(stored.updated_at),
+    // A delivery not changed since it was created has no updated_at of its own...
+    updatedAt,
     ...(stored.due_at !== undefined && { dueAt: Number(stored.due_at) }),
-    ...(stored.finished_at !== undefined && { finishedAt: Number(stored.finished_at) }),
+    // ...and one whose last change was its finish no finished_at.
+    ...(stored.finished_at !== undefined ? { finishedAt: Number(stored.finished_at) } : isFinished(state) && { finishedAt: updatedAt }),
     ...(stored.duplicate_of !== undefined && { duplicateOf: stored.duplicate_of }),
     // Repeats suppressed before reasons were kept have only their duplicate_of.
     ...(stored.state === 'suppressed' && { reason: (stored.reason ?? 'duplicate') as SuppressedReason }),
-    ...(stored.url !== undefined && { url: stored.url }),
+    ...(url != null && { url }),
     ...(stored.error !== undefined && { lastError: stored.error }),
     ...(stored.provider_message_id !== undefined && { providerMessageId: stored.provider_message_id }),
     ...(stored.sent_as === 'template' && { sentAs: 'template' as const }),

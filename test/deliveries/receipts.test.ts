@@ -68,6 +68,34 @@ t.test('in order: sent, delivered, read; each once in the timeline, as stamped',
   t.same((await store.listDeliveries('alice', { state: 'sent', limit: 10 })).items, [], 'gone from the index of sent')
 })
 
+t.test('what deliveries share is stored once: the URL on the dispatch, the finish time as the last change until a receipt moves it on', async (t) => {
+  const { redis, keys, store, receipts, sending } = await setup(t)
+  const first = await sending()
+  t.ok(await store.finish(first.id, 'sent', { providerMessageId: 'wamid.U1', url: 'http://api/whatsapp/messages' }))
+  await receipts.track('whatsapp', 'wamid.U1', first.id, 'alice')
+  const sent = await store.get(first.id)
+  t.match(sent, { state: 'sent', url: 'http://api/whatsapp/messages', finishedAt: sent!.updatedAt })
+  t.same(await redis.hmget(keys.delivery(first.id), 'url', 'finished_at'), [null, null], 'neither is in the delivery\'s record')
+  t.equal(await redis.hget(keys.dispatch(first.dispatchId), 'url:whatsapp'), 'http://api/whatsapp/messages')
+
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  t.equal(await receipts.take(receipt('wamid.U1', 'delivered', Date.now())), 'applied')
+  const delivered = await store.get(first.id)
+  t.equal(delivered!.finishedAt, sent!.finishedAt, 'a receipt keeps the time it finished...')
+  t.ok(delivered!.updatedAt > sent!.updatedAt, '...and moves its last change on')
+
+  // A send that went elsewhere (the service's API address changed): that delivery keeps its own, until an attempt goes the usual way.
+  const second = await sending()
+  const dispatch = second.dispatchId
+  await redis.hset(keys.dispatch(dispatch), 'url:whatsapp', 'http://old-api/whatsapp/messages')
+  t.equal(await store.requeue(second.id, { url: 'http://api/whatsapp/messages', lastError: 'whatsapp HTTP 503' }), 'queued')
+  t.match(await store.get(second.id), { url: 'http://api/whatsapp/messages' })
+  t.match(await store.start(second.id, 0), { kind: 'send' })
+  t.ok(await store.finish(second.id, 'sent', { providerMessageId: 'wamid.U2', url: 'http://old-api/whatsapp/messages' }))
+  t.match(await store.get(second.id), { url: 'http://old-api/whatsapp/messages' })
+  t.equal(await redis.hget(keys.delivery(second.id), 'url'), null, 'no stale URL of its own')
+})
+
 t.test('a failure receipt after acceptance: failed, with the code and the reason, in the failed lookup', async (t) => {
   const { store, receipts, sending, accept } = await setup(t)
   const { id } = await sending()

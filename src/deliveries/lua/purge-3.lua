@@ -26,10 +26,12 @@ local purged, messages = 0, {}
 for i = 4, #ARGV do
   local id = ARGV[i]
   local delivery_key = key.delivery(id)
-  local delivery = redis.call('HMGET', delivery_key, 'state', 'finished_at', 'messenger', 'provider_message_id')
+  local delivery = redis.call('HMGET', delivery_key, 'state', 'finished_at', 'messenger', 'provider_message_id', 'updated_at')
+  -- Finished when it was last changed, unless a later change (a receipt) wrote down when (move-delivery).
+  local finished_at = delivery[2] or delivery[5]
   if not delivery[1] then
     redis.call('ZREM', finished_key, id)
-  elseif delivery[1] == state and (before == '' or tonumber(delivery[2]) < tonumber(before)) then
+  elseif delivery[1] == state and (before == '' or tonumber(finished_at) < tonumber(before)) then
     local dispatch_id = dispatch_of(id)
     local dispatch_key = key.dispatch(dispatch_id)
     redis.call('DEL', delivery_key)

@@ -13,8 +13,10 @@
   it), `open` (how many are not finished), `n:<state>` counts and
   `n:<messenger>:<state>` counts. A delivery
   hash holds messenger, address, contact?, state, attempts, updated_at,
-  finished_at, due_at? (held for its contact's local window until then),
-  and `gen`, its generation (bumped by each redrive).
+  finished_at? (when it finished; absent while that is its updated_at),
+  url? (the API address its last attempt went to; absent while that is its
+  dispatch's `url:<messenger>`), due_at? (held for its contact's local window
+  until then), and `gen`, its generation (bumped by each redrive).
 ]]
 --- @include "keys"
 --- @include "delivery-model"
@@ -82,20 +84,55 @@ local function apply_counts ()
   deferred = nil
 end
 
+-- The API address each dispatch's sends on a messenger went to ('url:<messenger>'), read once per script call.
+local shared_urls = {}
+local function shared_url (dispatch_key, messenger, url)
+  local field = 'url:' .. messenger
+  local urls = shared_urls[dispatch_key]
+  if not urls then
+    urls = {}
+    shared_urls[dispatch_key] = urls
+  end
+  if urls[field] == nil then urls[field] = redis.call('HGET', dispatch_key, field) or false end
+  if not urls[field] then
+    redis.call('HSET', dispatch_key, field, url)
+    urls[field] = url
+  end
+  return urls[field]
+end
+
 -- Moves delivery `id` (of `user`, on `messenger`) from state `from` to `to`. `fields` (optional):
 -- more field/value pairs for the delivery, written in the same HSET.
+-- Two fields most deliveries share are not written on each (a finished delivery is kept for the
+-- history retention, and its bytes count): the time it finished, while it is its updated_at (a
+-- later change, a receipt, writes it down first), and the URL its send went to, the same for
+-- every delivery of a messenger (kept once on the dispatch).
 local function move (id, user, messenger, from, to, now, fields)
   local delivery_key, dispatch_key, stats_key = key.delivery(id), key.dispatch(dispatch_of(id)), key.stats(user)
   local finishing = FINISHED[to] and not FINISHED[from]
   local set = { 'state', to, 'updated_at', now }
-  if finishing then
-    set[5] = 'finished_at'
-    set[6] = now
+  if FINISHED[from] and FINISHED[to] then
+    local times = redis.call('HMGET', delivery_key, 'finished_at', 'updated_at')
+    if not times[1] and times[2] then
+      set[5] = 'finished_at'
+      set[6] = times[2]
+    end
   end
+  local shared = false
   if fields then
-    for i = 1, #fields do set[#set + 1] = fields[i] end
+    for i = 1, #fields, 2 do
+      local name, value = fields[i], fields[i + 1]
+      if name == 'url' and shared_url(dispatch_key, messenger, value) == value then
+        shared = true
+      else
+        set[#set + 1] = name
+        set[#set + 1] = value
+      end
+    end
   end
   redis.call('HSET', delivery_key, unpack(set))
+  -- An earlier attempt's own URL (the service's API address changed since) must not outlive it.
+  if shared then redis.call('HDEL', delivery_key, 'url') end
   if from == to then return end
   if WEBHOOK_EVENT[to] then emit_event(user, 'delivery.' .. to, id, now) end
   count(dispatch_key, 'n:' .. from, -1)

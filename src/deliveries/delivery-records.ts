@@ -123,7 +123,8 @@ export function toDelivery (id: string, stored: Record<string, string>, dispatch
   const [user, text, createdAt, sendAt, expiresAt, ...urls] = dispatch
   if (stored.state === undefined || user == null || !isMessenger(stored.messenger ?? '')) return undefined
   const messenger = stored.messenger as Messenger
-  const url = stored.url ?? urls[MESSENGERS.indexOf(messenger)] ?? undefined
+  // '': where its dispatch's sends on that messenger went; absent: no attempt has ended yet.
+  const url = stored.url === '' ? urls[MESSENGERS.indexOf(messenger)] : stored.url
   const updatedAt = stored.updated_at === undefined ? Number(createdAt) : Number(stored.updated_at)
   const state = stored.state as DeliveryState
   return {

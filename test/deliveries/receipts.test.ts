@@ -75,7 +75,7 @@ t.test('what deliveries share is stored once: the URL on the dispatch, the finis
   await receipts.track('whatsapp', 'wamid.U1', first.id, 'alice')
   const sent = await store.get(first.id)
   t.match(sent, { state: 'sent', url: 'http://api/whatsapp/messages', finishedAt: sent!.updatedAt })
-  t.same(await redis.hmget(keys.delivery(first.id), 'url', 'finished_at'), [null, null], 'neither is in the delivery\'s record')
+  t.same(await redis.hmget(keys.delivery(first.id), 'url', 'finished_at'), ['', null], 'neither is in the delivery\'s record')
   t.equal(await redis.hget(keys.dispatch(first.dispatchId), 'url:whatsapp'), 'http://api/whatsapp/messages')
 
   await new Promise((resolve) => setTimeout(resolve, 5))
@@ -93,7 +93,18 @@ t.test('what deliveries share is stored once: the URL on the dispatch, the finis
   t.match(await store.start(second.id, 0), { kind: 'send' })
   t.ok(await store.finish(second.id, 'sent', { providerMessageId: 'wamid.U2', url: 'http://old-api/whatsapp/messages' }))
   t.match(await store.get(second.id), { url: 'http://old-api/whatsapp/messages' })
-  t.equal(await redis.hget(keys.delivery(second.id), 'url'), null, 'no stale URL of its own')
+  t.equal(await redis.hget(keys.delivery(second.id), 'url'), '', 'no stale URL of its own')
+
+  // Beside a finished one of the same dispatch and messenger, a delivery whose attempt has not ended went nowhere yet.
+  const now = Date.now()
+  const pair = { id: dispatchIdOf('alice', now), user: 'alice', text: 'Hello', sendAt: now, createdAt: now, dedupWindowSeconds: 0, checkAt: now }
+  await store.createDispatch(pair, [{ contact: 'Ann', messenger: 'whatsapp', address: '+15551234567' }, { contact: 'Bob', messenger: 'whatsapp', address: '+15551234568' }])
+  const [done, waiting] = [deliveryId(pair.id, 0), deliveryId(pair.id, 1)]
+  t.match(await store.start(done, 0), { kind: 'send' })
+  t.ok(await store.finish(done, 'sent', { providerMessageId: 'wamid.U3', url: 'http://api/whatsapp/messages' }))
+  t.match(await store.start(waiting, 0), { kind: 'send' })
+  t.match(await store.get(done), { url: 'http://api/whatsapp/messages' })
+  t.equal((await store.get(waiting))?.url, undefined, 'one still being sent has none yet')
 })
 
 t.test('a failure receipt after acceptance: failed, with the code and the reason, in the failed lookup', async (t) => {

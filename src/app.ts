@@ -23,6 +23,7 @@ import openapi from './plugins/app/openapi.js'
 import rateLimit from './plugins/app/rate-limit.js'
 import senders from './plugins/app/senders.js'
 import statusWebhooks from './plugins/app/status-webhooks.js'
+import userSettings from './plugins/app/user-settings.js'
 import adminPageRoutes from './routes/admin-page.js'
 import legacyRoutes from './routes/api/legacy.js'
 import healthRoutes from './routes/health.js'
@@ -66,8 +67,9 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(mongodb)
   await fastify.register(auth)
   await fastify.register(contacts)
-  // Before the deliveries: receipts and the fan-out consult what is known of addresses.
+  // Before the deliveries: receipts and the fan-out consult what is known of addresses, the fan-out the user's settings too.
   await fastify.register(addresses)
+  await fastify.register(userSettings)
   await fastify.register(deliveries)
   await fastify.register(idempotency)
   await fastify.register(invites)

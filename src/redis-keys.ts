@@ -41,6 +41,8 @@ export const KEY_PATTERNS = {
   idempotency: 'idempotency:<{user}>:<user>:<requestKey>',
   /** hash  an account: created_at */
   user: 'user:<{name}>:<name>',
+  /** hash  the user's own settings (/v1/settings): skip_unreachable ('1' or '0'; absent: the deployment's default) */
+  userSettings: 'user-settings:<{user}>:<user>',
   /** zset  the account's API key ids, in the order they were made */
   userKeys: 'user-keys:<{name}>:<name>',
   /** hash  user, hash of the secret, created_at, label?, revoked_at? */

@@ -450,7 +450,8 @@ onSubmit('send-form', async (fields) => {
     ...(picked.length > 0 && { contacts: picked }),
     ...(tags.length > 0 && { tags: { any: tags } }),
     ...(fields.send_at !== '' && { send_at: new Date(fields.send_at).toISOString() }),
-    ...(fields.skip_unreachable === 'on' && { skip_unreachable: true })
+    // Said either way: the box starts as the user's setting says, and what it shows is what is sent.
+    skip_unreachable: fields.skip_unreachable === 'on'
   }
   const accepted = await api('POST', '/v1/dispatches', dispatch)
   for (const box of document.querySelectorAll('#contacts-rows input[type=checkbox]')) box.checked = false
@@ -462,6 +463,25 @@ onSubmit('send-form', async (fields) => {
   accepted.unknown.length > 0 ? `unknown contacts: ${accepted.unknown.join(', ')}` : '',
   accepted.without_addresses.length > 0 ? `contacts without an address: ${accepted.without_addresses.join(', ')}` : ''
 ].filter((part) => part !== '').join('; '))
+
+/** The user's settings: the send form's box starts (and is reset to) what skip_unreachable says. */
+function showSettings (settings) {
+  const box = $('send-form').elements.skip_unreachable
+  box.checked = box.defaultChecked = settings.skip_unreachable
+  $('skip-setting').checked = settings.skip_unreachable
+}
+
+$('skip-setting').addEventListener('change', (event) => act(async () => {
+  const box = event.target
+  try {
+    const settings = await api('PATCH', '/v1/settings', { skip_unreachable: box.checked })
+    showSettings(settings)
+    return settings
+  } catch (err) {
+    box.checked = !box.checked // the service did not take it: the box shows what holds
+    throw err
+  }
+}, (settings) => settings.skip_unreachable ? 'Sends skip dead addresses unless they say otherwise' : 'Sends go to dead addresses too unless they say otherwise'))
 
 $('delivery-state').addEventListener('change', () => act(() => deliveries.reload()))
 $('deliveries-refresh').addEventListener('click', () => act(() => deliveries.reload()))
@@ -529,7 +549,8 @@ function startUser () {
       askForUser()
     }))
   }
-  void act(() => Promise.all([contacts.reload(), dispatches.reload(), deliveries.reload(), loadEndpoints()]))
+  void act(() => Promise.all([contacts.reload(), dispatches.reload(), deliveries.reload(), loadEndpoints(),
+    api('GET', '/v1/settings').then(showSettings)]))
 }
 
 function askForUser () {

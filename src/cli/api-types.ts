@@ -9212,6 +9212,470 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's settings, as they apply now */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The user's settings, as they apply now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What applies where the user has set nothing (the deployment's settings) */
+                            deployment_defaults: {
+                                /** @description SKIP_UNREACHABLE_DEFAULT */
+                                skip_unreachable: boolean;
+                            };
+                            /** @description Whether the user's sends that do not say `skip_unreachable` skip the addresses marked dead (their deliveries end `suppressed`, reason `address_unreachable`): the user's own setting, else the deployment's default */
+                            skip_unreachable: boolean;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change some of the user's settings (null: back to the deployment's default); answers them as they apply now */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description With AUTH=off (a loopback trial), the user the request acts for; with a key, if given, it must name the key's owner */
+                    "x-user-name"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The settings to change; those left out stay as they are */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Whether the user's sends that do not say `skip_unreachable` skip the addresses marked dead (their deliveries end `suppressed`, reason `address_unreachable`); null: as the deployment's default says */
+                        skip_unreachable?: boolean | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description The user's settings, as they apply now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description What applies where the user has set nothing (the deployment's settings) */
+                            deployment_defaults: {
+                                /** @description SKIP_UNREACHABLE_DEFAULT */
+                                skip_unreachable: boolean;
+                            };
+                            /** @description Whether the user's sends that do not say `skip_unreachable` skip the addresses marked dead (their deliveries end `suppressed`, reason `address_unreachable`): the user's own setting, else the deployment's default */
+                            skip_unreachable: boolean;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description No credentials, or invalid ones (unknown, revoked, another user's name) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description The administrator key on a user's route; or the request names another user than the key's owner; or Basic credentials sent with a request another site's page made (Sec-Fetch-Site: cross-site or same-site) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Too many requests for this key; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description An error; `details` names the fields at fault */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+                /** @description Redis is not answering (STORE_UNAVAILABLE) or is full (STORE_FULL); see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable error code, e.g. INVALID_FIELD, INVALID_JSON, NOT_FOUND */
+                                code: string;
+                                details?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                message: string;
+                            };
+                            /** @enum {boolean} */
+                            success?: false;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;

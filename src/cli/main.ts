@@ -10,6 +10,7 @@ import { contactsCommand } from './commands/contacts.js'
 import { deliveriesCommand, failedCommand } from './commands/deliveries.js'
 import { dispatchesCommand, sendCommand } from './commands/dispatches.js'
 import { keysCommand } from './commands/keys.js'
+import { settingsCommand } from './commands/settings.js'
 import { webhooksCommand } from './commands/webhooks.js'
 import { outputOf, secretInUse, type GlobalOptions } from './context.js'
 import { CliError, EXIT } from './errors.js'
@@ -43,7 +44,7 @@ Examples:
   fanout contacts add Lera --telegram 123456789 --viber lera-viber-id --tag team
   fanout send "Standup in 5" --to Artem,Lera --tag team --wait
   fanout failed`)
-  for (const command of [contactsCommand(), sendCommand(), dispatchesCommand(), deliveriesCommand(), failedCommand(), keysCommand(), webhooksCommand()]) {
+  for (const command of [contactsCommand(), sendCommand(), dispatchesCommand(), deliveriesCommand(), failedCommand(), keysCommand(), settingsCommand(), webhooksCommand()]) {
     fanout.addCommand(command)
   }
   return fanout

@@ -160,8 +160,8 @@ export function createDispatcher (deps: {
   defaultZone: string
   /** For each address, whether it is marked dead (src/addresses/address-facts.ts); without it, none is. */
   unreachable?: (addresses: readonly NewDelivery[]) => Promise<boolean[]>
-  /** Whether a request that does not say skipUnreachable skips dead addresses (SKIP_UNREACHABLE_DEFAULT). */
-  skipUnreachableDefault?: boolean
+  /** Whether the user's requests that do not say skipUnreachable skip dead addresses: their setting, else SKIP_UNREACHABLE_DEFAULT. Without it, they do not. */
+  skipUnreachableDefault?: (user: string) => Promise<boolean>
   /** With REDIS_MIN_REPLICAS_ACK: resolves once enough replicas have the dispatch's records, else throws a 503. */
   replicated?: (dispatchId: string) => Promise<void>
   log: FastifyBaseLogger
@@ -170,6 +170,7 @@ export function createDispatcher (deps: {
   const newId = monotonicFactory(pooledRandom())
   const started = () => conflict('DISPATCH_STARTED', 'some of its deliveries are queued, being sent or done, so it can no longer be edited; ' +
     'what can still be done: cancel what is not yet sent (POST /v1/dispatches/{id}/cancel) or delete it (DELETE /v1/dispatches/{id})')
+  const skipUnreachableDefault = async (user: string) => await deps.skipUnreachableDefault?.(user) ?? false
   /** A dispatch's first look by the sweep once scheduled: after its release could have left deliveries stuck. */
   const firstCheck = (sendAt: number, now: number) => Math.max(sendAt, now) + deps.reconcile.stuckMs
 
@@ -297,7 +298,7 @@ export function createDispatcher (deps: {
   return {
     async dispatch (given) {
       const now = Date.now()
-      const request = { ...given, skipUnreachable: given.skipUnreachable ?? deps.skipUnreachableDefault === true }
+      const request = { ...given, skipUnreachable: given.skipUnreachable ?? await skipUnreachableDefault(given.user) }
       const { planned, unknown, withoutAddresses, releaseTimes } = await plan(request, now)
 
       // Kept as given (the failed lookup shows the time the user asked for); a past time simply means now.
@@ -358,7 +359,7 @@ export function createDispatcher (deps: {
         throw unprocessable('TARGETS_REQUIRED', 'this dispatch was accepted before edits kept its targets: give them (contacts, tags, all_contacts or addresses)')
       }
       const localWindow = edit.localWindow === null ? undefined : edit.localWindow ?? stored?.localWindow
-      const skipUnreachable = edit.skipUnreachable ?? stored?.skipUnreachable ?? deps.skipUnreachableDefault === true
+      const skipUnreachable = edit.skipUnreachable ?? stored?.skipUnreachable ?? await skipUnreachableDefault(edit.user)
       const whatsappTemplate = edit.whatsappTemplate === null ? undefined : edit.whatsappTemplate ?? current.whatsappTemplate
       const expiresAt = edit.expiresAt === null ? undefined : edit.expiresAt ?? current.expiresAt
       const request: DispatchRequest = {

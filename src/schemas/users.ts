@@ -61,3 +61,17 @@ export const UserParams = Type.Object({ name: UserName })
 export const UserKeyParams = Type.Object({ name: UserName, id: KeyId })
 
 export const userErrors = { 404: ErrorBody, ...RequestErrors }
+
+const SKIP_UNREACHABLE = 'Whether the user\'s sends that do not say `skip_unreachable` skip the addresses marked dead (their deliveries end `suppressed`, reason `address_unreachable`)'
+
+export const Settings = Type.Object({
+  skip_unreachable: Type.Boolean({ description: `${SKIP_UNREACHABLE}: the user's own setting, else the deployment's default` }),
+  deployment_defaults: Type.Object({
+    skip_unreachable: Type.Boolean({ description: 'SKIP_UNREACHABLE_DEFAULT' })
+  }, { description: 'What applies where the user has set nothing (the deployment\'s settings)' })
+}, { description: 'The user\'s settings, as they apply now' })
+
+export const SettingsChange = Type.Object({
+  skip_unreachable: Type.Optional(Type.Union([Type.Boolean(), Type.Null()], { description: `${SKIP_UNREACHABLE}; null: as the deployment's default says` }))
+}, { additionalProperties: false, description: 'The settings to change; those left out stay as they are' })
+export type SettingsChange = Static<typeof SettingsChange>

@@ -55,7 +55,7 @@ t.test('--help everywhere, exit 0; usage errors exit 2 and say what to do', asyn
 t.test('contacts: add, list, show, edit, rm, as tables and as JSON', async (t) => {
   const added = await fanout(t, ['contacts', 'add', 'Lera', '--telegram', '123456789', '--viber', 'lera-viber-id', '--tag', 'team,family'])
   t.equal(added.code, 0, added.stderr)
-  t.match(added.stdout, /^Added contact Lera\nNAME\s+TELEGRAM\s+WHATSAPP\s+VIBER\s+TAGS\s+TIMEZONE\nLera\s+123456789\s+lera-viber-id\s+team,family\n$/)
+  t.match(added.stdout, /^Added contact Lera\nNAME\s+TELEGRAM\s+WHATSAPP\s+VIBER\s+TAGS\s+TIMEZONE\s+OPERATOR\nLera\s+123456789\s+lera-viber-id\s+team,family\n$/)
   t.notMatch(added.stdout, ANSI, 'no colour through a pipe')
   for (const [name, telegram] of [['Artem', 'ArtemZaitsev'], ['Вася', '55501']] as const) {
     t.equal((await fanout(t, ['contacts', 'add', name, '--telegram', telegram, '--whatsapp', '+15551234567', '--tag', 'team'])).code, 0)
@@ -225,4 +225,31 @@ t.test('webhooks add prints the secret once, list shows the endpoint without it,
   }), { type: 'webhook.test' }, 'signed with the secret printed')
   const removed = await fanout(t, ['webhooks', 'rm', id!])
   t.same([removed.code, removed.stdout], [0, `Removed endpoint ${id}\n`])
+})
+
+t.test('settings show and set (on, default, refused values); contacts carry an operator, and send --operator picks by it', async (t) => {
+  const shown = await fanout(t, ['settings'])
+  t.equal(shown.code, 0, shown.stderr)
+  t.equal(shown.stdout, 'SETTING           VALUE  DEPLOYMENT DEFAULT\nskip-unreachable  off    off\n', 'show is the default: the value beside the deployment\'s')
+  const on = await fanout(t, ['--json', 'settings', 'set', '--skip-unreachable', 'on'])
+  t.same(JSON.parse(on.stdout), { skip_unreachable: true, deployment_defaults: { skip_unreachable: false } })
+  const [bad, nothing] = await Promise.all([['settings', 'set', '--skip-unreachable', 'yes'], ['settings', 'set']].map(async (args) => await fanout(t, args))) as [CliRun, CliRun]
+  t.same([bad.code, nothing.code], [2, 2], 'a value not on, off or default, and nothing to set: exit 2')
+  t.match(bad.stderr, /Allowed choices are on, off, default/)
+  t.match(nothing.stderr, /nothing to set/)
+  const back = await fanout(t, ['settings', 'set', '--skip-unreachable', 'default'])
+  t.match(back.stdout, /^skip-unreachable\s+off\s+off$/m, 'default follows the deployment again')
+
+  const added = await Promise.all([['Olga', '700001', 'RU-Beeline'], ['Pavel', '700002', 'RU-MTS']].map(async ([name, telegram, operator]) =>
+    await fanout(t, ['contacts', 'add', name!, '--telegram', telegram!, '--operator', operator!])))
+  t.same(added.map((run) => run.code), [0, 0], added.map((run) => run.stderr).join(''))
+  t.match(added[0]!.stdout, /^Olga\s+700001\s+RU-Beeline$/m, 'the table shows the operator')
+  const sent = await fanout(t, ['--json', 'send', 'Beeline only', '--operator', 'RU-Beeline'])
+  t.equal(sent.code, 0, sent.stderr)
+  const dispatch = JSON.parse(sent.stdout) as Json
+  t.match(dispatch, { deliveries: 1 }, '--operator alone picks among the whole book: Olga only')
+  const legs = await fanout(t, ['--json', 'deliveries', 'list', '--dispatch', dispatch.id])
+  t.same(JSON.parse(legs.stdout).map((d: Json) => `${d.contact} ${d.address}`), ['Olga 700001'])
+  const edited = await fanout(t, ['--json', 'contacts', 'edit', 'Olga', '--no-operator'])
+  t.notOk('operator' in JSON.parse(edited.stdout), '--no-operator removes it')
 })

@@ -167,6 +167,19 @@ t.test('with authentication on', async (t) => {
     await health.getByText('viber: reachable').waitFor()
     t.same((await asAlice('GET', '/v1/contacts/Lera')).json().health, { telegram: { reachable: true }, viber: { reachable: true } }, 'the reset reached the API')
 
+    // Skipping by default is the user's setting: the page sets it, the API and a reloaded page show it in the send form's box.
+    const sendForm = page.locator('#send-form')
+    t.notOk(await sendForm.getByLabel('Skip dead addresses:').isChecked(), 'the box was reset after the send')
+    await sendForm.getByLabel('Skip them by default').check()
+    await says(page, 'Sends skip dead addresses unless they say otherwise')
+    t.match((await asAlice('GET', '/v1/settings')).json(), { skip_unreachable: true }, 'the setting reached the API')
+    t.ok(await sendForm.getByLabel('Skip dead addresses:').isChecked(), 'the send form\'s box follows it')
+    await page.reload()
+    await sendForm.getByLabel('Skip dead addresses:').and(page.locator(':checked')).waitFor()
+    await sendForm.getByLabel('Skip them by default').uncheck()
+    await says(page, 'Sends go to dead addresses too unless they say otherwise')
+    t.match((await asAlice('GET', '/v1/settings')).json(), { skip_unreachable: false })
+
     // A contact whose name is markup shows as text, and nothing runs.
     await form.getByLabel('Name').fill(XSS)
     await form.getByLabel('Telegram').fill('42')

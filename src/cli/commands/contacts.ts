@@ -23,8 +23,8 @@ export const tagList = (value: string, previous: string[] = []) => [...previous,
 function showContacts (ctx: Context, contacts: Contact[]): void {
   if (ctx.out.json) { ctx.out.data(contacts); return }
   if (contacts.length === 0) { ctx.out.note('No contacts. Add one with `fanout contacts add <name> --telegram <id>`.'); return }
-  ctx.out.table(['name', 'telegram', 'whatsapp', 'viber', 'tags', 'timezone'],
-    contacts.map((c) => [c.name, c.telegram, c.whatsapp, c.viber, (c.tags ?? []).join(','), c.timezone]))
+  ctx.out.table(['name', 'telegram', 'whatsapp', 'viber', 'tags', 'timezone', 'operator'],
+    contacts.map((c) => [c.name, c.telegram, c.whatsapp, c.viber, (c.tags ?? []).join(','), c.timezone, c.operator]))
 }
 
 /** A contact's health, a line per messenger it has an address on. */
@@ -51,8 +51,9 @@ export function contactsCommand (): Command {
   for (const [flag, arg, what] of MESSENGER_FLAGS) add.option(`--${flag} ${arg}`, what)
   add.option('--tag <tags>', 'a tag to pick the contact by (repeat, or comma-separate)', tagList)
     .option('--timezone <zone>', 'the person\'s IANA time zone, e.g. Europe/Moscow')
+    .option('--operator <code>', 'the mobile operator code, e.g. RU-Beeline (default: derived from the WhatsApp number where it can be)')
     .addHelpText('after', '\nExample:\n  fanout contacts add Lera --telegram 123456789 --viber lera-viber-id --tag team')
-    .action(async (name: string, options: { telegram?: string, whatsapp?: string, viber?: string, tag?: string[], timezone?: string }, command: Command) => {
+    .action(async (name: string, options: { telegram?: string, whatsapp?: string, viber?: string, tag?: string[], timezone?: string, operator?: string }, command: Command) => {
       const ctx = contextOf(command)
       const contact = await ctx.call(ctx.api.POST('/v1/contacts', {
         body: {
@@ -61,7 +62,8 @@ export function contactsCommand (): Command {
           ...(options.whatsapp !== undefined && { whatsapp: options.whatsapp }),
           ...(options.viber !== undefined && { viber: options.viber }),
           ...(options.tag !== undefined && { tags: options.tag }),
-          ...(options.timezone !== undefined && { timezone: options.timezone })
+          ...(options.timezone !== undefined && { timezone: options.timezone }),
+          ...(options.operator !== undefined && { operator: options.operator })
         }
       }))
       if (ctx.out.json) { ctx.out.data(contact); return }
@@ -123,19 +125,22 @@ export function contactsCommand (): Command {
     .addOption(new Option('--no-tag', 'remove every tag'))
     .option('--timezone <zone>', 'set the time zone')
     .addOption(new Option('--no-timezone', 'remove the time zone'))
+    .option('--operator <code>', 'set the mobile operator code, e.g. RU-Beeline')
+    .addOption(new Option('--no-operator', 'remove the operator code'))
     .addHelpText('after', '\nExample:\n  fanout contacts edit Lera --whatsapp +15551234567 --no-viber')
     .action(async (name: string, options: Record<string, string | string[] | false | undefined>, command: Command) => {
       const ctx = contextOf(command)
       const body: Patch = {}
-      const set = (field: 'telegram' | 'whatsapp' | 'viber' | 'timezone', value: string | string[] | false | undefined) => {
+      const set = (field: 'telegram' | 'whatsapp' | 'viber' | 'timezone' | 'operator', value: string | string[] | false | undefined) => {
         if (value !== undefined) body[field] = value === false ? null : String(value)
       }
       set('telegram', options.telegram)
       set('whatsapp', options.whatsapp)
       set('viber', options.viber)
       set('timezone', options.timezone)
+      set('operator', options.operator)
       if (options.tag !== undefined) body.tags = options.tag === false ? null : options.tag as string[]
-      if (Object.keys(body).length === 0) throw new UsageError('nothing to change', 'give at least one of --telegram, --whatsapp, --viber, --tag, --timezone (or --no-...)')
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to change', 'give at least one of --telegram, --whatsapp, --viber, --tag, --timezone, --operator (or --no-...)')
       const contact = await ctx.call(ctx.api.PATCH('/v1/contacts/{name}', { params: { path: { name } }, body }))
       if (ctx.out.json) { ctx.out.data(contact); return }
       ctx.out.line(`Changed contact ${contact.name}`)

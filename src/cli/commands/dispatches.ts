@@ -108,6 +108,7 @@ interface TargetOptions {
   all?: boolean
   address?: NewDispatch['addresses']
   messenger?: Array<typeof MESSENGERS[number]>
+  operator?: string[]
   window?: NewDispatch['local_window']
   zone?: string
 }
@@ -122,7 +123,8 @@ interface SendOptions extends TargetOptions {
 }
 
 const hasTargets = (options: TargetOptions) =>
-  options.to !== undefined || options.tag !== undefined || options.allTags !== undefined || options.all === true || options.address !== undefined
+  options.to !== undefined || options.tag !== undefined || options.allTags !== undefined || options.all === true || options.address !== undefined ||
+  options.operator !== undefined
 
 /** The targets the options name, as the API takes them. */
 function targetsOf (options: TargetOptions): Targets {
@@ -133,7 +135,8 @@ function targetsOf (options: TargetOptions): Targets {
     }),
     ...(options.all === true && { all_contacts: true }),
     ...(options.address !== undefined && { addresses: options.address }),
-    ...(options.messenger !== undefined && { messengers: [...new Set(options.messenger)] })
+    ...(options.messenger !== undefined && { messengers: [...new Set(options.messenger)] }),
+    ...(options.operator !== undefined && { operator_codes: [...new Set(options.operator)] })
   }
 }
 
@@ -162,6 +165,7 @@ function withTargetOptions (command: Command): Command {
     .option('--all', 'every contact in the book')
     .option('--address <messenger:address>', 'an address with no contact, e.g. whatsapp:+15551234567 (repeat)', address)
     .addOption(new Option('--messenger <name>', 'only this messenger (repeat)').choices(MESSENGERS).argParser((v: string, previous: string[] = []) => [...previous, v]))
+    .option('--operator <codes>', 'only contacts of these mobile operators, e.g. RU-Beeline (repeat, or comma-separate); alone: among the whole book', tagList)
     .option('--window <from-to>', 'deliver only in each contact\'s local hours, e.g. 09:00-21:00', windowOption)
     .option('--zone <zone>', 'with --window: the time zone of contacts without one (default: the server\'s)')
 }
@@ -180,7 +184,7 @@ export function sendCommand (): Command {
       '  fanout send "Happy new year" --tag family --at 2030-01-01T09:00 --until 2030-01-01T12:00')
     .action(async (text: string, options: SendOptions, command: Command) => {
       if (!hasTargets(options)) {
-        throw new UsageError('no one to send to', 'give --to <names>, --tag <tags>, --all-tags <tags>, --all or --address <messenger:address>')
+        throw new UsageError('no one to send to', 'give --to <names>, --tag <tags>, --all-tags <tags>, --all, --operator <codes> or --address <messenger:address>')
       }
       let template: NewDispatch['whatsapp_template']
       if (options.template !== undefined) {

@@ -49,6 +49,7 @@ export default fp(async function openapi (fastify) {
         { name: 'dispatches', description: 'Send requests and their progress' },
         { name: 'deliveries', description: 'One part of a dispatch: one address on one messenger' },
         { name: 'keys', description: 'The user\'s own API keys' },
+        { name: 'settings', description: 'The user\'s own settings: what applies to their sends that do not say' },
         { name: 'status webhooks', description: 'The user\'s own endpoints, told of every delivery\'s change (signed, Standard Webhooks), their attempts' },
         { name: 'admin', description: 'Users and their keys, for the administrator key only' },
         { name: 'admin page', description: 'The web page for a browser, at /admin: HTTP Basic with user_name:API key, or admin:<ADMIN_API_KEY>' },

@@ -1,6 +1,6 @@
 /**
  * The versioned REST API under /v1: contacts, dispatches, deliveries, the
- * user's own API keys and status webhook endpoints, each route acting for one user (`request.userName`)
+ * user's own API keys, settings and status webhook endpoints, each route acting for one user (`request.userName`)
  * and seeing only that user's data; and /v1/admin, where the administrator
  * manages users.
  *
@@ -16,6 +16,7 @@ import deliveries from './deliveries.js'
 import dispatches from './dispatches.js'
 import invites from './invites.js'
 import keys from './keys.js'
+import settings from './settings.js'
 import statusWebhooks from './webhooks.js'
 
 const v1: FastifyPluginAsync = async function (fastify) {
@@ -28,6 +29,7 @@ const v1: FastifyPluginAsync = async function (fastify) {
     await user.register(dispatches, { prefix: '/dispatches' })
     await user.register(deliveries, { prefix: '/deliveries' })
     await user.register(keys, { prefix: '/keys' })
+    await user.register(settings, { prefix: '/settings' })
     await user.register(statusWebhooks, { prefix: '/webhooks' })
   })
   await fastify.register(admin, { prefix: '/admin' })

@@ -72,7 +72,7 @@ export interface DispatchResult {
   unknown: string[]
   /** Contacts that exist but have no messenger id (among the ones asked for) at all. */
   withoutAddresses: string[]
-  /** True when the deliveries wait for `sendAt`; false when they go now. */
+  /** True when nothing goes now: the deliveries wait for `sendAt`, or each for its local window. */
   scheduled: boolean
 }
 
@@ -283,6 +283,13 @@ export function createDispatcher (deps: {
     return JSON.stringify({ contacts, tags, allContacts, addresses, messengers, operatorCodes, localWindow, skipUnreachable } satisfies DispatchTargets)
   }
 
+  /** Nothing goes now: the send time is ahead, or every delivery to be sent is held for its local window (as the dispatch's status then says). */
+  function waitsToStart (sendAt: number, planned: readonly NewDelivery[], now: number): boolean {
+    if (sendAt > now) return true
+    const toSend = planned.filter((d) => d.suppress === undefined)
+    return toSend.length > 0 && toSend.every((d) => d.dueAt !== undefined && d.dueAt > now)
+  }
+
   function checkWindow (request: DispatchRequest, now: number): void {
     const { expiresAt, sendAt } = request
     if (expiresAt === undefined) return
@@ -303,7 +310,7 @@ export function createDispatcher (deps: {
 
       // Kept as given (the failed lookup shows the time the user asked for); a past time simply means now.
       const { sendAt, expiresAt } = request
-      const scheduled = sendAt > now
+      const scheduled = waitsToStart(sendAt, planned, now)
       if (planned.length === 0) return { deliveries: 0, suppressed: 0, unknown, withoutAddresses, scheduled }
 
       // The user's slot at the end: the dispatch's records live in it (src/redis-keys.ts).
@@ -407,7 +414,7 @@ export function createDispatcher (deps: {
         await deliveries.dropFromOutbox(edit.id)
       }
       log.info({ dispatch: edit.id, user: edit.user, rev, deliveries: planned.length, suppressed }, 'dispatch edited')
-      return { ...base, suppressed, scheduled: planned.some((d) => Math.max(request.sendAt, d.dueAt ?? 0) > now), rev }
+      return { ...base, suppressed, scheduled: waitsToStart(request.sendAt, planned, now), rev }
     },
 
     async remove (dispatchId) {

@@ -252,4 +252,11 @@ t.test('settings show and set (on, default, refused values); contacts carry an o
   t.same(JSON.parse(legs.stdout).map((d: Json) => `${d.contact} ${d.address}`), ['Olga 700001'])
   const edited = await fanout(t, ['--json', 'contacts', 'edit', 'Olga', '--no-operator'])
   t.notOk('operator' in JSON.parse(edited.stdout), '--no-operator removes it')
+
+  // A window closed now (Olga has no zone: --zone's UTC), opening in two hours: nothing goes now.
+  const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16)
+  const opens = Date.now() + 2 * 3_600_000
+  const held = await fanout(t, ['send', 'In your hours', '--to', 'Olga', '--window', `${hhmm(opens)}-${hhmm(opens + 3_600_000)}`, '--zone', 'UTC'])
+  t.equal(held.code, 0, held.stderr)
+  t.match(held.stdout, /^Dispatch \w{30}: 1 delivery, held for each contact's local hours$/m, 'says it waits for the window')
 })

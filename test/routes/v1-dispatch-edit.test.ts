@@ -138,7 +138,8 @@ t.test('a local window holds a delivery until it opens, and expires_at coming fi
   const open = { from: hhmm(Date.now() - 3_600_000), to: hhmm(Date.now() + 3_600_000), default_timezone: 'UTC' }
 
   const held = await dispatch(alice, { text: 'In your hours', contacts: ['Lera'], local_window: window })
-  t.equal(held.state, 'queued', 'the dispatch itself is for now')
+  t.equal(held.state, 'scheduled', 'nothing goes now: the answer says scheduled')
+  t.match((await alice('GET', `/v1/dispatches/${held.id}`)).json(), { status: 'scheduled' }, 'as the dispatch\'s status does')
   const [delivery] = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${held.id}`, 'deliveries', 10)
   t.match(delivery, { state: 'scheduled', due_at: new Date(opens).toISOString() }, 'held until the window opens')
   t.match((await alice('GET', `/v1/dispatches/${held.id}`)).json(), { local_window: window })
@@ -153,6 +154,7 @@ t.test('a local window holds a delivery until it opens, and expires_at coming fi
   t.match(await settled(alice, expiring.id), { counts: { expired: 2, sent: 0 } }, 'expired when expires_at came first')
 
   const inside = await dispatch(alice, { text: 'Now', contacts: ['Artem'], messengers: ['telegram'], local_window: open })
+  t.equal(inside.state, 'queued', 'inside the window: it goes now')
   const [now] = await listAll<ApiDelivery>(alice, `/v1/deliveries?dispatch=${inside.id}`, 'deliveries', 10)
   t.equal(now!.due_at, undefined, 'inside the window (Artem has no zone: the default one): not held')
   await eventually(async () => (await alice('GET', `/v1/dispatches/${inside.id}`)).json().status === 'finished', 'the open window to send at once')

@@ -156,6 +156,12 @@ function localWindowOf (options: TargetOptions): NewDispatch['local_window'] {
   return { ...options.window, ...(options.zone !== undefined && { default_timezone: options.zone }) }
 }
 
+/** When an accepted or edited dispatch goes: now, at its send time, or (nothing goes now, yet its time has come) in each contact's local hours. */
+function whenOf (answer: { state: 'scheduled' | 'queued', send_at: string }): string {
+  if (answer.state === 'queued') return 'sending now'
+  return Date.parse(answer.send_at) > Date.now() ? `scheduled for ${localTime(answer.send_at)}` : 'held for each contact\'s local hours'
+}
+
 /** The target options of send and edit. */
 function withTargetOptions (command: Command): Command {
   return command
@@ -209,9 +215,8 @@ export function sendCommand (): Command {
       }))
       if (ctx.out.json) ctx.out.data(accepted)
       else {
-        const when = accepted.state === 'scheduled' ? `scheduled for ${localTime(accepted.send_at)}` : 'sending now'
-        ctx.out.line(`Dispatch ${accepted.id}: ${accepted.deliveries} ${accepted.deliveries === 1 ? 'delivery' : 'deliveries'}, ${when}` +
-          (accepted.suppressed > 0 ? ` (${accepted.suppressed} suppressed: the same text went to the same address recently)` : ''))
+        ctx.out.line(`Dispatch ${accepted.id}: ${accepted.deliveries} ${accepted.deliveries === 1 ? 'delivery' : 'deliveries'}, ${whenOf(accepted)}` +
+          (accepted.suppressed > 0 ? ` (${accepted.suppressed} suppressed: repeats of a recent send, or addresses marked dead and skipped)` : ''))
         if (accepted.unknown.length > 0) ctx.out.note(`Not in the contact book (nothing sent to them): ${accepted.unknown.join(', ')}`)
         if (accepted.without_addresses.length > 0) ctx.out.note(`No id on the messengers asked for: ${accepted.without_addresses.join(', ')}`)
         if (options.wait !== true) ctx.out.line(`Follow it: fanout dispatches watch ${accepted.id}`)
@@ -284,8 +289,7 @@ export function dispatchesCommand (): Command {
       const ctx = contextOf(command)
       const edited = await ctx.call(ctx.api.PATCH('/v1/dispatches/{id}', { params: { path: { id } }, body }))
       if (ctx.out.json) { ctx.out.data(edited); return }
-      const when = edited.state === 'scheduled' ? `scheduled for ${localTime(edited.send_at)}` : 'sending now'
-      ctx.out.line(`Dispatch ${edited.id} edited (revision ${edited.revision}): ${edited.deliveries} ${edited.deliveries === 1 ? 'delivery' : 'deliveries'}, ${when}`)
+      ctx.out.line(`Dispatch ${edited.id} edited (revision ${edited.revision}): ${edited.deliveries} ${edited.deliveries === 1 ? 'delivery' : 'deliveries'}, ${whenOf(edited)}`)
       if (edited.unknown.length > 0) ctx.out.note(`Not in the contact book (nothing sent to them): ${edited.unknown.join(', ')}`)
       if (edited.without_addresses.length > 0) ctx.out.note(`No id on the messengers asked for: ${edited.without_addresses.join(', ')}`)
     })

@@ -1,10 +1,12 @@
 /**
  * `fanout contacts invite NAME`: the links, for people and as JSON, against
  * the service run as its own process (with the Telegram and WhatsApp
- * settings, not Viber's, so the missing one is named).
+ * settings, not Viber's, so the missing one is named); the mock then plays
+ * the person opening the Telegram link, and `contacts show` lists the connection.
  */
 import t from 'tap'
 import { emptyHome, runCli } from '../helpers/cli.js'
+import { eventually } from '../helpers/app.js'
 import { startMock } from '../helpers/mock.js'
 import { freePort, runService } from '../helpers/processes.js'
 import { freshPrefix, testRedis } from '../helpers/redis.js'
@@ -13,7 +15,8 @@ const mock = await startMock(t)
 const prefix = freshPrefix()
 testRedis(t, prefix)
 const port = await freePort()
-await runService(t, prefix, mock.url, { AUTH: 'off', TELEGRAM_BOT_USERNAME: 'fanout_mock_bot', WHATSAPP_BUSINESS_NUMBER: '+15550001111' }, undefined, port)
+const TELEGRAM_WEBHOOK_URL = `http://127.0.0.1:${port}/webhooks/telegram`
+await runService(t, prefix, mock.url, { AUTH: 'off', TELEGRAM_BOT_USERNAME: 'fanout_mock_bot', WHATSAPP_BUSINESS_NUMBER: '+15550001111', TELEGRAM_WEBHOOK_URL }, undefined, port)
 const home = emptyHome(t)
 const fanout = async (args: string[]) => await runCli(home, args, { FANOUT_URL: `http://127.0.0.1:${port}`, FANOUT_USER: 'ann' })
 
@@ -30,4 +33,13 @@ t.test('a contact with a name only, and its invite links', async (t) => {
 
   const missing = await fanout(['contacts', 'invite', 'Nobody'])
   t.equal(missing.code, 3, 'not found: exit 3')
+
+  // The mock plays Lera opening the Telegram link; show then lists the connection.
+  await eventually(async () => (await mock.control('/telegram/botmock-telegram-token/getWebhookInfo', {})).result.url === TELEGRAM_WEBHOOK_URL, 'the webhook to be registered')
+  const token = new URL(JSON.parse(json.stdout).links.telegram.url as string).searchParams.get('start')
+  t.match(await mock.control('/_mock/telegram/start', { chat_id: 4242, payload: token }), { webhook: { status: 200 } })
+  const shown = await fanout(['contacts', 'show', 'Lera'])
+  t.equal(shown.code, 0, shown.stderr)
+  t.match(shown.stdout, /^Lera\s+4242$/m, 'the Telegram id filled in')
+  t.match(shown.stdout, /\nConnected by invite:\nMESSENGER\s+ID\s+REPLACED\s+AT\ntelegram\s+4242\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$/, 'and how it came')
 })

@@ -44,6 +44,15 @@ function showHealth (ctx: Context, contact: ContactWithHealth): void {
   }
 }
 
+/** The addresses the contact connected by invite, newest first. */
+function showConnections (ctx: Context, contact: ContactWithHealth): void {
+  const connections = contact.connections ?? []
+  if (connections.length === 0) return
+  ctx.out.line()
+  ctx.out.line('Connected by invite:')
+  ctx.out.table(['messenger', 'id', 'replaced', 'at'], connections.map((c) => [c.messenger, c.id, c.previous_id, localTime(c.at)]))
+}
+
 export function contactsCommand (): Command {
   const contacts = new Command('contacts').description('the contact book: add, list, show, edit, remove contacts; import and export files')
 
@@ -95,13 +104,14 @@ export function contactsCommand (): Command {
       showContacts(ctx, all)
     })
 
-  contacts.command('show <name>').description('one contact, and the health of its addresses (whether a failure said one is dead)')
+  contacts.command('show <name>').description('one contact, the health of its addresses (whether a failure said one is dead), and what it connected by invite')
     .action(async (name: string, _options: object, command: Command) => {
       const ctx = contextOf(command)
       const contact = await ctx.call(ctx.api.GET('/v1/contacts/{name}', { params: { path: { name } } }))
       if (ctx.out.json) { ctx.out.data([contact]); return }
       showContacts(ctx, [contact])
       showHealth(ctx, contact)
+      showConnections(ctx, contact)
     })
 
   contacts.command('reset-health <name> <messenger>').description('clear the dead mark of a contact\'s address on telegram, whatsapp or viber: it is sent to again')

@@ -124,7 +124,7 @@ function healthLine (name, messenger, health, show) {
 async function showHealth (row, name) {
   const show = (contact) => {
     const lines = Object.entries(contact.health).map(([messenger, health]) => healthLine(name, messenger, health, show))
-    const detail = el('tr', { className: 'health' }, el('td', { colSpan: 7 },
+    const detail = el('tr', { className: 'health' }, el('td', { colSpan: 9 },
       lines.length === 0 ? 'No messenger address.' : el('ul', { className: 'health' }, ...lines)))
     detail.dataset.healthOf = name
     const shown = row.nextElementSibling
@@ -141,7 +141,8 @@ const contacts = pagedTable({
   row: (contact) => {
     const pick = el('input', { type: 'checkbox', value: contact.name })
     pick.setAttribute('aria-label', `Send to ${contact.name}`)
-    const row = el('tr', {}, el('td', {}, pick), ...cells(contact.name, contact.telegram, contact.whatsapp, contact.viber, (contact.tags ?? []).join(', ')),
+    const row = el('tr', {}, el('td', {}, pick), ...cells(contact.name, contact.telegram, contact.whatsapp, contact.viber, (contact.tags ?? []).join(', '),
+      contact.timezone, contact.operator),
       el('td', {},
         button('Health', () => act(() => showHealth(row, contact.name))),
         button('Invite', () => act(() => showInvite(contact.name), `Invite links for ${contact.name} made`)),
@@ -432,8 +433,8 @@ function deliveryAction (delivery, action, done) {
 
 onSubmit('contact-form', async (fields) => {
   const contact = { name: fields.name }
-  for (const messenger of ['telegram', 'whatsapp', 'viber']) {
-    if (fields[messenger].trim() !== '') contact[messenger] = fields[messenger].trim()
+  for (const field of ['telegram', 'whatsapp', 'viber', 'timezone', 'operator']) {
+    if (fields[field].trim() !== '') contact[field] = fields[field].trim()
   }
   const tags = list(fields.tags)
   if (tags.length > 0) contact.tags = tags
@@ -445,10 +446,14 @@ onSubmit('contact-form', async (fields) => {
 onSubmit('send-form', async (fields) => {
   const picked = [...document.querySelectorAll('#contacts-rows input[type=checkbox]:checked')].map((box) => box.value)
   const tags = list(fields.tags)
+  const operators = list(fields.operator_codes)
+  if ((fields.window_from === '') !== (fields.window_to === '')) throw new Error('Local hours: give both from and to, or neither')
   const dispatch = {
     text: fields.text,
     ...(picked.length > 0 && { contacts: picked }),
     ...(tags.length > 0 && { tags: { any: tags } }),
+    ...(operators.length > 0 && { operator_codes: operators }),
+    ...(fields.window_from !== '' && { local_window: { from: fields.window_from, to: fields.window_to } }),
     ...(fields.send_at !== '' && { send_at: new Date(fields.send_at).toISOString() }),
     // Said either way: the box starts as the user's setting says, and what it shows is what is sent.
     skip_unreachable: fields.skip_unreachable === 'on'

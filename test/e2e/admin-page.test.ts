@@ -193,6 +193,44 @@ t.test('with authentication on', async (t) => {
     t.same(dialogs, [], 'no dialog opened')
   })
 
+  t.test('a contact with a time zone and an operator; a send to one operator in each contact\'s local hours is held', async (t) => {
+    const fiona = await createUser(app, 'fiona')
+    const asFiona = client(app, { headers: bearer(fiona.key) })
+    const { page, dialogs } = await open(t, base, { username: 'fiona', password: fiona.key })
+    await page.getByText('No contacts yet.').waitFor()
+    const form = page.locator('#contact-form')
+    for (const [name, telegram, operator] of [['Olga', '700001', 'RU-Beeline'], ['Pavel', '700002', 'RU-MTS']] as const) {
+      await form.getByLabel('Name').fill(name)
+      await form.getByLabel('Telegram').fill(telegram)
+      await form.getByLabel('Time zone').fill('UTC')
+      await form.getByLabel('Operator').fill(operator)
+      await form.getByRole('button', { name: 'Add contact' }).click()
+      await says(page, `Contact ${name} added`)
+    }
+    t.match(await rowOf(page, 'contacts', 'Olga').innerText(), /Olga\s+700001\s+UTC\s+RU-Beeline/, 'the table shows the zone and the operator')
+    t.same((await asFiona('GET', '/v1/contacts/Olga')).json(), { name: 'Olga', telegram: '700001', timezone: 'UTC', operator: 'RU-Beeline', health: { telegram: { reachable: true } } })
+
+    const send = page.locator('#send-form')
+    await send.getByLabel('Text').fill('In your hours')
+    await send.getByLabel('Only operators').fill('RU-Beeline')
+    await send.getByLabel('Local hours from').fill('09:00')
+    await send.getByRole('button', { name: 'Send', exact: true }).click()
+    await says(page, 'Local hours: give both from and to, or neither')
+    // Closed now in UTC, opening in two hours.
+    const opens = Date.now() + 2 * 3_600_000
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16)
+    await send.getByLabel('Local hours from').fill(hhmm(opens))
+    await send.getByLabel('Local hours to').fill(hhmm(opens + 3_600_000))
+    await send.getByRole('button', { name: 'Send', exact: true }).click()
+    await says(page, 'Scheduled: 1 deliveries')
+    const [dispatch] = (await asFiona('GET', '/v1/dispatches')).json().dispatches as Json[]
+    t.match(dispatch, { text: 'In your hours', status: 'scheduled', local_window: { from: hhmm(opens), to: hhmm(opens + 3_600_000) } })
+    const deliveries = (await asFiona('GET', `/v1/deliveries?dispatch=${dispatch!.id}`)).json().deliveries as Json[]
+    t.match(deliveries, [{ contact: 'Olga', state: 'scheduled', due_at: String }], 'Olga only (Pavel is on another operator), held for her hours')
+    t.equal(deliveries.length, 1)
+    t.same(dialogs, [])
+  })
+
   t.test('a user imports a CSV file and sees each row\'s result; all or nothing writes none; known names left in mode create', async (t) => {
     const erin = await createUser(app, 'erin')
     const asErin = client(app, { headers: bearer(erin.key) })

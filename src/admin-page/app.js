@@ -141,8 +141,8 @@ const contacts = pagedTable({
   row: (contact) => {
     const pick = el('input', { type: 'checkbox', value: contact.name })
     pick.setAttribute('aria-label', `Send to ${contact.name}`)
-    const row = el('tr', {}, el('td', {}, pick), ...cells(contact.name, contact.telegram, contact.whatsapp, contact.viber, (contact.tags ?? []).join(', '),
-      contact.timezone, contact.operator),
+    const fields = cells(contact.name, contact.telegram, contact.whatsapp, contact.viber, (contact.tags ?? []).join(', '), contact.timezone, contact.operator)
+    const row = el('tr', {}, el('td', {}, pick), ...fields,
       el('td', {},
         button('Health', () => act(() => showHealth(row, contact.name))),
         button('Invite', () => act(() => showInvite(contact.name), `Invite links for ${contact.name} made`)),

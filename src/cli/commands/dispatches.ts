@@ -271,7 +271,7 @@ export function dispatchesCommand (): Command {
     .option('--until <time>', 'give up at this time instead', timeOption('--until'))
     .option('--no-until', 'no longer give up at a time')
     .option('--no-window', 'no longer keep to local hours')
-    .addHelpText('after', '\nAny of --to, --tag, --all-tags, --all, --address, --messenger replaces the targets as a whole; without them it keeps its targets.\n' +
+    .addHelpText('after', '\nAny of --to, --tag, --all-tags, --all, --address, --messenger, --operator replaces the targets as a whole; without them it keeps its targets.\n' +
       'Once a delivery of it is queued or sent, it can only be cancelled (`fanout dispatches cancel <id>`) or removed (`fanout dispatches rm <id>`).\n\n' +
       'Examples:\n' +
       '  fanout dispatches edit 01JD... --text "Standup moved to 10:00" --at 2030-01-01T09:30\n' +

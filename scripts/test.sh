@@ -28,7 +28,7 @@ WITH_REDIS_TOPOLOGIES=yes bash scripts/with-redis.sh bash -c '
     npx tap "$@" && { rm -f "$started"; return; }
     local code=$?
     echo "# what failed in this run (from .tap/test-results; none listed: the coverage thresholds):"
-    find .tap/test-results -name "*.tap" -newer "$started" -exec grep -Hn -A14 -E "^ *not ok " {} + | head -200 || true
+    find .tap/test-results -name "*.tap" -newer "$started" -exec grep -Hn -A30 -E "^ *not ok " {} + | head -300 || true
     rm -f "$started"
     return $code
   }

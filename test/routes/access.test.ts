@@ -89,6 +89,8 @@ const ROUTES: RouteCase[] = [
   // The dispatch has started (it is finished): an edit is refused with what can still be done; a delete, last, removes it.
   { method: 'PATCH', path: '/v1/dispatches/{id}', url: (f) => `/v1/dispatches/${f.dispatchId}`, body: () => ({ text: 'changed' }), against: 'not-found', owner: 409 },
   { method: 'DELETE', path: '/v1/dispatches/{id}', url: (f) => `/v1/dispatches/${f.dispatchId}`, against: 'not-found', owner: 200 },
+  { method: 'GET', path: '/v1/settings', url: () => '/v1/settings', against: 'own-data', owner: 200 },
+  { method: 'PATCH', path: '/v1/settings', url: () => '/v1/settings', body: () => ({ skip_unreachable: true }), against: 'own-data', owner: 200 },
   { method: 'GET', path: '/v1/keys', url: () => '/v1/keys', against: 'own-data', owner: 200 },
   { method: 'POST', path: '/v1/keys', url: () => '/v1/keys', body: () => ({ label: 'ci' }), against: 'own-data', owner: 201 },
   { method: 'POST', path: '/v1/keys/{id}/rotate', url: (f) => `/v1/keys/${f.spareKeyId}/rotate`, against: 'not-found', owner: 201 },
@@ -132,6 +134,7 @@ async function victimState (app: FastifyInstance, f: Fixture): Promise<Json> {
     dispatch: (await asVictim('GET', `/v1/dispatches/${f.dispatchId}`)).json(),
     deliveries: (await asVictim('GET', '/v1/deliveries')).json(),
     keys: (await asVictim('GET', '/v1/keys')).json(),
+    settings: (await asVictim('GET', '/v1/settings')).json(),
     webhooks: (await asVictim('GET', '/v1/webhooks')).json()
   }
 }

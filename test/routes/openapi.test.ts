@@ -24,6 +24,7 @@ const ROUTES = [
   'POST /v1/dispatches', 'GET /v1/dispatches', 'GET /v1/dispatches/{id}', 'PATCH /v1/dispatches/{id}', 'DELETE /v1/dispatches/{id}', 'GET /v1/dispatches/{id}/events', 'POST /v1/dispatches/{id}/cancel', 'POST /v1/dispatches/{id}/redrive',
   'GET /v1/deliveries', 'DELETE /v1/deliveries', 'GET /v1/deliveries/{id}', 'POST /v1/deliveries/{id}/cancel', 'POST /v1/deliveries/{id}/redrive',
   'POST /v1/deliveries/lookup', 'POST /v1/deliveries/cancel',
+  'GET /v1/settings', 'PATCH /v1/settings',
   'GET /v1/keys', 'POST /v1/keys', 'POST /v1/keys/{id}/rotate', 'DELETE /v1/keys/{id}',
   'GET /v1/webhooks', 'POST /v1/webhooks', 'GET /v1/webhooks/{id}', 'PATCH /v1/webhooks/{id}', 'DELETE /v1/webhooks/{id}',
   'POST /v1/webhooks/{id}/rotate', 'GET /v1/webhooks/{id}/attempts', 'POST /v1/webhooks/{id}/attempts/{attemptId}/retry', 'POST /v1/webhooks/{id}/test',

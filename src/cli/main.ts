@@ -32,8 +32,8 @@ function program (): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => { write(text) } })
     .addHelpText('after', `
-Settings come from the flags, then the environment (FANOUT_URL, FANOUT_API_KEY,
-FANOUT_USER), then the config file (FANOUT_CONFIG, default ${configPath(process.env)}):
+The service, key and user come from the flags, then the environment (FANOUT_URL,
+FANOUT_API_KEY, FANOUT_USER), then the config file (FANOUT_CONFIG, default ${configPath(process.env)}):
   {"url": "https://fanout.example.com", "api_key": "fo_...", "user": "..."}
 
 Exit codes: 0 done; 1 deliveries failed (send --wait, dispatches watch) or

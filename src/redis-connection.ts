@@ -131,17 +131,27 @@ export async function closeRedis (client: RedisClient): Promise<void> {
  * away, a worker at once: what it holds cannot be recorded now, and its jobs
  * go back to the queue when their locks lapse. BullMQ's close waits for ever
  * for a Redis that is not there (taskforcesh/bullmq#4656), so the wait ends
- * after `graceMs` whatever happens: a shutdown must end. Returns whether it
- * closed in that time.
+ * after `graceMs` whatever happens: a shutdown must end, and then its
+ * connections are dropped. Returns whether it closed in that time.
  */
-export async function closeWithin (closable: { close: (force?: boolean) => Promise<void> }, connection: RedisClient, graceMs: number): Promise<boolean> {
+export async function closeWithin (closable: Closable, connection: RedisClient, graceMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), graceMs) })
+  let closed: boolean
   try {
-    return await Promise.race([closable.close(connection.status !== 'ready').then(() => true, () => true), late])
+    closed = await Promise.race([closable.close(connection.status !== 'ready').then(() => true, () => true), late])
   } finally {
     clearTimeout(timer)
   }
+  // Not closed in time: its own connections (a worker's blocking one) go now, or they would keep the process alive.
+  if (!closed) await Promise.race([closable.disconnect?.().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+  return closed
+}
+
+/** A BullMQ worker or queue: `disconnect` drops its connections without waiting for anything. */
+interface Closable {
+  close: (force?: boolean) => Promise<void>
+  disconnect?: () => Promise<void>
 }
 
 /**

@@ -249,7 +249,8 @@ export function createDispatcher (deps: {
   /** The deliveries of a request, checked as a new send is; throws the 4xx for what cannot be sent. */
   async function plan (request: DispatchRequest, now: number) {
     checkWindow(request, now)
-    const { chosen, unknown } = await chooseContacts(request)
+    // What the request does not say of dead addresses the user's setting says: read beside the contacts.
+    const [{ chosen, unknown }, skipUnreachable] = await Promise.all([chooseContacts(request), request.skipUnreachable ?? skipUnreachableDefault(request.user)])
     const { planned, withoutAddresses } = deliveriesOf(request, chosen)
     for (const messenger of MESSENGERS) {
       const limit = TEXT_LIMITS[messenger]
@@ -262,8 +263,8 @@ export function createDispatcher (deps: {
       throw unprocessable('TOO_MANY_DELIVERIES', `would be ${planned.length} deliveries; one dispatch makes at most ${deps.maxDeliveries}`)
     }
     const releaseTimes = holdForWindow(request, chosen, planned, now)
-    await skipDead(request, planned)
-    return { planned, unknown, withoutAddresses, releaseTimes }
+    if (skipUnreachable) await skipDead(planned)
+    return { planned, unknown, withoutAddresses, releaseTimes, targets: targetsOf({ ...request, skipUnreachable }) }
   }
 
   /**
@@ -271,8 +272,8 @@ export function createDispatcher (deps: {
    * written `suppressed`. Their health is read before the create script, all
    * at once: on a cluster those records are in other slots than the dispatch.
    */
-  async function skipDead (request: DispatchRequest, planned: NewDelivery[]): Promise<void> {
-    if (request.skipUnreachable !== true || deps.unreachable === undefined || planned.length === 0) return
+  async function skipDead (planned: NewDelivery[]): Promise<void> {
+    if (deps.unreachable === undefined || planned.length === 0) return
     const dead = await deps.unreachable(planned)
     planned.forEach((delivery, i) => { if (dead[i] === true) delivery.suppress = 'address_unreachable' })
   }
@@ -303,10 +304,9 @@ export function createDispatcher (deps: {
   }
 
   return {
-    async dispatch (given) {
+    async dispatch (request) {
       const now = Date.now()
-      const request = { ...given, skipUnreachable: given.skipUnreachable ?? await skipUnreachableDefault(given.user) }
-      const { planned, unknown, withoutAddresses, releaseTimes } = await plan(request, now)
+      const { planned, unknown, withoutAddresses, releaseTimes, targets } = await plan(request, now)
 
       // Kept as given (the failed lookup shows the time the user asked for); a past time simply means now.
       const { sendAt, expiresAt } = request
@@ -325,7 +325,7 @@ export function createDispatcher (deps: {
         dedupWindowSeconds: deps.dedupWindowSeconds,
         checkAt: now + deps.reconcile.graceMs,
         releaseTimes,
-        targets: targetsOf(request),
+        targets,
         ...(request.whatsappTemplate !== undefined && { whatsappTemplate: request.whatsappTemplate })
       }, planned)
       // Accepted means kept: with replicas asked for, the answer waits until they have the records.
@@ -366,7 +366,8 @@ export function createDispatcher (deps: {
         throw unprocessable('TARGETS_REQUIRED', 'this dispatch was accepted before edits kept its targets: give them (contacts, tags, all_contacts or addresses)')
       }
       const localWindow = edit.localWindow === null ? undefined : edit.localWindow ?? stored?.localWindow
-      const skipUnreachable = edit.skipUnreachable ?? stored?.skipUnreachable ?? await skipUnreachableDefault(edit.user)
+      // Left unsaid by both (a dispatch from before edits kept it), the user's setting decides (plan).
+      const skipUnreachable = edit.skipUnreachable ?? stored?.skipUnreachable
       const whatsappTemplate = edit.whatsappTemplate === null ? undefined : edit.whatsappTemplate ?? current.whatsappTemplate
       const expiresAt = edit.expiresAt === null ? undefined : edit.expiresAt ?? current.expiresAt
       const request: DispatchRequest = {
@@ -380,7 +381,7 @@ export function createDispatcher (deps: {
         ...(whatsappTemplate !== undefined && { whatsappTemplate })
       }
       const now = Date.now()
-      const { planned, unknown, withoutAddresses, releaseTimes } = await plan(request, now)
+      const { planned, unknown, withoutAddresses, releaseTimes, targets: newTargets } = await plan(request, now)
       const base = { deliveries: planned.length, unknown, withoutAddresses, sendAt: request.sendAt, ...(expiresAt !== undefined && { expiresAt }) }
       if (planned.length === 0) return { ...base, suppressed: 0, scheduled: false, rev: current.rev }
       const outcome = await deliveries.replaceDispatch({
@@ -393,7 +394,7 @@ export function createDispatcher (deps: {
         dedupWindowSeconds: deps.dedupWindowSeconds,
         checkAt: now + deps.reconcile.graceMs,
         releaseTimes,
-        targets: targetsOf(request),
+        targets: newTargets,
         ...(whatsappTemplate !== undefined && { whatsappTemplate })
       }, planned, { rev: current.rev, text: current.text })
       if (outcome.kind === 'started') throw started()

@@ -56,6 +56,13 @@ t.test('with authentication on', async (t) => {
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   const alice = await createUser(app, 'alice')
   const asAlice = client(app, { headers: bearer(alice.key) })
+  /** A new user, their API client, and their page signed in, on their empty book. */
+  const newUserPage = async (t: Test, name: string) => {
+    const user = await createUser(app, name)
+    const opened = await open(t, base, { username: name, password: user.key })
+    await opened.page.getByText('No contacts yet.').waitFor()
+    return { api: client(app, { headers: bearer(user.key) }), ...opened }
+  }
 
   t.test('without credentials: a 401 with a Basic challenge, for the page and its files', async (t) => {
     for (const path of ['/admin', '/admin/app.js', '/admin/app.css']) {
@@ -194,10 +201,7 @@ t.test('with authentication on', async (t) => {
   })
 
   t.test('a contact with a time zone and an operator; a send to one operator in each contact\'s local hours is held', async (t) => {
-    const fiona = await createUser(app, 'fiona')
-    const asFiona = client(app, { headers: bearer(fiona.key) })
-    const { page, dialogs } = await open(t, base, { username: 'fiona', password: fiona.key })
-    await page.getByText('No contacts yet.').waitFor()
+    const { api: asFiona, page, dialogs } = await newUserPage(t, 'fiona')
     const form = page.locator('#contact-form')
     for (const [name, telegram, operator] of [['Olga', '700001', 'RU-Beeline'], ['Pavel', '700002', 'RU-MTS']] as const) {
       await form.getByLabel('Name').fill(name)
@@ -232,10 +236,7 @@ t.test('with authentication on', async (t) => {
   })
 
   t.test('a user imports a CSV file and sees each row\'s result; all or nothing writes none; known names left in mode create', async (t) => {
-    const erin = await createUser(app, 'erin')
-    const asErin = client(app, { headers: bearer(erin.key) })
-    const { page, dialogs } = await open(t, base, { username: 'erin', password: erin.key })
-    await page.getByText('No contacts yet.').waitFor()
+    const { api: asErin, page, dialogs } = await newUserPage(t, 'erin')
     const form = page.locator('#import-form')
     const importFile = async (name: string, csv: string) => {
       await form.getByLabel('CSV file').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(csv) })

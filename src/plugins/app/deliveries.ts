@@ -59,7 +59,7 @@ export default fp(async function deliveries (fastify) {
     reconcile: { graceMs: config.delivery.outboxSweepMs, stuckMs: 2 * config.delivery.lockDurationMs },
     defaultZone: config.timeZone,
     unreachable: async (planned) => await addressFacts.unreachable(planned),
-    skipUnreachableDefault: async (user) => (await fastify.userSettings.get(user)).skipUnreachable ?? config.delivery.skipUnreachableDefault,
+    skipUnreachableDefault: async (user) => (await fastify.userSettings.get(user)).skipUnreachable,
     ...(minReplicasAck > 0 && {
       async replicated (dispatchId: string) {
         // The records and the outbox entry may be on two masters (a cluster): each must have its replicas.

@@ -9,5 +9,6 @@ declare module 'fastify' {
 }
 
 export default fp(async function userSettings (fastify) {
-  fastify.decorate('userSettings', createUserSettingsStore(fastify.redis, fastify.redisKeys))
+  const defaults = { skipUnreachable: fastify.config.delivery.skipUnreachableDefault }
+  fastify.decorate('userSettings', createUserSettingsStore(fastify.redis, fastify.redisKeys, defaults))
 }, { name: 'user-settings', dependencies: ['config', 'redis'] })

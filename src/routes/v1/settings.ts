@@ -10,9 +10,11 @@ import type { UserSettings } from '../../users/user-settings.js'
 const tags = ['settings']
 
 const settings: FastifyPluginAsyncTypebox = async function (fastify) {
-  const { userSettings, config } = fastify
-  const defaults = { skip_unreachable: config.delivery.skipUnreachableDefault }
-  const view = (own: UserSettings) => ({ skip_unreachable: own.skipUnreachable ?? defaults.skip_unreachable, deployment_defaults: defaults })
+  const { userSettings } = fastify
+  const view = (settings: UserSettings) => ({
+    skip_unreachable: settings.skipUnreachable,
+    deployment_defaults: { skip_unreachable: userSettings.defaults.skipUnreachable }
+  })
 
   fastify.get('/', {
     schema: { tags, summary: 'The user\'s settings, as they apply now', response: { 200: Settings, ...userErrors } }

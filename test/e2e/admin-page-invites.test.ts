@@ -58,6 +58,9 @@ t.test('a contact\'s invite links with QR codes, and which messengers are connec
   await panel.getByRole('button', { name: 'Check connections' }).click()
   await page.locator('#invite-connected').getByText('Telegram: connected (4242)').waitFor()
   t.match(await page.locator('#invite-connected').innerText(), /Last connected by invite: Telegram 4242/)
-  t.match(await page.locator('#contacts-rows tr', { hasText: 'Lera' }).innerText(), /Lera\s+4242/, 'the table shows the new id')
+  // The page reloads the book after it shows the connections: wait for the row to have it.
+  const row = page.locator('#contacts-rows tr', { hasText: 'Lera' })
+  await row.getByText('4242', { exact: true }).waitFor()
+  t.match(await row.innerText(), /Lera\s+4242/, 'the table shows the new id')
   t.equal((await asAlice('GET', '/v1/contacts/Lera')).json().telegram, '4242')
 })

@@ -108,19 +108,27 @@ export async function runProcess (t: Test, entry: string, env: Record<string, st
  */
 export async function runService (t: Test, prefix: string, mockUrl: string, env: Record<string, string> = {},
   redisEnv: Record<string, string> = { REDIS_URL, ...DEFAULT_TARGET.env }, port?: number): Promise<RunningProcess> {
-  port ??= await freePort()
-  return await runProcess(t, 'src/server.ts', {
-    ...TEST_ENV,
-    LOG_LEVEL: 'info',
-    ...redisEnv,
-    REDIS_PREFIX: prefix,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    TELEGRAM_API_URL: `${mockUrl}/telegram`,
-    WHATSAPP_API_URL: `${mockUrl}/whatsapp`,
-    VIBER_API_URL: `${mockUrl}/viber`,
-    ...env
-  }, port, '/health')
+  for (let attempt = 1; ; attempt++) {
+    const listenOn = port ?? await freePort()
+    try {
+      return await runProcess(t, 'src/server.ts', {
+        ...TEST_ENV,
+        LOG_LEVEL: 'info',
+        ...redisEnv,
+        REDIS_PREFIX: prefix,
+        HOST: '127.0.0.1',
+        PORT: String(listenOn),
+        TELEGRAM_API_URL: `${mockUrl}/telegram`,
+        WHATSAPP_API_URL: `${mockUrl}/whatsapp`,
+        VIBER_API_URL: `${mockUrl}/viber`,
+        ...env
+      }, listenOn, '/health')
+    } catch (err) {
+      // A port found free can be taken before the service listens on it (a server of another test file,
+      // started meanwhile): a port of this helper's choosing is chosen again; one the caller gave is not.
+      if (port !== undefined || attempt === 3 || !String(err).includes('EADDRINUSE')) throw err
+    }
+  }
 }
 
 /** The mock messengers' own process (mock-messengers/server.ts). */
